@@ -1,0 +1,102 @@
+/**
+ * The `<name>.manifest.json` that travels with every ONNX file: what the model computes, which label order its
+ * outputs use, how to preprocess its input, and where its weights came from. Written by `model/build.ts` and the
+ * trainer's exporter, read and checked by the serving layer. One zod schema for both sides.
+ */
+import { z } from "zod";
+
+export const InputSpec = z.object({
+  name: z.string(),
+  /** e.g. ["N", 3, 224, 224]; strings are symbolic dimensions. */
+  shape: z.array(z.union([z.number().int(), z.string()])),
+  dtype: z.enum(["float32", "float16", "uint8"]),
+  layout: z.enum(["NCHW", "NHWC"]),
+  channelOrder: z.enum(["RGB", "BGR", "GRAY"]),
+  size: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
+  /** x = (u8 * scale - mean[c]) / std[c] */
+  scale: z.number(),
+  mean: z.array(z.number()),
+  std: z.array(z.number()),
+  /** How a crop is brought to `size`: stretched, or padded to a square first (face-api). */
+  resize: z.enum(["fill", "pad-square"]).default("fill"),
+});
+export type InputSpec = z.infer<typeof InputSpec>;
+
+export const OutputSpec = z.object({
+  name: z.string(),
+  shape: z.array(z.union([z.number().int(), z.string()])),
+  dtype: z.enum(["float32", "float16", "int64", "int32"]),
+  description: z.string().optional(),
+});
+export type OutputSpec = z.infer<typeof OutputSpec>;
+
+export const ClassMetrics = z.object({
+  precision: z.number(),
+  recall: z.number(),
+  f1: z.number(),
+  support: z.number().int(),
+});
+
+export const Metrics = z.object({
+  dataset: z.string(),
+  split: z.string(),
+  samples: z.number().int(),
+  accuracy: z.number(),
+  f1_macro: z.number(),
+  abaw2020: z.number(),
+  per_class: z.record(z.string(), ClassMetrics).optional(),
+});
+export type Metrics = z.infer<typeof Metrics>;
+
+export const Manifest = z.object({
+  schemaVersion: z.literal(1),
+  /** Model id used by the API (`model` option, `/v1/models/{id}`). */
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/),
+  task: z.enum(["expression", "face-detection", "face-landmarks"]),
+  architecture: z.object({
+    name: z.string(),
+    version: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+  /** ONNX file name, relative to the manifest's folder. */
+  file: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().positive(),
+  opset: z.number().int(),
+  precision: z.enum(["fp32", "fp16"]),
+  /** Label of each output class, in output order (canonical names, see model/spec.ts). Empty for non-classifiers. */
+  labels: z.array(z.string()),
+  /** Which native order `labels` came from, e.g. "affectnet". */
+  labelOrder: z.string().optional(),
+  input: InputSpec,
+  outputs: z.array(OutputSpec),
+  parameters: z.number().int().nonnegative(),
+  gflops: z.number().nonnegative(),
+  trained: z.boolean(),
+  provenance: z.object({
+    source: z.string(),
+    weightsSha256: z.string().optional(),
+    seed: z.number().int().optional(),
+    tool: z.string(),
+  }),
+  metrics: z.array(Metrics).default([]),
+  license: z.string(),
+  intendedUse: z.string(),
+});
+export type Manifest = z.infer<typeof Manifest>;
+
+/** Parses and validates a manifest, naming the file in the error. */
+export function parseManifest(json: unknown, source = "manifest"): Manifest {
+  const r = Manifest.safeParse(json);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    throw new Error(`Cannot read manifest "${source}": ${issues}`);
+  }
+  return r.data;
+}
+
+/** Hex sha256 of bytes (manifests, provenance). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,173 @@
+/**
+ * The only door to onnxruntime-node in serving code: opens a model from its manifest, checks the ONNX file
+ * against the manifest (sha256, input/output names and shapes), picks the execution provider with an explicit
+ * fallback (onnxruntime's CUDA provider throws instead of falling back), and runs batches on plain typed arrays.
+ */
+import * as ort from "onnxruntime-node";
+import { dirname, join } from "node:path";
+import { type Manifest, parseManifest, sha256Hex } from "../model/manifest.ts";
+
+export type ExecutionProvider = "cpu" | "cuda";
+
+export interface OpenOptions {
+  /** Preferred provider; `cuda` falls back to `cpu` when it cannot start, and says why. */
+  executionProvider?: ExecutionProvider;
+  intraOpNumThreads?: number;
+  interOpNumThreads?: number;
+  /** Verify the file's sha256 against the manifest (reads the whole file once). */
+  verifyChecksum?: boolean;
+}
+
+/** A dense float32 tensor as plain data. */
+export interface TensorData {
+  data: Float32Array;
+  dims: number[];
+}
+
+export interface ModelSession {
+  manifest: Manifest;
+  /** Absolute path of the manifest this session was opened from. */
+  manifestPath: string;
+  provider: ExecutionProvider;
+  /** Why the preferred provider was not used, if it was not. */
+  fallbackReason?: string;
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+  /** Runs one batch; feeds and results are float32 (float16 outputs are widened). */
+  run(feeds: Record<string, TensorData>, outputs?: string[]): Promise<Record<string, TensorData>>;
+  release(): Promise<void>;
+}
+
+/** Reads and validates `<name>.manifest.json`. */
+export async function readManifest(manifestPath: string): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(manifestPath);
+  } catch (err) {
+    throw new Error(`Cannot read manifest "${manifestPath}": ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`Cannot read manifest "${manifestPath}": invalid JSON (${(err as Error).message})`);
+  }
+  return parseManifest(json, manifestPath);
+}
+
+function sameShape(
+  actual: readonly (number | string | undefined)[],
+  expected: readonly (number | string)[],
+): boolean {
+  if (actual.length === 0) return true; // shape unknown in the file: nothing to compare
+  return actual.length === expected.length &&
+    expected.every((d, i) => typeof d === "string" || typeof actual[i] !== "number" || actual[i] === d);
+}
+
+function contractProblems(session: ort.InferenceSession, manifest: Manifest): string[] {
+  const problems: string[] = [];
+  const inputs = new Map(session.inputMetadata.map((m) => [m.name, m]));
+  const outputs = new Map(session.outputMetadata.map((m) => [m.name, m]));
+  const input = inputs.get(manifest.input.name);
+  if (!input) {
+    problems.push(`input "${manifest.input.name}" is missing (file has ${[...inputs.keys()].join(", ")})`);
+  } else if (input.isTensor && !sameShape(input.shape, manifest.input.shape)) {
+    problems.push(`input is [${input.shape.join(",")}], expected [${manifest.input.shape.join(",")}]`);
+  }
+  for (const o of manifest.outputs) {
+    const m = outputs.get(o.name);
+    if (!m) problems.push(`output "${o.name}" is missing (file has ${[...outputs.keys()].join(", ")})`);
+    else if (m.isTensor && !sameShape(m.shape, o.shape)) {
+      problems.push(`output "${o.name}" is [${m.shape.join(",")}], expected [${o.shape.join(",")}]`);
+    }
+  }
+  return problems;
+}
+
+async function createSession(
+  bytes: Uint8Array,
+  provider: ExecutionProvider,
+  { intraOpNumThreads, interOpNumThreads }: OpenOptions,
+): Promise<ort.InferenceSession> {
+  return await ort.InferenceSession.create(bytes, {
+    executionProviders: [provider],
+    graphOptimizationLevel: "all",
+    executionMode: "sequential",
+    intraOpNumThreads,
+    interOpNumThreads,
+    logSeverityLevel: provider === "cuda" ? 4 : 3,
+  });
+}
+
+/**
+ * Opens the model described by a manifest. Throws one message listing every mismatch between the ONNX file and
+ * its manifest, e.g. `Cannot load model "scan-cci.onnx": input is [1,3,112,112], expected [N,3,224,224]`.
+ */
+export async function openModel(
+  manifestPath: string,
+  { executionProvider = "cpu", intraOpNumThreads, interOpNumThreads, verifyChecksum = true }: OpenOptions =
+    {},
+): Promise<ModelSession> {
+  const manifest = await readManifest(manifestPath);
+  const file = join(dirname(manifestPath), manifest.file);
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(file);
+  } catch (err) {
+    throw new Error(`Cannot load model "${manifest.file}": ${(err as Error).message}`);
+  }
+  if (verifyChecksum) {
+    const sum = await sha256Hex(bytes);
+    if (sum !== manifest.sha256) {
+      throw new Error(
+        `Cannot load model "${manifest.file}": sha256 is ${sum}, manifest says ${manifest.sha256}`,
+      );
+    }
+  }
+  let provider = executionProvider;
+  let fallbackReason: string | undefined;
+  let session: ort.InferenceSession;
+  try {
+    session = await createSession(bytes, provider, { intraOpNumThreads, interOpNumThreads });
+  } catch (err) {
+    if (provider === "cpu") {
+      throw new Error(`Cannot load model "${manifest.file}": ${(err as Error).message}`);
+    }
+    fallbackReason = `${provider} unavailable: ${(err as Error).message.split("\n")[0]}`;
+    provider = "cpu";
+    session = await createSession(bytes, provider, { intraOpNumThreads, interOpNumThreads });
+  }
+  const problems = contractProblems(session, manifest);
+  if (problems.length) {
+    await session.release();
+    throw new Error(`Cannot load model "${manifest.file}": ${problems.join("; ")}`);
+  }
+  return {
+    manifest,
+    manifestPath,
+    provider,
+    fallbackReason,
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    async run(feeds, outputs) {
+      const ortFeeds: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds)) {
+        ortFeeds[name] = new ort.Tensor("float32", t.data, t.dims);
+      }
+      const result = outputs ? await session.run(ortFeeds, outputs) : await session.run(ortFeeds);
+      const out: Record<string, TensorData> = {};
+      for (const [name, t] of Object.entries(result)) {
+        const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
+        out[name] = { data, dims: t.dims.map(Number) };
+        t.dispose();
+      }
+      return out;
+    },
+    release: () => session.release(),
+  };
+}
+
+/** Execution providers this onnxruntime build knows about (CUDA may still fail to start). */
+export function availableProviders(): string[] {
+  return ort.listSupportedBackends().map((b) => b.name);
+}

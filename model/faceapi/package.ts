@@ -1,0 +1,69 @@
+/**
+ * Turns a built face-api graph into what lands on disk: the ONNX bytes and the `<name>.manifest.json` that
+ * describes them (validated by model/manifest.ts), with sha256, size, parameter and FLOP counts and the
+ * provenance of the weights it was made from.
+ */
+import { encodeModel } from "../onnx/helper.ts";
+import { type InputSpec, type Manifest, type OutputSpec, parseManifest, sha256Hex } from "../manifest.ts";
+import type { FaceApiWeights } from "../weights/faceapi.ts";
+import type { Graph } from "./layers.ts";
+
+/** A graph as a net builder returns it: the model proto object and the running totals. */
+export interface BuiltNet {
+  model: Record<string, unknown>;
+  graph: Graph;
+}
+
+/** The parts of a manifest a net's description supplies; the rest is computed here. */
+export interface NetDescription {
+  id: string;
+  file: string;
+  task: Manifest["task"];
+  architecture: Manifest["architecture"];
+  labels?: string[];
+  labelOrder?: string;
+  input: Omit<InputSpec, "resize"> & { resize: InputSpec["resize"] };
+  outputs: OutputSpec[];
+  intendedUse: string;
+}
+
+/** The face-api release the weights and semantics are taken from. */
+export const FACEAPI_SOURCE = "@vladmandic/face-api@1.7.15";
+export const FACEAPI_LICENSE = "MIT (face-api weights and code by Vladimir Mandic / Vincent Mühler)";
+const TOOL = "scan-fer model/models.ts (model/faceapi ONNX port, opset 17)";
+
+/** Encodes the model and assembles its validated manifest. Same inputs -> same bytes and manifest. */
+export async function packageNet(
+  net: BuiltNet,
+  description: NetDescription,
+  weights: FaceApiWeights,
+): Promise<{ bytes: Uint8Array; manifest: Manifest }> {
+  const bytes = encodeModel(net.model);
+  const manifest = parseManifest({
+    schemaVersion: 1,
+    id: description.id,
+    task: description.task,
+    architecture: description.architecture,
+    file: description.file,
+    sha256: await sha256Hex(bytes),
+    bytes: bytes.length,
+    opset: 17,
+    precision: "fp32",
+    labels: description.labels ?? [],
+    labelOrder: description.labelOrder,
+    input: description.input,
+    outputs: description.outputs,
+    parameters: net.graph.parameters,
+    gflops: Math.round(2 * net.graph.macs / 1e6) / 1e3,
+    trained: true,
+    provenance: {
+      source: `${FACEAPI_SOURCE} model/${weights.files.join(",")}`,
+      weightsSha256: weights.weightsSha256,
+      tool: TOOL,
+    },
+    metrics: [],
+    license: FACEAPI_LICENSE,
+    intendedUse: description.intendedUse,
+  }, description.file);
+  return { bytes, manifest };
+}

@@ -1,0 +1,157 @@
+/**
+ * Dynamic micro-batching in the manner of Triton's dynamic batcher and KServe's batcher: items from all callers
+ * queue up, a batch runs when `maxBatch` items wait or the oldest has waited `maxDelayMs`, and every item gets
+ * exactly its own result. One batch runs at a time per batcher (one model session), so items arriving during a
+ * run form the next batch. The queue is bounded (admission is all-or-nothing per call: 503 `overloaded`), and
+ * items whose deadline passed while queued are answered 504 without running.
+ */
+import { ApiError } from "./errors.ts";
+
+/** Called after every model run (metrics, tests). */
+export interface BatchInfo {
+  size: number;
+  /** Distinct callers (`tag`s) whose items shared this run. */
+  callers: number;
+  ms: number;
+  ok: boolean;
+}
+
+export interface BatcherOptions<I, O> {
+  /** Runs one batch; must return one output per input, in order. */
+  run: (items: I[]) => Promise<O[]>;
+  maxBatch?: number;
+  maxDelayMs?: number;
+  /** Most items waiting (not yet running); beyond it `submit` refuses the whole call. */
+  maxQueue?: number;
+  onBatch?: (info: BatchInfo) => void;
+}
+
+export interface SubmitOptions {
+  /** `performance.now()` time after which a still-queued item is dropped with 504. */
+  deadline?: number;
+  /** Caller identity for the `callers` count (e.g. the request id). */
+  tag?: string;
+}
+
+/** The batcher handle shared by all requests for one model. */
+export interface Batcher<I, O> {
+  /** Queues items; returns one promise per item. Throws 503 `overloaded` if they do not all fit. */
+  submit(items: I[], options?: SubmitOptions): Promise<O>[];
+  /** Items waiting (not counting the batch being run). */
+  readonly depth: number;
+  /** Resolves when the queue is empty and no batch is running. */
+  idle(): Promise<void>;
+}
+
+interface Pending<I, O> {
+  item: I;
+  at: number;
+  deadline: number;
+  tag: string;
+  resolve: (o: O) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Creates a batcher. Defaults follow the Triton advice for a single GPU model: batches up to 32, a short 2 ms
+ * wait so concurrent requests coalesce without adding visible latency.
+ */
+export function createBatcher<I, O>(
+  { run, maxBatch = 32, maxDelayMs = 2, maxQueue = 2048, onBatch }: BatcherOptions<I, O>,
+): Batcher<I, O> {
+  const queue: Pending<I, O>[] = [];
+  let running = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let idleWaiters: (() => void)[] = [];
+
+  function schedule() {
+    if (running || queue.length === 0) return;
+    const wait = queue.length >= maxBatch ? 0 : Math.max(0, queue[0].at + maxDelayMs - performance.now());
+    if (wait <= 0) {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      queueMicrotask(flush);
+    } else if (timer === undefined) {
+      timer = setTimeout(() => {
+        timer = undefined;
+        flush();
+      }, wait);
+    }
+  }
+
+  async function runIsolated(batch: Pending<I, O>[]): Promise<boolean> {
+    try {
+      const out = await run(batch.map((p) => p.item));
+      if (out.length !== batch.length) {
+        throw new Error(`Cannot run batch: model returned ${out.length} results for ${batch.length} items`);
+      }
+      batch.forEach((p, i) => p.resolve(out[i]));
+      return true;
+    } catch (err) {
+      if (batch.length === 1) {
+        batch[0].reject(err);
+        return false;
+      }
+      // One bad item must not fail its neighbours: retry each alone.
+      for (const p of batch) await runIsolated([p]);
+      return false;
+    }
+  }
+
+  async function flush() {
+    if (running || queue.length === 0) return;
+    running = true;
+    const now = performance.now();
+    const batch: Pending<I, O>[] = [];
+    while (queue.length && batch.length < maxBatch) {
+      const p = queue.shift()!;
+      if (p.deadline < now) {
+        p.reject(
+          new ApiError("deadline_exceeded", "Cannot classify face: the request deadline passed in the queue"),
+        );
+      } else batch.push(p);
+    }
+    if (batch.length) {
+      const t0 = performance.now();
+      const ok = await runIsolated(batch);
+      onBatch?.({
+        size: batch.length,
+        callers: new Set(batch.map((p) => p.tag)).size,
+        ms: performance.now() - t0,
+        ok,
+      });
+    }
+    running = false;
+    if (queue.length) schedule();
+    else if (idleWaiters.length) {
+      const w = idleWaiters;
+      idleWaiters = [];
+      w.forEach((f) => f());
+    }
+  }
+
+  return {
+    submit(items, { deadline = Infinity, tag = "" } = {}) {
+      if (queue.length + items.length > maxQueue) {
+        throw new ApiError(
+          "overloaded",
+          `Cannot queue ${items.length} face(s): ${queue.length} of ${maxQueue} queue slots are taken`,
+          { retryAfterSeconds: 1 },
+        );
+      }
+      const at = performance.now();
+      const promises = items.map((item) =>
+        new Promise<O>((resolve, reject) => queue.push({ item, at, deadline, tag, resolve, reject }))
+      );
+      schedule();
+      return promises;
+    },
+    get depth() {
+      return queue.length;
+    },
+    idle() {
+      if (!running && queue.length === 0) return Promise.resolve();
+      return new Promise((r) => idleWaiters.push(r));
+    },
+  };
+}

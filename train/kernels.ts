@@ -1,0 +1,224 @@
+/**
+ * Fast convolution gradient kernels for the pure-JS tfjs backends (`wasm`, `cpu`).
+ *
+ * The stock `cpu` Conv2DBackpropFilter runs at ~0.015 GFLOP/s and `wasm` has none at all (platform notes §5),
+ * so ResNet training there is either impossible or ~300x too slow. Both gradients are rewritten here with ops
+ * each backend runs well: the filter gradient as im2col (pad + one strided slice per kernel tap + concat) and a
+ * single plain matMul, the input gradient as a stride-1 convolution of the (zero-dilated) output gradient with
+ * the flipped, transposed filter. Strides, 'same'/'valid'/numeric/explicit padding are supported; dilated
+ * convolutions are refused (the model has none). The kernels are registered through tfjs's kernel registry, so
+ * the built-in Conv2D gradient (and everything built on it) picks them up unchanged.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+type Pad = "valid" | "same" | number | [
+  [number, number],
+  [number, number],
+  [number, number],
+  [number, number],
+];
+
+/** Caps one im2col block (elements) so a full-size batch-64 layer1 gradient does not need gigabytes at once. */
+const MAX_COLS_ELEMENTS = 32 * 1024 * 1024;
+
+function asTensor(info: tf.TensorInfo | undefined): tf.Tensor {
+  if (!info) throw new Error("Cannot run convolution gradient kernel: an input tensor is missing");
+  // Kernels receive bare TensorInfos; a Tensor view sharing the same data lets us use the op API (the view is
+  // released by the surrounding tidy, the data stays owned by the caller).
+  // makeTensorFromTensorInfo does not take a backend reference, but disposing the view drops one: take it here.
+  const t = tf.engine().makeTensorFromTensorInfo(info);
+  (tf.engine().backend as unknown as { incRef(id: unknown): void }).incRef(info.dataId);
+  return t;
+}
+
+function pair(v: number | [number, number]): [number, number] {
+  return typeof v === "number" ? [v, v] : v;
+}
+
+function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  strides: number | [number, number],
+  pad: Pad,
+  dimRoundingMode?: "floor" | "round" | "ceil",
+) {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    "channelsLast",
+  );
+}
+
+/** im2col of NHWC `x` (already padded) for one batch chunk: [n*outH*outW, kh*kw*ci] in (kh, kw, ci) order. */
+function im2col(xp: tf.Tensor4D, kh: number, kw: number, sh: number, sw: number, oh: number, ow: number) {
+  const [n, , , ci] = xp.shape;
+  const taps: tf.Tensor4D[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const end = [n, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1, ci];
+      taps.push(
+        sh === 1 && sw === 1
+          ? tf.slice(xp, [0, i, j, 0], [n, oh, ow, ci])
+          : tf.stridedSlice(xp, [0, i, j, 0], end, [1, sh, sw, 1]) as tf.Tensor4D,
+      );
+    }
+  }
+  const cols = taps.length === 1 ? taps[0] : tf.concat(taps, 3);
+  return tf.reshape(cols, [n * oh * ow, kh * kw * ci]) as tf.Tensor2D;
+}
+
+/**
+ * dW = im2col(x)^T · dy, computed as transpose(dy^T · im2col(x)) because tfjs's transposeA matMul path is slow
+ * (2.3 vs ~30 GFLOP/s on wasm). The batch is processed in chunks bounded by MAX_COLS_ELEMENTS.
+ */
+export function conv2dFilterGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  {
+    strides = 1 as number | [number, number],
+    pad = "valid" as Pad,
+    dimRoundingMode = undefined as
+      | "floor"
+      | "round"
+      | "ceil"
+      | undefined,
+  } = {},
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw, ci, co] = filterShape;
+    const info = convInfo(x.shape, filterShape, strides, pad, dimRoundingMode);
+    const [sh, sw] = pair(strides);
+    const { top, bottom, left, right } = info.padInfo;
+    const xp = top || bottom || left || right
+      ? tf.pad(x, [[0, 0], [Math.max(top, 0), Math.max(bottom, 0)], [Math.max(left, 0), Math.max(right, 0)], [
+        0,
+        0,
+      ]])
+      : x;
+    const n = x.shape[0];
+    const perImage = info.outHeight * info.outWidth * kh * kw * ci;
+    const chunk = Math.max(1, Math.min(n, Math.floor(MAX_COLS_ELEMENTS / perImage)));
+    let acc: tf.Tensor2D | null = null;
+    for (let b = 0; b < n; b += chunk) {
+      const m = Math.min(chunk, n - b);
+      const xb = m === n ? xp : tf.slice(xp, [b, 0, 0, 0], [m, -1, -1, -1]);
+      const dyb = m === n ? dy : tf.slice(dy, [b, 0, 0, 0], [m, -1, -1, -1]);
+      const cols = im2col(xb as tf.Tensor4D, kh, kw, sh, sw, info.outHeight, info.outWidth);
+      const dyT = tf.transpose(tf.reshape(dyb, [m * info.outHeight * info.outWidth, co]));
+      const part = tf.matMul(dyT, cols) as tf.Tensor2D; // [co, kh*kw*ci]
+      acc = acc ? tf.add(acc, part) as tf.Tensor2D : part;
+    }
+    return tf.reshape(tf.transpose(acc!), [kh, kw, ci, co]) as tf.Tensor4D;
+  });
+}
+
+/**
+ * dx as a stride-1 'valid' convolution of dy (zero-dilated by the stride, padded by k-1-pad) with the spatially
+ * flipped filter whose in/out channels are swapped; the result is cropped/padded to the forward input size.
+ */
+export function conv2dInputGrad(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  inputShape: [number, number, number, number],
+  {
+    strides = 1 as number | [number, number],
+    pad = "valid" as Pad,
+    dimRoundingMode = undefined as
+      | "floor"
+      | "round"
+      | "ceil"
+      | undefined,
+  } = {},
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw] = filter.shape;
+    const info = convInfo(inputShape, filter.shape, strides, pad, dimRoundingMode);
+    const [sh, sw] = pair(strides);
+    const [n, h, w] = inputShape;
+    const [, oh, ow, co] = dy.shape;
+    let d: tf.Tensor4D = dy;
+    if (sh > 1 || sw > 1) {
+      // zero-insertion: [n,oh,1,ow,1,c] padded to [n,oh,sh,ow,sw,c] -> [n,oh*sh,ow*sw,c] (trailing zeros cut below)
+      const d6 = tf.reshape(dy, [n, oh, 1, ow, 1, co]);
+      const padded = tf.pad(d6, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+      d = tf.reshape(padded, [n, oh * sh, ow * sw, co]) as tf.Tensor4D;
+      d = tf.slice(d, [0, 0, 0, 0], [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, co]);
+    }
+    const { top, left } = info.padInfo;
+    const lh = (oh - 1) * sh + 1, lw = (ow - 1) * sw + 1;
+    const pt = kh - 1 - top, pl = kw - 1 - left;
+    const pb = h + top - lh, pr = w + left - lw;
+    if (pt < 0 || pl < 0) {
+      throw new Error(`Cannot compute conv input gradient: padding ${top}/${left} >= kernel`);
+    }
+    if (pb < 0 || pr < 0) {
+      d = tf.slice(d, [0, 0, 0, 0], [n, lh + Math.min(pb, 0), lw + Math.min(pr, 0), co]);
+    }
+    if (pt || pl || pb > 0 || pr > 0) {
+      d = tf.pad(d, [[0, 0], [pt, Math.max(pb, 0)], [pl, Math.max(pr, 0)], [0, 0]]);
+    }
+    const wt = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+    return tf.conv2d(d, wt, 1, "valid");
+  });
+}
+
+function checkKernelAttrs(op: string, attrs: { dataFormat?: string }) {
+  if (attrs.dataFormat && attrs.dataFormat !== "NHWC") {
+    throw new Error(`Cannot run ${op}: data format "${attrs.dataFormat}" is not supported, use NHWC`);
+  }
+}
+
+/**
+ * Registers the fast Conv2DBackpropFilter / Conv2DBackpropInput kernels for `backendName` (replacing any built-in
+ * ones). Idempotent. Returns the kernel names registered. Must not be called for the native `tensorflow`
+ * backend, whose kernels are already fast.
+ */
+export function registerFastConvGradients(backendName: string): string[] {
+  const names = ["Conv2DBackpropFilter", "Conv2DBackpropInput"];
+  for (const name of names) {
+    if (tf.getKernel(name, backendName)) tf.unregisterKernel(name, backendName);
+  }
+  tf.registerKernel({
+    kernelName: "Conv2DBackpropFilter",
+    backendName,
+    kernelFunc: ({ inputs, attrs }) => {
+      const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+      checkKernelAttrs("Conv2DBackpropFilter", a);
+      return tf.tidy(() =>
+        conv2dFilterGrad(
+          asTensor(inputs.x) as tf.Tensor4D,
+          asTensor(inputs.dy) as tf.Tensor4D,
+          a.filterShape,
+          {
+            strides: a.strides,
+            pad: a.pad as Pad,
+            dimRoundingMode: a.dimRoundingMode,
+          },
+        )
+      );
+    },
+  });
+  tf.registerKernel({
+    kernelName: "Conv2DBackpropInput",
+    backendName,
+    kernelFunc: ({ inputs, attrs }) => {
+      const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+      checkKernelAttrs("Conv2DBackpropInput", a);
+      return tf.tidy(() =>
+        conv2dInputGrad(
+          asTensor(inputs.dy) as tf.Tensor4D,
+          asTensor(inputs.filter) as tf.Tensor4D,
+          a.inputShape,
+          { strides: a.strides, pad: a.pad as Pad, dimRoundingMode: a.dimRoundingMode },
+        )
+      );
+    },
+  });
+  return names;
+}

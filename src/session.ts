@@ -93,8 +93,9 @@ async function createSession(
     executionProviders: [provider],
     graphOptimizationLevel: "all",
     executionMode: "sequential",
-    intraOpNumThreads,
-    interOpNumThreads,
+    // onnxruntime-node rejects an explicit `undefined` ("must be a number"): pass only what was given.
+    ...(intraOpNumThreads !== undefined ? { intraOpNumThreads } : {}),
+    ...(interOpNumThreads !== undefined ? { interOpNumThreads } : {}),
     logSeverityLevel: provider === "cuda" ? 4 : 3,
   });
 }

@@ -102,10 +102,18 @@ function relu(ctx: Ctx, x: string, out = `${x}.relu`): string {
 
 function bottleneck(ctx: Ctx, x: string, prefix: string, { stride = 1, downsample = false } = {}): string {
   const p = `base.${prefix}`;
-  let y = relu(ctx, batchNorm(ctx, conv(ctx, x, `${p}.conv1.weight`, `${prefix}.conv1`), `${p}.bn1`, `${prefix}.bn1`));
+  let y = relu(
+    ctx,
+    batchNorm(ctx, conv(ctx, x, `${p}.conv1.weight`, `${prefix}.conv1`), `${p}.bn1`, `${prefix}.bn1`),
+  );
   y = relu(
     ctx,
-    batchNorm(ctx, conv(ctx, y, `${p}.conv2.weight`, `${prefix}.conv2`, { stride, pad: 1 }), `${p}.bn2`, `${prefix}.bn2`),
+    batchNorm(
+      ctx,
+      conv(ctx, y, `${p}.conv2.weight`, `${prefix}.conv2`, { stride, pad: 1 }),
+      `${p}.bn2`,
+      `${prefix}.bn2`,
+    ),
   );
   y = batchNorm(ctx, conv(ctx, y, `${p}.conv3.weight`, `${prefix}.conv3`), `${p}.bn3`, `${prefix}.bn3`);
   const identity = downsample
@@ -119,7 +127,14 @@ function bottleneck(ctx: Ctx, x: string, prefix: string, { stride = 1, downsampl
   return relu(ctx, op(ctx, "Add", [y, identity], `${prefix}.add`, ctx.shapes.get(y)!), prefix);
 }
 
-function makeLayer(ctx: Ctx, x: string, index: number, planes: number, blocks: number, stride: number): string {
+function makeLayer(
+  ctx: Ctx,
+  x: string,
+  index: number,
+  planes: number,
+  blocks: number,
+  stride: number,
+): string {
   const inplanes = ctx.shapes.get(x)![1];
   let y = bottleneck(ctx, x, `layer${index}.0`, {
     stride,
@@ -131,7 +146,10 @@ function makeLayer(ctx: Ctx, x: string, index: number, planes: number, blocks: n
 
 /** ResNet-50 stem + layer1..layer3; returns the layer2 (F_u) and layer3 (F_l) edges. */
 function resnetTrunk(ctx: Ctx, x: string, planes: number[]): { fu: string; fl: string } {
-  let y = relu(ctx, batchNorm(ctx, conv(ctx, x, "base.conv1.weight", "conv1", { stride: 2, pad: 3 }), "base.bn1", "bn1"));
+  let y = relu(
+    ctx,
+    batchNorm(ctx, conv(ctx, x, "base.conv1.weight", "conv1", { stride: 2, pad: 3 }), "base.bn1", "bn1"),
+  );
   const [, c, h] = ctx.shapes.get(y)!;
   const pooled = Math.floor((h + 2 - 3) / 2) + 1;
   y = op(ctx, "MaxPool", [y], "maxpool", [1, c, pooled, pooled], {
@@ -151,7 +169,13 @@ function resnetTrunk(ctx: Ctx, x: string, planes: number[]): { fu: string; fl: s
 function scanWeights(ctx: Ctx, x: string, prefix: string): string {
   const c = ctx.shapes.get(x)![1];
   let y = conv(ctx, x, `${prefix}.attention.0.weight`, `${prefix}.conv`, { pad: 1 });
-  y = op(ctx, "PRelu", [y, param(ctx, `${prefix}.attention.1.weight`, [c, 1, 1])], `${prefix}.prelu`, ctx.shapes.get(y)!);
+  y = op(
+    ctx,
+    "PRelu",
+    [y, param(ctx, `${prefix}.attention.1.weight`, [c, 1, 1])],
+    `${prefix}.prelu`,
+    ctx.shapes.get(y)!,
+  );
   y = batchNorm(ctx, y, `${prefix}.attention.2`, `${prefix}.bn`);
   return op(ctx, "Sigmoid", [y], `${prefix}.sigmoid`, ctx.shapes.get(y)!);
 }
@@ -160,7 +184,8 @@ function scanWeights(ctx: Ctx, x: string, prefix: string): string {
 function canvasIndices(taps: boolean, zero: number): number[] {
   const out: number[] = [];
   for (const p of localPatches()) {
-    const at = (r: number, c: number) => r >= 0 && r < p.rows && c >= 0 && c < p.cols ? p.source[r * p.cols + c] : zero;
+    const at = (r: number, c: number) =>
+      r >= 0 && r < p.rows && c >= 0 && c < p.cols ? p.source[r * p.cols + c] : zero;
     for (let y = 0; y < PATCH_CANVAS; y++) {
       for (let x = 0; x < PATCH_CANVAS; x++) {
         if (!taps) out.push(at(y, x));
@@ -177,18 +202,34 @@ function localScan(ctx: Ctx, fu: string): string {
   const cells = PATCH_MAP_SIZE * PATCH_MAP_SIZE;
   const canvas = PATCH_CANVAS * PATCH_CANVAS;
   const m = LOCAL_PATCHES;
-  let flat = op(ctx, "Transpose", [fu], "local.nhwc", [1, PATCH_MAP_SIZE, PATCH_MAP_SIZE, c], { perm: [0, 2, 3, 1] });
-  flat = op(ctx, "Reshape", [flat, int64Init(ctx, "local.flat_shape", [-1, cells, c])], "local.flat", [1, cells, c]);
+  let flat = op(ctx, "Transpose", [fu], "local.nhwc", [1, PATCH_MAP_SIZE, PATCH_MAP_SIZE, c], {
+    perm: [0, 2, 3, 1],
+  });
+  flat = op(ctx, "Reshape", [flat, int64Init(ctx, "local.flat_shape", [-1, cells, c])], "local.flat", [
+    1,
+    cells,
+    c,
+  ]);
   // One extra all-zero row: what every canvas cell outside its patch (and the conv's padding) reads.
-  flat = op(ctx, "Pad", [flat, int64Init(ctx, "local.pad", [0, 0, 0, 0, 1, 0])], "local.padded", [1, cells + 1, c]);
+  flat = op(ctx, "Pad", [flat, int64Init(ctx, "local.pad", [0, 0, 0, 0, 1, 0])], "local.padded", [
+    1,
+    cells + 1,
+    c,
+  ]);
 
   const colIdx = int64Init(ctx, "local.col_index", canvasIndices(true, cells));
   let cols = op(ctx, "Gather", [flat, colIdx], "local.cols", [1, m * canvas * 9, c], { axis: 1 });
-  cols = op(ctx, "Reshape", [cols, int64Init(ctx, "local.cols_shape", [-1, m, canvas * 9 * c])], "local.cols_r", [
-    1,
-    m,
-    canvas * 9 * c,
-  ]);
+  cols = op(
+    ctx,
+    "Reshape",
+    [cols, int64Init(ctx, "local.cols_shape", [-1, m, canvas * 9 * c])],
+    "local.cols_r",
+    [
+      1,
+      m,
+      canvas * 9 * c,
+    ],
+  );
   cols = op(ctx, "Transpose", [cols], "local.cols_t", [m, 1, canvas * 9 * c], { perm: [1, 0, 2] });
   cols = op(ctx, "Reshape", [cols, int64Init(ctx, "local.im2col_shape", [m, -1, 9 * c])], "local.im2col", [
     m,
@@ -211,7 +252,13 @@ function localScan(ctx: Ctx, fu: string): string {
       }
     }
     const get = (s: string) => ctx.weights.get(`${pre}.${s}`)!.data;
-    const [a, g, b, mu, v] = [get("1.weight"), get("2.weight"), get("2.bias"), get("2.running_mean"), get("2.running_var")];
+    const [a, g, b, mu, v] = [
+      get("1.weight"),
+      get("2.weight"),
+      get("2.bias"),
+      get("2.running_mean"),
+      get("2.running_var"),
+    ];
     for (let ch = 0; ch < c; ch++) {
       slope[p * c + ch] = a[ch];
       const s = g[ch] / Math.sqrt(v[ch] + BN_EPS);
@@ -219,17 +266,32 @@ function localScan(ctx: Ctx, fu: string): string {
       shift[p * c + ch] = b[ch] - mu[ch] * s;
     }
   }
-  let y = op(ctx, "MatMul", [cols, floatInit(ctx, "local.weight", [m, 9 * c, c], wk)], "local.conv", [m, canvas, c]);
-  y = op(ctx, "PRelu", [y, floatInit(ctx, "local.prelu", [m, 1, c], slope)], "local.prelu_out", [m, canvas, c]);
+  let y = op(ctx, "MatMul", [cols, floatInit(ctx, "local.weight", [m, 9 * c, c], wk)], "local.conv", [
+    m,
+    canvas,
+    c,
+  ]);
+  y = op(ctx, "PRelu", [y, floatInit(ctx, "local.prelu", [m, 1, c], slope)], "local.prelu_out", [
+    m,
+    canvas,
+    c,
+  ]);
   y = op(ctx, "Mul", [y, floatInit(ctx, "local.bn_scale", [m, 1, c], scale)], "local.bn_mul", [m, canvas, c]);
   y = op(ctx, "Add", [y, floatInit(ctx, "local.bn_shift", [m, 1, c], shift)], "local.bn", [m, canvas, c]);
   y = op(ctx, "Sigmoid", [y], "local.sigmoid", [m, canvas, c]);
 
-  let x = op(ctx, "Gather", [flat, int64Init(ctx, "local.cell_index", canvasIndices(false, cells))], "local.cells", [
-    1,
-    m * canvas,
-    c,
-  ], { axis: 1 });
+  let x = op(
+    ctx,
+    "Gather",
+    [flat, int64Init(ctx, "local.cell_index", canvasIndices(false, cells))],
+    "local.cells",
+    [
+      1,
+      m * canvas,
+      c,
+    ],
+    { axis: 1 },
+  );
   x = op(ctx, "Reshape", [x, int64Init(ctx, "local.cells_shape", [-1, m, canvas * c])], "local.cells_r", [
     1,
     m,
@@ -244,7 +306,9 @@ function localScan(ctx: Ctx, fu: string): string {
     canvas,
     c,
   ]);
-  y = op(ctx, "ReduceSum", [y, int64Init(ctx, "local.sum_axes", [2])], "local.sum", [m, 1, c], { keepdims: 0 });
+  y = op(ctx, "ReduceSum", [y, int64Init(ctx, "local.sum_axes", [2])], "local.sum", [m, 1, c], {
+    keepdims: 0,
+  });
   const inv = localPatches().map((p) => 1 / (p.rows * p.cols));
   y = op(ctx, "Mul", [y, floatInit(ctx, "local.inv_area", [m, 1, 1], inv)], "local.gap", [m, 1, c]);
   return op(ctx, "ReduceMax", [y], "local.max", [1, c], { axes: [0], keepdims: 0 });
@@ -265,10 +329,17 @@ function attentionBranch(ctx: Ctx, fu: string): { logits: string; weights: strin
   norm = op(ctx, "Max", [norm, floatInit(ctx, "attention.eps", [], [eps])], "attention.norm_eps", [1, 1]);
   const unit = op(ctx, "Div", [cat, norm], "attention.normalized", [1, 2 * c]);
   const classes = ctx.weights.get("attention.fc.weight")!.shape[0];
-  const logits = op(ctx, "Gemm", [unit, param(ctx, "attention.fc.weight"), param(ctx, "attention.fc.bias")], "attention.logits", [
-    1,
-    classes,
-  ], { transB: 1 });
+  const logits = op(
+    ctx,
+    "Gemm",
+    [unit, param(ctx, "attention.fc.weight"), param(ctx, "attention.fc.bias")],
+    "attention.logits",
+    [
+      1,
+      classes,
+    ],
+    { transB: 1 },
+  );
   return { logits, weights };
 }
 
@@ -289,20 +360,37 @@ function regionBranch(ctx: Ctx, fl: string): string {
   e = op(ctx, "Reshape", [e, int64Init(ctx, "eca.scale_shape", [-1, d, 1, 1])], "eca.scale", [1, d, 1, 1]);
   let x = op(ctx, "Mul", [fl, e], "eca.out", [1, d, h, h]);
   const r = h / 2;
-  x = op(ctx, "Reshape", [x, int64Init(ctx, "region.grid_shape", [-1, d, 2, r, 2, r])], "region.grid", [1, d, 2, r, 2, r]);
+  x = op(ctx, "Reshape", [x, int64Init(ctx, "region.grid_shape", [-1, d, 2, r, 2, r])], "region.grid", [
+    1,
+    d,
+    2,
+    r,
+    2,
+    r,
+  ]);
   x = op(ctx, "ReduceMean", [x], "region.gap", [1, d, 2, 2], { axes: [3, 5], keepdims: 0 });
-  x = op(ctx, "Reshape", [x, int64Init(ctx, "region.vec_shape", [-1, d, CCI_REGIONS])], "region.vec", [1, d, CCI_REGIONS]);
+  x = op(ctx, "Reshape", [x, int64Init(ctx, "region.vec_shape", [-1, d, CCI_REGIONS])], "region.vec", [
+    1,
+    d,
+    CCI_REGIONS,
+  ]);
   x = op(ctx, "Transpose", [x], "region.rows", [1, CCI_REGIONS, d], { perm: [0, 2, 1] });
   const layer = (input: string, i: number, out: string) => {
     const w = ctx.weights.get(`region.region_net.${i}.weight`)!;
     const [o, n] = w.shape;
     const wt = new Float32Array(n * o);
     for (let a = 0; a < o; a++) for (let b = 0; b < n; b++) wt[b * o + a] = w.data[a * n + b];
-    const mm = op(ctx, "MatMul", [input, floatInit(ctx, `region.region_net.${i}.weight_t`, [n, o], wt)], `${out}.mm`, [
-      1,
-      CCI_REGIONS,
-      o,
-    ]);
+    const mm = op(
+      ctx,
+      "MatMul",
+      [input, floatInit(ctx, `region.region_net.${i}.weight_t`, [n, o], wt)],
+      `${out}.mm`,
+      [
+        1,
+        CCI_REGIONS,
+        o,
+      ],
+    );
     return op(ctx, "Add", [mm, param(ctx, `region.region_net.${i}.bias`)], out, [1, CCI_REGIONS, o]);
   };
   return layer(relu(ctx, layer(x, 0, "region.fc1")), 2, "region.logits");
@@ -340,13 +428,21 @@ export function scanCciModel(
     fdt: fp16 ? DataType.FLOAT16 : DataType.FLOAT,
   };
   const ch = scanCciChannels(resolved.width);
-  const x = fp16 ? op(ctx, "Cast", ["input"], "input.f16", [1, 3, 224, 224], { to: DataType.FLOAT16 }) : "input";
+  const x = fp16
+    ? op(ctx, "Cast", ["input"], "input.f16", [1, 3, 224, 224], { to: DataType.FLOAT16 })
+    : "input";
   const { fu, fl } = resnetTrunk(ctx, x, ch.planes);
   const attention = attentionBranch(ctx, fu);
   const region = regionBranch(ctx, fl);
   const n = resolved.classes;
   const sfx = fp16 ? ".f16" : "";
-  const att = op(ctx, "Unsqueeze", [attention.logits, int64Init(ctx, "attention.axes", [1])], "attention.head", [1, 1, n]);
+  const att = op(
+    ctx,
+    "Unsqueeze",
+    [attention.logits, int64Init(ctx, "attention.axes", [1])],
+    "attention.head",
+    [1, 1, n],
+  );
   const heads = op(ctx, "Concat", [att, region], `head_logits${sfx}`, [1, 5, n], { axis: 1 });
   op(ctx, "ReduceMean", [heads], `logits${sfx}`, [1, n], { axes: [1], keepdims: 0 });
   op(ctx, "ReduceMean", [attention.weights], `attention_map${sfx}`, [1, 28, 28], { axes: [1], keepdims: 0 });

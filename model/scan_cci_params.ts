@@ -90,7 +90,13 @@ function linear(prefix: string, out: number, inp: number): ParamSpec[] {
 
 function scanModule(prefix: string, c: number): ParamSpec[] {
   return [
-    { name: `${prefix}.attention.0.weight`, shape: [c, c, 3, 3], init: "scanConv", fanIn: c * 9, trainable: true },
+    {
+      name: `${prefix}.attention.0.weight`,
+      shape: [c, c, 3, 3],
+      init: "scanConv",
+      fanIn: c * 9,
+      trainable: true,
+    },
     { name: `${prefix}.attention.1.weight`, shape: [c], init: "prelu", fanIn: 0, trainable: true },
     ...bn(`${prefix}.attention.2`, c),
   ];
@@ -101,7 +107,9 @@ function scanModule(prefix: string, c: number): ParamSpec[] {
  * state_dict names with `base.`, `attention.` and `region.` prefixes, e.g. `base.layer1.0.conv1.weight`,
  * `attention.local_attention_masks.24.attention.2.running_var`, `region.region_net.2.bias`.
  */
-export function scanCciParamSpecs({ width = 1, classes = 7 }: { width?: number; classes?: number } = {}): ParamSpec[] {
+export function scanCciParamSpecs(
+  { width = 1, classes = 7 }: { width?: number; classes?: number } = {},
+): ParamSpec[] {
   if (!Number.isInteger(classes) || classes < 1) {
     throw new Error(`Cannot size SCAN+CCI: classes must be a positive integer, got ${classes}`);
   }
@@ -130,10 +138,21 @@ export function scanCciParamSpecs({ width = 1, classes = 7 }: { width?: number; 
       inplanes = planes * EXPANSION;
     }
   });
-  for (let k = 0; k < LOCAL_PATCHES; k++) specs.push(...scanModule(`attention.local_attention_masks.${k}`, ch.fu));
-  specs.push(...scanModule("attention.global_attention_mask", ch.fu), ...linear("attention.fc", classes, 2 * ch.fu));
+  for (let k = 0; k < LOCAL_PATCHES; k++) {
+    specs.push(...scanModule(`attention.local_attention_masks.${k}`, ch.fu));
+  }
   specs.push(
-    { name: "region.eca.conv.weight", shape: [1, 1, ECA_KERNEL], init: "eca", fanIn: ECA_KERNEL, trainable: true },
+    ...scanModule("attention.global_attention_mask", ch.fu),
+    ...linear("attention.fc", classes, 2 * ch.fu),
+  );
+  specs.push(
+    {
+      name: "region.eca.conv.weight",
+      shape: [1, 1, ECA_KERNEL],
+      init: "eca",
+      fanIn: ECA_KERNEL,
+      trainable: true,
+    },
     ...linear("region.region_net.0", ch.hidden, ch.fl),
     ...linear("region.region_net.2", classes, ch.hidden),
   );

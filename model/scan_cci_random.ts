@@ -7,7 +7,9 @@
 import { type ParamSpec, scanCciParamSpecs, type TensorData } from "./scan_cci_params.ts";
 
 /** A small deterministic PRNG (mulberry32) with uniform and normal draws; the same seed gives the same stream. */
-export function createRng(seed: number): { uniform(lo: number, hi: number): number; normal(std: number): number } {
+export function createRng(
+  seed: number,
+): { uniform(lo: number, hi: number): number; normal(std: number): number } {
   let s = seed >>> 0;
   function next(): number {
     s = (s + 0x6d2b79f5) >>> 0;

@@ -56,7 +56,9 @@ export function resolveScanCciWeights(
   for (const [target, copies] of classifiers) {
     const base = named.get(target) ?? copies[0].t;
     for (const { raw, t } of copies) {
-      if (!sameTensor(base, t)) problems.push(`"${raw}" differs from "${target}" (they must be the same module)`);
+      if (!sameTensor(base, t)) {
+        problems.push(`"${raw}" differs from "${target}" (they must be the same module)`);
+      }
     }
     if (!named.has(target)) named.set(target, base);
   }

@@ -47,7 +47,9 @@ function batchNorm(x: Map3, W: Weights, p: string): Map3 {
   const hw = x.h * x.w;
   const d = new Float64Array(x.d.length);
   for (let c = 0; c < x.c; c++) {
-    for (let i = 0; i < hw; i++) d[c * hw + i] = (x.d[c * hw + i] - m[c]) / Math.sqrt(v[c] + 1e-5) * g[c] + b[c];
+    for (let i = 0; i < hw; i++) {
+      d[c * hw + i] = (x.d[c * hw + i] - m[c]) / Math.sqrt(v[c] + 1e-5) * g[c] + b[c];
+    }
   }
   return { ...x, d };
 }
@@ -111,7 +113,9 @@ export function referencePatches(f: Map3): Map3[] {
   const v = (c: number, y: number, x: number) => f.d[(c * f.h + y) * f.w + x];
   const out: Map3[] = [];
   // [:, :, :24, :24].unfold(2,6,6).unfold(3,6,6).view(bs,c,-1,6,6): block (i, j) -> index 4i+j.
-  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) out.push(crop(f, 6, 6, (c, r, s) => v(c, 6 * i + r, 6 * j + s)));
+  for (let i = 0; i < 4; i++) {
+    for (let j = 0; j < 4; j++) out.push(crop(f, 6, 6, (c, r, s) => v(c, 6 * i + r, 6 * j + s)));
+  }
   // [:, :, :24, 24:].unfold(2,6,6) -> [c, i, col, r]; permute(0,2,1,4,3) -> patch i is [c, r, col].
   for (let i = 0; i < 4; i++) out.push(crop(f, 6, 4, (c, r, col) => v(c, 6 * i + r, 24 + col)));
   // [:, :, 24:, :24].unfold(3,6,6) -> [c, a, b, e] = F[24+a, 6b+e]; permute(0,2,1,3,4) -> patch a is [c, b, e].
@@ -153,7 +157,9 @@ export function referenceForward(
   x = maxPool(relu(batchNorm(conv2d(x, W.get("base.conv1.weight")!, 2, 3), W, "base.bn1")));
   const feats: Map3[] = [];
   [3, 4, 6].forEach((blocks, li) => {
-    for (let b = 0; b < blocks; b++) x = bottleneck(x, W, `base.layer${li + 1}.${b}`, b === 0 && li > 0 ? 2 : 1);
+    for (let b = 0; b < blocks; b++) {
+      x = bottleneck(x, W, `base.layer${li + 1}.${b}`, b === 0 && li > 0 ? 2 : 1);
+    }
     feats.push(x);
   });
   const [fu, fl] = [feats[1], feats[2]];

@@ -264,8 +264,10 @@ export const SSD_DESCRIPTION: NetDescription = {
         iouThreshold: 0.5,
         minConfidence: 0.5,
         maxResults: 100,
-        toImage: "clip y1,x1 to >= 0 and y2,x2 to <= 1, multiply y by paddedSide/resizedHeight*... i.e. " +
-          "box_px = coord * max(width, height) of the original image",
+        toImage:
+          "face-api locateFaces: with rw = round(w * 512 / max(w, h)), rh = round(h * 512 / max(w, h)): " +
+          "top = max(0, y1) * 512 / rh, bottom = min(1, y2) * 512 / rh, left = max(0, x1) * 512 / rw, " +
+          "right = min(1, x2) * 512 / rw (relative to the original image), then times w (x) and h (y) in pixels",
       },
     },
   },

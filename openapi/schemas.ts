@@ -1,0 +1,252 @@
+/**
+ * Every request and response body of the API, each declared once with `.openapi("Name")`. The OpenAPI 3.1
+ * document (`openapi/openapi.json`), the typed client and the runtime validation all come from these objects.
+ */
+import { z } from "@hono/zod-openapi";
+import { CANONICAL_LABELS } from "../model/spec.ts";
+
+/** A boolean option that also accepts the strings a query string or form field carries. */
+function flag(defaultValue: boolean, description: string) {
+  return z.union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+    .default(defaultValue)
+    .transform((v) => v === true || v === "true" || v === "1")
+    .openapi({ type: "boolean", default: defaultValue, description });
+}
+
+export const Problem = z.object({
+  type: z.string().openapi({ example: "https://scan-fer.dev/problems/undecodable-image" }),
+  title: z.string(),
+  status: z.number().int(),
+  code: z.string().openapi({
+    description: "Stable machine-readable error code",
+    example: "undecodable_image",
+  }),
+  detail: z.string(),
+  instance: z.string().optional(),
+  requestId: z.string().optional(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+}).openapi("Problem", { description: "RFC 9457 problem details (`application/problem+json`)" });
+
+export const ExpressionLabel = z.enum(CANONICAL_LABELS).openapi("ExpressionLabel");
+
+export const ExpressionScores = z.object(
+  Object.fromEntries(CANONICAL_LABELS.map((l) => [l, z.number().min(0).max(1)])) as Record<
+    (typeof CANONICAL_LABELS)[number],
+    z.ZodNumber
+  >,
+).openapi("ExpressionScores", { description: "Probability of each expression (sums to 1), canonical order" });
+
+export const Expression = z.object({
+  label: ExpressionLabel,
+  confidence: z.number().min(0).max(1),
+  scores: ExpressionScores,
+}).openapi("Expression", { description: "A facial expression estimate (not an inner emotional state)" });
+
+export const Box = z.object({
+  x: z.number(),
+  y: z.number(),
+  width: z.number(),
+  height: z.number(),
+}).openapi("Box", { description: "Face box in pixels of the (EXIF-rotated) image" });
+
+export const Point = z.tuple([z.number(), z.number()]).openapi("Point");
+
+export const Landmarks = z.object({
+  points68: z.array(Point).optional().openapi({ description: "68-point iBUG layout" }),
+  points5: z.array(Point).optional().openapi({ description: "eyes, nose tip, mouth corners" }),
+}).openapi("Landmarks");
+
+export const FaceResult = z.object({
+  box: Box,
+  detectionScore: z.number().min(0).max(1),
+  landmarks: Landmarks.optional(),
+  expression: Expression,
+  attention: z.string().optional().openapi({
+    description: "SCAN attention heatmap over the aligned face, as a PNG data URL (`attention=true`)",
+  }),
+}).openapi("FaceResult");
+
+export const ModelRef = z.object({
+  id: z.string(),
+  version: z.string(),
+  trained: z.boolean().openapi({ description: "false: seeded random weights, outputs are meaningless" }),
+}).openapi("ModelRef", { description: "The model that answered" });
+
+export const Timings = z.object({
+  decodeMs: z.number(),
+  detectMs: z.number(),
+  classifyMs: z.number(),
+  totalMs: z.number(),
+}).openapi("Timings", { description: "Time per stage in milliseconds" });
+
+export const ExpressionResponse = z.object({
+  model: ModelRef,
+  image: z.object({ width: z.number().int(), height: z.number().int() }),
+  faces: z.array(FaceResult),
+  timings: Timings,
+}).openapi("ExpressionResponse");
+
+const optionShape = {
+  model: z.string().optional().openapi({
+    description: "Expression model id (default: the server's default)",
+  }),
+  detect: flag(true, "false: the image is already a face crop; it is classified whole"),
+  maxFaces: z.coerce.number().int().min(1).max(100).default(20),
+  minFaceSize: z.coerce.number().int().min(0).max(10000).default(0).openapi({
+    description: "Smallest face side in pixels",
+  }),
+  minConfidence: z.coerce.number().min(0).max(1).default(0.5).openapi({
+    description: "Smallest face detection score",
+  }),
+  landmarks: flag(false, "Return facial landmarks"),
+  attention: flag(false, "Return the attention heatmap (models with an attention_map output only)"),
+};
+
+export const ExpressionOptions = z.object(optionShape).openapi("ExpressionOptions");
+
+const videoOptionShape = {
+  ...optionShape,
+  track: flag(true, "Link faces across frames into stable track ids"),
+  smoothing: z.enum(["none", "ema", "window"]).default("none").openapi({
+    description: "Temporal smoothing of each track's scores (causal)",
+  }),
+  alpha: z.coerce.number().gt(0).max(1).default(0.5).openapi({ description: "EMA weight of the new frame" }),
+  window: z.coerce.number().int().min(1).max(64).default(5).openapi({ description: "Trailing window size" }),
+};
+
+export const VideoOptions = z.object(videoOptionShape).openapi("VideoOptions");
+
+const base64Image = z.string().min(1).openapi({
+  description: "Base64 image bytes (JPEG, PNG, WebP, ...); a `data:` URL prefix is accepted",
+});
+
+export const ExpressionJsonRequest = z.object({ image: base64Image, ...optionShape }).openapi(
+  "ExpressionJsonRequest",
+);
+
+export const ImageFile = z.instanceof(File).openapi({ type: "string", format: "binary" });
+
+export const ExpressionFormRequest = z.object({ image: ImageFile }).openapi("ExpressionFormRequest");
+
+export const BinaryImage = z.string().openapi({ type: "string", format: "binary" });
+
+export const VideoFrameInput = z.object({
+  image: base64Image,
+  timestamp: z.number().optional().openapi({ description: "Seconds (or any unit), echoed back" }),
+}).openapi("VideoFrameInput");
+
+export const VideoJsonRequest = z.object({
+  frames: z.array(VideoFrameInput).min(1),
+  ...videoOptionShape,
+}).openapi("VideoJsonRequest");
+
+export const VideoFormRequest = z.object({
+  frames: z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(ImageFile).min(1)),
+  timestamps: z.string().optional().openapi({ description: "JSON array of numbers, one per frame" }),
+}).openapi("VideoFormRequest");
+
+export const VideoFace = FaceResult.extend({
+  trackId: z.number().int().optional(),
+  smoothed: Expression.optional().openapi({ description: "The track's smoothed expression at this frame" }),
+}).openapi("VideoFace");
+
+export const FrameResult = z.object({
+  index: z.number().int(),
+  timestamp: z.number().optional(),
+  image: z.object({ width: z.number().int(), height: z.number().int() }),
+  faces: z.array(VideoFace),
+}).openapi("FrameResult");
+
+export const Segment = z.tuple([z.number().int(), z.number().int(), ExpressionLabel]).openapi("Segment", {
+  description: "[startFrame, endFrame, label], inclusive, after smoothing",
+});
+
+export const TrackSummary = z.object({
+  trackId: z.number().int(),
+  framesSeen: z.number().int(),
+  firstFrame: z.number().int(),
+  lastFrame: z.number().int(),
+  meanScores: ExpressionScores,
+  dominant: ExpressionLabel,
+  segments: z.array(Segment),
+}).openapi("TrackSummary");
+
+export const VideoResponse = z.object({
+  model: ModelRef,
+  frames: z.array(FrameResult),
+  tracks: z.array(TrackSummary),
+  timings: Timings,
+}).openapi("VideoResponse");
+
+export const TensorSpec = z.object({
+  name: z.string(),
+  shape: z.array(z.union([z.number().int(), z.string()])),
+  dtype: z.string(),
+  description: z.string().optional(),
+}).openapi("TensorSpec");
+
+export const ModelInfo = z.object({
+  id: z.string(),
+  version: z.string(),
+  task: z.string(),
+  architecture: z.object({ name: z.string(), version: z.string() }),
+  trained: z.boolean(),
+  default: z.boolean(),
+  ready: z.boolean(),
+  provider: z.string().openapi({ description: "Execution provider in use (cpu or cuda)" }),
+  fallbackReason: z.string().optional(),
+  attention: z.boolean().openapi({ description: "Supports `attention=true`" }),
+  labels: z.array(z.string()),
+  input: z.object({
+    name: z.string(),
+    shape: z.array(z.union([z.number().int(), z.string()])),
+    size: z.object({ width: z.number().int(), height: z.number().int() }),
+    channelOrder: z.string(),
+    layout: z.string(),
+  }),
+  outputs: z.array(TensorSpec),
+  parameters: z.number().int(),
+  gflops: z.number(),
+  sha256: z.string(),
+  precision: z.string(),
+  provenance: z.object({ source: z.string(), tool: z.string(), seed: z.number().int().optional() }),
+  metrics: z.array(z.record(z.string(), z.unknown())),
+  license: z.string(),
+  intendedUse: z.string(),
+}).openapi("ModelInfo");
+
+export const ModelList = z.object({
+  defaultModel: z.string(),
+  models: z.array(ModelInfo),
+}).openapi("ModelList");
+
+export const ModelIdParam = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "faceapi-expression" }),
+});
+
+export const Health = z.object({
+  status: z.enum(["ok", "loading", "draining"]),
+  models: z.array(z.object({ id: z.string(), ready: z.boolean() })).optional(),
+}).openapi("Health");
+
+export const V2ServerMetadata = z.object({
+  name: z.string(),
+  version: z.string(),
+  extensions: z.array(z.string()),
+}).openapi("V2ServerMetadata");
+
+export const V2Tensor = z.object({
+  name: z.string(),
+  datatype: z.string(),
+  shape: z.array(z.number().int()),
+}).openapi("V2Tensor");
+
+export const V2ModelMetadata = z.object({
+  name: z.string(),
+  versions: z.array(z.string()),
+  platform: z.string(),
+  inputs: z.array(V2Tensor),
+  outputs: z.array(V2Tensor),
+}).openapi("V2ModelMetadata");
+
+export const V2ModelReady = z.object({ name: z.string(), ready: z.boolean() }).openapi("V2ModelReady");

@@ -1,0 +1,69 @@
+/** Handlers for liveness/readiness probes and the Open Inference Protocol (v2) metadata aliases. */
+import type { RouteHandler } from "@hono/zod-openapi";
+import type { healthz, readyz, v2Live, v2Model, v2ModelReady, v2Ready, v2Server } from "./health.routes.ts";
+import { type AppEnv, readyRegistry, type ServerState } from "./context.ts";
+import { findModel } from "./models.handlers.ts";
+
+function isReady(state: ServerState): boolean {
+  return !!state.registry && !state.draining && [...state.registry.models.values()].every((m) => m.ready);
+}
+
+function status(state: ServerState): "ok" | "loading" | "draining" {
+  return state.draining ? "draining" : state.registry ? "ok" : "loading";
+}
+
+export const healthzHandler: RouteHandler<typeof healthz, AppEnv> = (c) =>
+  c.json({ status: status(c.get("deps").state) }, 200);
+
+export const readyzHandler: RouteHandler<typeof readyz, AppEnv> = (c) => {
+  const { state } = c.get("deps");
+  const models = state.registry
+    ? [...state.registry.models.values()].map((m) => ({ id: m.id, ready: m.ready }))
+    : [];
+  return isReady(state)
+    ? c.json({ status: "ok" as const, models }, 200)
+    : c.json({ status: status(state), models }, 503);
+};
+
+export const v2LiveHandler: RouteHandler<typeof v2Live, AppEnv> = (c) => c.json({ live: true }, 200);
+
+export const v2ReadyHandler: RouteHandler<typeof v2Ready, AppEnv> = (c) =>
+  isReady(c.get("deps").state) ? c.json({ ready: true }, 200) : c.json({ ready: false }, 503);
+
+export const v2ServerHandler: RouteHandler<typeof v2Server, AppEnv> = (c) =>
+  c.json({ name: "scan-fer", version: "1", extensions: [] }, 200);
+
+const V2_TYPES: Record<string, string> = {
+  float32: "FP32",
+  float16: "FP16",
+  int64: "INT64",
+  int32: "INT32",
+  uint8: "UINT8",
+};
+
+export const v2ModelHandler: RouteHandler<typeof v2Model, AppEnv> = (c) => {
+  const m = findModel(readyRegistry(c.get("deps")), c.req.valid("param").id);
+  const dims = (shape: (number | string)[]) => shape.map((d) => (typeof d === "number" ? d : -1));
+  return c.json({
+    name: m.id,
+    versions: [m.version],
+    platform: "onnxruntime_onnx",
+    inputs: [{
+      name: m.manifest.input.name,
+      datatype: V2_TYPES[m.manifest.input.dtype],
+      shape: dims(m.manifest.input.shape),
+    }],
+    outputs: m.manifest.outputs.map((o) => ({
+      name: o.name,
+      datatype: V2_TYPES[o.dtype],
+      shape: dims(o.shape),
+    })),
+  }, 200);
+};
+
+export const v2ModelReadyHandler: RouteHandler<typeof v2ModelReady, AppEnv> = (c) => {
+  const deps = c.get("deps");
+  const m = findModel(readyRegistry(deps), c.req.valid("param").id);
+  const ready = m.ready && !deps.state.draining;
+  return ready ? c.json({ name: m.id, ready }, 200) : c.json({ name: m.id, ready }, 503);
+};

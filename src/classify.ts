@@ -1,0 +1,240 @@
+/**
+ * The one orchestrator of inference: image bytes -> decoded RGB -> faces (detected, or the whole image as a crop)
+ * -> the exact input crop the model wants -> one tensor per face -> the model's shared micro-batcher -> softmax
+ * -> canonical expression scores (mapped by label name through the manifest). Images of one request (video
+ * frames) are processed in order, and their faces are handed to the batcher in chunks of `maxBatch`, so a
+ * request costs as few model runs as possible while only one chunk of tensors is held at a time.
+ */
+import { ApiError } from "./errors.ts";
+import { decodeImage, encodePng, type RawImage } from "./image.ts";
+import type { Batcher } from "./batcher.ts";
+import type { Manifest } from "../model/manifest.ts";
+import { type RawPixels, toTensor } from "../model/preprocess.ts";
+import { toCanonical } from "../model/spec.ts";
+import type { Box } from "./tracking.ts";
+import { attentionOverlay, resizeRgb } from "./attention.ts";
+
+/** What one model run returns per face. */
+export interface FaceOutput {
+  scores: Float32Array;
+  attention?: Float32Array;
+}
+
+/** A face as the face pipeline reports it (landmarks as `[x, y]` or `{x, y}` points). */
+export interface DetectedFace {
+  box: Box;
+  score: number;
+  landmarks68?: ArrayLike<unknown>;
+  landmarks5?: ArrayLike<unknown>;
+}
+
+/** The part of the face pipeline (src/faces.ts) the orchestrator needs. */
+export interface FaceDetector {
+  detect(
+    image: RawImage,
+    options: { minConfidence: number; maxFaces: number; minFaceSize: number; landmarks: boolean },
+  ): Promise<DetectedFace[]>;
+  prepare(
+    image: RawImage,
+    face: DetectedFace | null,
+    input: Manifest["input"],
+  ): Promise<RawPixels> | RawPixels;
+}
+
+/** An expression model ready to serve: manifest plus its batcher. */
+export interface ExpressionModel {
+  id: string;
+  version: string;
+  manifest: Manifest;
+  hasAttention: boolean;
+  batcher: Batcher<Float32Array, FaceOutput>;
+}
+
+export interface AnalyzeOptions {
+  detect: boolean;
+  maxFaces: number;
+  minFaceSize: number;
+  minConfidence: number;
+  landmarks: boolean;
+  attention: boolean;
+}
+
+export interface AnalyzeContext {
+  model: ExpressionModel;
+  faces?: FaceDetector;
+  maxPixels: number;
+  /** `performance.now()` deadline of the request. */
+  deadline: number;
+  /** Request id, so the batcher can count callers per batch. */
+  tag: string;
+  maxBatch: number;
+}
+
+/** One face of one image, scores in canonical label order. */
+export interface AnalyzedFace {
+  box: Box;
+  detectionScore: number;
+  landmarks?: { points68?: [number, number][]; points5?: [number, number][] };
+  scores: number[];
+  attention?: string;
+}
+
+export interface AnalyzedImage {
+  width: number;
+  height: number;
+  faces: AnalyzedFace[];
+}
+
+export interface AnalyzeResult {
+  images: AnalyzedImage[];
+  timings: { decodeMs: number; detectMs: number; classifyMs: number; totalMs: number };
+}
+
+function points(list: ArrayLike<unknown> | undefined): [number, number][] | undefined {
+  if (!list) return undefined;
+  return Array.from(list, (p) => {
+    if (Array.isArray(p)) return [Number(p[0]), Number(p[1])];
+    const q = p as { x?: number; y?: number };
+    return [q.x ?? 0, q.y ?? 0];
+  });
+}
+
+function checkDeadline(deadline: number, what: string) {
+  if (performance.now() > deadline) {
+    throw new ApiError("deadline_exceeded", `Cannot finish request: the deadline passed while ${what}`);
+  }
+}
+
+/** Rejects with 504 when `deadline` (a `performance.now()` time) passes before `promise` settles. */
+export function withDeadline<T>(promise: Promise<T>, deadline: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ApiError("deadline_exceeded", `Cannot finish request: no answer within the request deadline`),
+        ),
+      Math.max(0, deadline - performance.now()),
+    );
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+/** Numerically stable softmax of one row. */
+export function softmax(row: ArrayLike<number>): number[] {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]);
+  const e = Array.from(row, (v) => Math.exp(v - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+interface Slot {
+  image: number;
+  face: AnalyzedFace;
+  crop?: RawPixels;
+  result?: Promise<FaceOutput>;
+}
+
+/**
+ * Analyses a list of encoded images (one photo, or the frames of a video) with one model. Throws `ApiError` for
+ * bad input (422/413/415 from decoding), 503 when detection is asked for but no detector is loaded or the queue
+ * is full, and 504 past the deadline. Faces are classified in as few batched runs as the batcher allows.
+ */
+export async function analyzeImages(
+  inputs: readonly Uint8Array[],
+  options: AnalyzeOptions,
+  ctx: AnalyzeContext,
+): Promise<AnalyzeResult> {
+  const t0 = performance.now();
+  const { model } = ctx;
+  if (options.attention && !model.hasAttention) {
+    throw new ApiError(
+      "invalid_request",
+      `Cannot return attention: model "${model.id}" has no attention_map output (use a SCAN+CCI model)`,
+    );
+  }
+  if (options.detect && !ctx.faces) {
+    throw new ApiError(
+      "not_ready",
+      "Cannot detect faces: no face detector is loaded (run `deno task models`)",
+    );
+  }
+  const spec = model.manifest.input;
+  const floats = 3 * spec.size.width * spec.size.height;
+  const timings = { decodeMs: 0, detectMs: 0, classifyMs: 0, totalMs: 0 };
+  const images: AnalyzedImage[] = [];
+  const slots: Slot[] = [];
+  let chunk: { slot: Slot; tensor: Float32Array }[] = [];
+  let firstSubmit = 0;
+
+  function submit() {
+    if (!chunk.length) return;
+    if (!firstSubmit) firstSubmit = performance.now();
+    const promises = model.batcher.submit(chunk.map((c) => c.tensor), {
+      deadline: ctx.deadline,
+      tag: ctx.tag,
+    });
+    chunk.forEach((c, i) => {
+      c.slot.result = promises[i];
+      // Attach a handler now so a rejection before we await it is not reported as unhandled.
+      promises[i].catch(() => {});
+    });
+    chunk = [];
+  }
+
+  try {
+    for (let i = 0; i < inputs.length; i++) {
+      checkDeadline(ctx.deadline, `decoding image ${i}`);
+      let t = performance.now();
+      const image = await decodeImage(inputs[i], { maxPixels: ctx.maxPixels });
+      timings.decodeMs += performance.now() - t;
+      t = performance.now();
+      const found: (DetectedFace | null)[] = options.detect
+        ? await ctx.faces!.detect(image, {
+          minConfidence: options.minConfidence,
+          maxFaces: options.maxFaces,
+          minFaceSize: options.minFaceSize,
+          landmarks: options.landmarks,
+        })
+        : [null];
+      const analyzed: AnalyzedImage = { width: image.width, height: image.height, faces: [] };
+      for (const f of found) {
+        const crop = ctx.faces
+          ? await ctx.faces.prepare(image, f, spec)
+          : resizeRgb(image, spec.size.width, spec.size.height);
+        const face: AnalyzedFace = {
+          box: f ? f.box : { x: 0, y: 0, width: image.width, height: image.height },
+          detectionScore: f ? f.score : 1,
+          scores: [],
+        };
+        if (options.landmarks && f && (f.landmarks68 || f.landmarks5)) {
+          face.landmarks = { points68: points(f.landmarks68), points5: points(f.landmarks5) };
+        }
+        analyzed.faces.push(face);
+        const slot: Slot = { image: i, face, crop: options.attention ? crop : undefined };
+        slots.push(slot);
+        chunk.push({ slot, tensor: toTensor(crop, spec, new Float32Array(floats)) });
+        if (chunk.length >= ctx.maxBatch) submit();
+      }
+      timings.detectMs += performance.now() - t;
+      images.push(analyzed);
+    }
+    submit();
+  } finally {
+    // Items already queued still run; their results are simply dropped if we failed.
+    chunk = [];
+  }
+
+  const outputs = await Promise.all(slots.map((s) => s.result!));
+  timings.classifyMs = firstSubmit ? performance.now() - firstSubmit : 0;
+  for (let k = 0; k < slots.length; k++) {
+    const s = slots[k];
+    s.face.scores = toCanonical(outputs[k].scores, model.manifest.labels);
+    if (options.attention && s.crop && outputs[k].attention) {
+      s.face.attention = await attentionOverlay(s.crop, outputs[k].attention!, encodePng);
+    }
+  }
+  timings.totalMs = performance.now() - t0;
+  return { images, timings };
+}

@@ -1,0 +1,258 @@
+/**
+ * The model registry: every expression model whose manifest sits in `MODEL_DIR` is opened (one onnxruntime
+ * session each), given its own micro-batcher and warmed up. The default model is a TRAINED SCAN+CCI when one is
+ * present, otherwise the pretrained face-api baseline; untrained (seeded random) models are served only when
+ * asked for by id and say `trained: false` everywhere.
+ */
+import { join } from "node:path";
+import { ApiError } from "./errors.ts";
+import { type ModelSession, openModel, readManifest } from "./session.ts";
+import { createBatcher } from "./batcher.ts";
+import type { ExpressionModel, FaceDetector, FaceOutput } from "./classify.ts";
+import { softmax } from "./classify.ts";
+import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Manifest } from "../model/manifest.ts";
+
+/** A served expression model with its session and runtime facts. */
+export interface LoadedModel extends ExpressionModel {
+  session: ModelSession;
+  provider: string;
+  fallbackReason?: string;
+  ready: boolean;
+}
+
+export interface Registry {
+  models: ReadonlyMap<string, LoadedModel>;
+  defaultId: string;
+  /** Face detection + crops; absent when the detector artifacts are missing (detect=false still works). */
+  faces?: FaceDetector;
+  /** The model for a request: `id` or the default. Unknown ids are a 400 naming the known ones. */
+  resolve(id?: string): LoadedModel;
+  close(): Promise<void>;
+}
+
+export interface RegistryOptions {
+  modelDir: string;
+  executionProvider?: "cpu" | "cuda";
+  intraOpThreads?: number;
+  maxBatch?: number;
+  maxDelayMs?: number;
+  maxQueue?: number;
+  defaultModel?: string;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Builds the face pipeline from `modelDir`; returns undefined when its artifacts are missing. */
+  createFaces?: (opts: {
+    modelDir: string;
+    executionProvider: "cpu" | "cuda";
+    intraOpNumThreads?: number;
+  }) => Promise<FaceDetector | undefined>;
+}
+
+function isScanCci(m: Manifest): boolean {
+  return m.id.startsWith("scan-cci") || /scan/i.test(m.architecture.name);
+}
+
+/** Picks the default: configured id, else trained SCAN+CCI, else the face-api baseline, else any trained one. */
+export function chooseDefault(manifests: readonly Manifest[], configured?: string): string {
+  if (configured) {
+    if (!manifests.some((m) => m.id === configured)) {
+      throw new Error(
+        `Cannot start: DEFAULT_MODEL="${configured}" is not among the models (${
+          manifests.map((m) => m.id).join(", ")
+        })`,
+      );
+    }
+    return configured;
+  }
+  const pick = manifests.find((m) => m.trained && isScanCci(m)) ??
+    manifests.find((m) => m.id === "faceapi-expression") ?? manifests.find((m) => m.trained) ?? manifests[0];
+  return pick.id;
+}
+
+function modelVersion(m: Manifest): string {
+  return `${m.architecture.version}+${m.sha256.slice(0, 8)}`;
+}
+
+/** Splits a batched run's outputs into one `FaceOutput` per item. */
+function splitOutputs(
+  m: Manifest,
+  out: Record<string, { data: Float32Array; dims: number[] }>,
+  n: number,
+): FaceOutput[] {
+  const main = out["logits"] ?? out[m.outputs[0].name];
+  const isLogits = (out["logits"] ? "logits" : m.outputs[0].name).includes("logit");
+  const k = main.data.length / n;
+  const att = out["attention_map"];
+  const a = att ? att.data.length / n : 0;
+  return Array.from({ length: n }, (_, i) => {
+    const row = main.data.subarray(i * k, (i + 1) * k);
+    return {
+      scores: Float32Array.from(isLogits ? softmax(row) : row),
+      attention: att ? att.data.slice(i * a, (i + 1) * a) : undefined,
+    };
+  });
+}
+
+function batchRunner(session: ModelSession, metrics?: Metrics) {
+  const m = session.manifest;
+  const { width, height } = m.input.size;
+  const per = 3 * width * height;
+  const wanted = m.outputs.map((o) => o.name).filter((n) => n === "logits" || n === "attention_map");
+  const outputs = wanted.length ? wanted : [m.outputs[0].name];
+  const observe = metrics?.histogram(
+    "fer_inference_seconds",
+    "Model run time per batch",
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  );
+  return async (items: Float32Array[]): Promise<FaceOutput[]> => {
+    const data = new Float32Array(items.length * per);
+    items.forEach((t, i) => {
+      if (t.length !== per) {
+        throw new Error(`Cannot run model: tensor has ${t.length} values, expected ${per}`);
+      }
+      data.set(t, i * per);
+    });
+    const t0 = performance.now();
+    const out = await session.run(
+      { [m.input.name]: { data, dims: [items.length, 3, height, width] } },
+      outputs,
+    );
+    observe?.((performance.now() - t0) / 1000, { model: m.id });
+    return splitOutputs(m, out, items.length);
+  };
+}
+
+/**
+ * Opens every expression model in `modelDir`, warms each up with one run, and builds the face pipeline. Throws
+ * (at startup) when no expression model is present or DEFAULT_MODEL names a missing one.
+ */
+export async function loadRegistry(
+  {
+    modelDir,
+    executionProvider = "cpu",
+    intraOpThreads,
+    maxBatch = 32,
+    maxDelayMs = 2,
+    maxQueue = 2048,
+    defaultModel,
+    logger,
+    metrics,
+    createFaces,
+  }: RegistryOptions,
+): Promise<Registry> {
+  const manifests: { path: string; manifest: Manifest }[] = [];
+  let entries: Deno.DirEntry[] = [];
+  try {
+    entries = [...Deno.readDirSync(modelDir)];
+  } catch (err) {
+    throw new Error(`Cannot start: cannot read MODEL_DIR "${modelDir}": ${(err as Error).message}`);
+  }
+  for (
+    const e of entries.filter((e) => e.name.endsWith(".manifest.json")).sort((a, b) =>
+      a.name < b.name ? -1 : 1
+    )
+  ) {
+    const path = join(modelDir, e.name);
+    const manifest = await readManifest(path);
+    if (manifest.task === "expression") manifests.push({ path, manifest });
+  }
+  if (!manifests.length) {
+    throw new Error(
+      `Cannot start: no expression model manifest in MODEL_DIR "${modelDir}" (run \`deno task models\`)`,
+    );
+  }
+  const defaultId = chooseDefault(manifests.map((m) => m.manifest), defaultModel);
+  const threads = intraOpThreads || undefined;
+  const batchSize = metrics?.histogram("fer_batch_size", "Faces per model run", [
+    1,
+    2,
+    4,
+    8,
+    16,
+    32,
+    64,
+    128,
+  ]);
+  const batchCallers = metrics?.histogram("fer_batch_requests", "Distinct requests sharing one model run", [
+    1,
+    2,
+    4,
+    8,
+    16,
+    32,
+  ]);
+  const models = new Map<string, LoadedModel>();
+  for (const { path, manifest } of manifests) {
+    const t0 = performance.now();
+    const session = await openModel(path, { executionProvider, intraOpNumThreads: threads });
+    if (session.fallbackReason) {
+      logger?.warn("execution provider fallback", { model: manifest.id, reason: session.fallbackReason });
+    }
+    const run = batchRunner(session, metrics);
+    const batcher = createBatcher<Float32Array, FaceOutput>({
+      run,
+      maxBatch,
+      maxDelayMs,
+      maxQueue,
+      onBatch: (b) => {
+        batchSize?.(b.size, { model: manifest.id });
+        batchCallers?.(b.callers, { model: manifest.id });
+      },
+    });
+    const { width, height } = manifest.input.size;
+    await run([new Float32Array(3 * width * height)]); // warm-up: first run allocates and tunes kernels
+    models.set(manifest.id, {
+      id: manifest.id,
+      version: modelVersion(manifest),
+      manifest,
+      hasAttention: manifest.outputs.some((o) => o.name === "attention_map"),
+      batcher,
+      session,
+      provider: session.provider,
+      fallbackReason: session.fallbackReason,
+      ready: true,
+    });
+    logger?.info("model loaded", {
+      model: manifest.id,
+      trained: manifest.trained,
+      provider: session.provider,
+      ms: Math.round(performance.now() - t0),
+      default: manifest.id === defaultId,
+    });
+  }
+  metrics?.gauge(
+    "fer_queue_depth",
+    "Faces waiting in the micro-batchers",
+    () => [...models.values()].reduce((s, m) => s + m.batcher.depth, 0),
+  );
+  const faces = createFaces
+    ? await createFaces({ modelDir, executionProvider, intraOpNumThreads: threads })
+    : undefined;
+  if (!faces) {
+    logger?.warn("face detector not loaded: only detect=false requests can be served", { modelDir });
+  }
+  return {
+    models,
+    defaultId,
+    faces,
+    resolve(id) {
+      const m = models.get(id ?? defaultId);
+      if (!m) {
+        throw new ApiError(
+          "invalid_request",
+          `Cannot use model "${id}": unknown id (available: ${[...models.keys()].join(", ")})`,
+          { issues: [{ path: "model", message: `unknown model "${id}"` }] },
+        );
+      }
+      return m;
+    },
+    async close() {
+      for (const m of models.values()) {
+        await m.batcher.idle();
+        await m.session.release();
+      }
+    },
+  };
+}

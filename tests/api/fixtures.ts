@@ -1,0 +1,117 @@
+/**
+ * Test fixtures for the API: a tiny expression model written with the project's ONNX builder (28x28 input, a
+ * real `logits` output and optionally a SCAN-like `attention_map`), with its manifest, so API tests run real
+ * onnxruntime sessions in milliseconds. Its weights are fixed numbers, not trained: the manifest says so.
+ */
+import { join } from "node:path";
+import {
+  DataType,
+  encodeModel,
+  makeGraph,
+  makeModel,
+  makeNode,
+  makeTensor,
+  makeValueInfo,
+} from "../../model/onnx/helper.ts";
+import { sha256Hex } from "../../model/manifest.ts";
+import { INTENDED_USE, LABEL_ORDERS } from "../../model/spec.ts";
+
+export const TINY_SIZE = 28;
+
+/** Writes `<id>.onnx` + `<id>.manifest.json` into `dir`; returns the manifest path. */
+export async function writeTinyModel(
+  dir: string,
+  { id = "tiny-expression", attention = false, trained = false }: {
+    id?: string;
+    attention?: boolean;
+    trained?: boolean;
+  } = {},
+): Promise<string> {
+  const s = TINY_SIZE;
+  // logits = mean_rgb(x) @ W + b: colour decides the class, so different crops give different answers.
+  const w = [
+    [2, -1, 0.5, 0, 1, -2, 0.3],
+    [-1, 2, 0, 0.5, -1, 1, 0.2],
+    [0.5, 0, -1, 2, 0, 0.5, -0.4],
+  ].flat();
+  const nodes = [
+    makeNode("ReduceMean", ["input"], ["rgb"], { axes: [2, 3], keepdims: 0 }),
+    makeNode("MatMul", ["rgb", "w"], ["mm"]),
+    makeNode("Add", ["mm", "b"], ["logits"]),
+  ];
+  const outputs = [makeValueInfo("logits", DataType.FLOAT, ["N", 7])];
+  if (attention) {
+    nodes.push(makeNode("ReduceMean", ["input"], ["attention_map"], { axes: [1], keepdims: 0 }));
+    outputs.push(makeValueInfo("attention_map", DataType.FLOAT, ["N", s, s]));
+  }
+  const graph = makeGraph(
+    nodes,
+    "tiny",
+    [makeValueInfo("input", DataType.FLOAT, ["N", 3, s, s])],
+    outputs,
+    [
+      makeTensor("w", DataType.FLOAT, [3, 7], w),
+      makeTensor("b", DataType.FLOAT, [7], [0.1, 0, 0, 0, 0.2, 0, 0]),
+    ],
+  );
+  const bytes = encodeModel(makeModel(graph, { opset: 17 }));
+  await Deno.writeFile(join(dir, `${id}.onnx`), bytes);
+  const manifest = {
+    schemaVersion: 1,
+    id,
+    task: "expression",
+    architecture: { name: attention ? "tiny-scan-like" : "tiny-linear", version: "0.0.1" },
+    file: `${id}.onnx`,
+    sha256: await sha256Hex(bytes),
+    bytes: bytes.length,
+    opset: 17,
+    precision: "fp32",
+    labels: [...LABEL_ORDERS.affectnet],
+    labelOrder: "affectnet",
+    input: {
+      name: "input",
+      shape: ["N", 3, s, s],
+      dtype: "float32",
+      layout: "NCHW",
+      channelOrder: "RGB",
+      size: { width: s, height: s },
+      scale: 1 / 255,
+      mean: [0.5, 0.5, 0.5],
+      std: [0.5, 0.5, 0.5],
+      resize: "fill",
+    },
+    outputs: [
+      { name: "logits", shape: ["N", 7], dtype: "float32" },
+      ...(attention ? [{ name: "attention_map", shape: ["N", s, s], dtype: "float32" }] : []),
+    ],
+    parameters: 28,
+    gflops: 0,
+    trained,
+    provenance: { source: "tests/api/fixtures.ts fixed weights", tool: "tests", seed: 1 },
+    metrics: [],
+    license: "test fixture",
+    intendedUse: INTENDED_USE,
+  };
+  const path = join(dir, `${id}.manifest.json`);
+  await Deno.writeTextFile(path, JSON.stringify(manifest, null, 2));
+  return path;
+}
+
+/** A solid-colour PNG of the given size (made with sharp through src/image.ts's encoder). */
+export async function solidPng(
+  width: number,
+  height: number,
+  rgb: [number, number, number],
+): Promise<Uint8Array> {
+  const { encodePng } = await import("../../src/image.ts");
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) data.set(rgb, i * 3);
+  return await encodePng({ data, width, height, channels: 3 });
+}
+
+/** The face-api demo photos (they contain faces). */
+export function demoPhoto(n: 1 | 2 | 3 | 4 | 5 | 6): Uint8Array {
+  return Deno.readFileSync(
+    new URL(`../../node_modules/@vladmandic/face-api/demo/sample${n}.jpg`, import.meta.url),
+  );
+}

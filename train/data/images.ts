@@ -123,3 +123,12 @@ export async function loadImages(
   await Promise.all(Array.from({ length: Math.min(concurrency, samples.length) }, worker));
   return out;
 }
+
+/** Encodes interleaved RGB (or gray) pixels as JPEG (quality 95) or PNG, for `prepare`'s aligned crops. */
+export async function encodeImage(pixels: RawPixels, format: "jpg" | "png" = "jpg"): Promise<Uint8Array> {
+  const img = sharp(pixels.data, {
+    raw: { width: pixels.width, height: pixels.height, channels: pixels.channels as 1 | 3 | 4 },
+  });
+  const buf = format === "png" ? await img.png().toBuffer() : await img.jpeg({ quality: 95 }).toBuffer();
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}

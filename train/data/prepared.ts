@@ -18,11 +18,16 @@ import {
 /** One line of a prepared manifest. `path` is relative to the manifest's folder. */
 export interface PreparedEntry {
   key: string;
+  /** Relative image path; "" when the item was skipped (see `skip`). */
   path: string;
   label: string;
   dataset: string;
   split: string;
   source: string;
+  /** Why no crop was written (e.g. "no face found"); such lines let a resumed run skip the item too. */
+  skip?: string;
+  /** How the crop was made: "aligned" (five-point landmarks) or "box" (crop of the face box). */
+  method?: string;
 }
 
 /** Parses one manifest line, naming `file:line` when it is not a complete entry. */
@@ -56,6 +61,10 @@ export async function readPrepared(
     if (lines[i].trim() === "") continue;
     const e = parsePreparedLine(lines[i], file, i + 1);
     if (split !== "all" && e.split !== split) continue;
+    if (e.skip) {
+      skipped.add(`prepare: ${e.skip}`);
+      continue;
+    }
     const label = labelIndex(e.label, labels);
     if (label < 0) {
       skipped.add(`class "${e.label}" not in the run's labels`);

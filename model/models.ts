@@ -2,14 +2,15 @@
  * `deno task models [--out DIR] [--if-missing]`: builds the ONNX ports of @vladmandic/face-api's pretrained
  * nets (SSD face detector, 68-point landmarks, expression, tiny face detector) from the weights in the installed
  * npm package, writing `<name>.onnx` + `<name>.manifest.json` into DIR (default `model/`). Nothing is
- * downloaded. With `--if-missing` (run by `deno task start`) a net is skipped when its manifest exists, is valid
- * and its sha256 matches the ONNX file beside it; anything else is rebuilt. Same package -> same bytes.
+ * downloaded. With `--if-missing` (run by `deno task start`) a net is skipped when its manifest exists, is valid,
+ * its sha256 matches the ONNX file beside it, and it was made by this builder version from the installed weights
+ * with the current description; anything else is rebuilt. Same package -> same bytes.
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { type Manifest, parseManifest, sha256Hex } from "./manifest.ts";
-import { type FaceApiWeights, readFaceApiWeights } from "./weights/faceapi.ts";
-import { type BuiltNet, type NetDescription, packageNet } from "./faceapi/package.ts";
+import { faceApiModelDir, type FaceApiWeights, readFaceApiWeights } from "./weights/faceapi.ts";
+import { type BuiltNet, FACEAPI_TOOL, type NetDescription, packageNet } from "./faceapi/package.ts";
 import { buildSsdMobilenetV1, SSD_DESCRIPTION } from "./faceapi/ssd_mobilenetv1.ts";
 import { buildLandmarks68, LANDMARKS68_DESCRIPTION } from "./faceapi/landmarks68.ts";
 import { buildExpression, EXPRESSION_DESCRIPTION } from "./faceapi/expression.ts";
@@ -44,13 +45,37 @@ export interface ModelResult {
   manifest: Manifest;
 }
 
-async function upToDate(path: string, manifestPath: string): Promise<Manifest | undefined> {
+/** JSON with sorted keys, so a manifest read back compares equal to the description it was made from. */
+function canonical(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_, v) =>
+      v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+        : v,
+  );
+}
+
+/**
+ * A net is up to date when its manifest is valid, its sha256 matches the ONNX file, it was written by this
+ * builder version from the installed weights, and it says what the current description says.
+ */
+async function upToDate(
+  spec: FaceApiNetSpec,
+  path: string,
+  manifestPath: string,
+): Promise<Manifest | undefined> {
   try {
     const manifest = parseManifest(JSON.parse(await Deno.readTextFile(manifestPath)), manifestPath);
     const bytes = await Deno.readFile(path);
-    return bytes.length === manifest.bytes && await sha256Hex(bytes) === manifest.sha256
-      ? manifest
-      : undefined;
+    if (bytes.length !== manifest.bytes || await sha256Hex(bytes) !== manifest.sha256) return undefined;
+    if (manifest.provenance.tool !== FACEAPI_TOOL) return undefined;
+    const bin = await Deno.readFile(join(faceApiModelDir(), `${spec.weights}.bin`));
+    if (manifest.provenance.weightsSha256 !== await sha256Hex(bin)) return undefined;
+    const described = { ...spec.description, labels: spec.description.labels ?? [] };
+    const keys = Object.keys(described) as (keyof typeof described)[];
+    const stored = Object.fromEntries(keys.map((k) => [k, manifest[k]]));
+    return canonical(stored) === canonical(described) ? manifest : undefined;
   } catch {
     return undefined; // missing or unreadable: rebuild
   }
@@ -76,7 +101,7 @@ export async function buildFaceApiModels(
   for (const spec of nets) {
     const path = join(out, spec.description.file);
     const manifestPath = join(out, manifestFileFor(spec.description.file));
-    const kept = ifMissing ? await upToDate(path, manifestPath) : undefined;
+    const kept = ifMissing ? await upToDate(spec, path, manifestPath) : undefined;
     if (kept) {
       results.push({ id: kept.id, path, manifestPath, status: "kept", manifest: kept });
       continue;

@@ -30,7 +30,11 @@ export interface NetDescription {
 /** The face-api release the weights and semantics are taken from. */
 export const FACEAPI_SOURCE = "@vladmandic/face-api@1.7.15";
 export const FACEAPI_LICENSE = "MIT (face-api weights and code by Vladimir Mandic / Vincent Mühler)";
-const TOOL = "scan-fer model/models.ts (model/faceapi ONNX port, opset 17)";
+/**
+ * Names the builder in every manifest. Bump the version whenever a graph changes for the same weights, so
+ * `deno task models --if-missing` rebuilds files written by an older builder.
+ */
+export const FACEAPI_TOOL = "scan-fer model/models.ts (model/faceapi ONNX port v1, opset 17)";
 
 /** Encodes the model and assembles its validated manifest. Same inputs -> same bytes and manifest. */
 export async function packageNet(
@@ -59,7 +63,7 @@ export async function packageNet(
     provenance: {
       source: `${FACEAPI_SOURCE} model/${weights.files.join(",")}`,
       weightsSha256: weights.weightsSha256,
-      tool: TOOL,
+      tool: FACEAPI_TOOL,
     },
     metrics: [],
     license: FACEAPI_LICENSE,

@@ -116,6 +116,20 @@ Deno.test("buildFaceApiModels({ ifMissing }) keeps matching files and rebuilds a
   assert.deepEqual(again.map((r) => r.status), ["built", "built", "kept", "kept"]);
   assert.deepEqual(await Deno.readFile(landmarks.path), good);
   assert.equal(again[0].manifest.sha256, ssd.manifest.sha256);
+  // A manifest from an older description or builder (sha256 still matching) is rebuilt too.
+  const expression = first[2];
+  const stale = JSON.parse(await Deno.readTextFile(expression.manifestPath));
+  await Deno.writeTextFile(expression.manifestPath, JSON.stringify({ ...stale, intendedUse: "older text" }));
+  const tiny = first[3];
+  const old = JSON.parse(await Deno.readTextFile(tiny.manifestPath));
+  old.provenance.tool = "scan-fer model/models.ts (model/faceapi ONNX port v0, opset 17)";
+  await Deno.writeTextFile(tiny.manifestPath, JSON.stringify(old));
+  const third = await buildFaceApiModels({ out: dir, ifMissing: true });
+  assert.deepEqual(third.map((r) => r.status), ["kept", "kept", "built", "built"]);
+  assert.equal(
+    parseManifest(JSON.parse(await Deno.readTextFile(expression.manifestPath))).intendedUse,
+    expression.manifest.intendedUse,
+  );
 });
 
 Deno.test("model/models.ts --if-missing prints what it kept", async () => {

@@ -47,7 +47,8 @@ export function parsePreparedLine(text: string, file: string, line: number): Pre
 
 /**
  * Reads a prepared folder (`root/manifest.jsonl`, written by `prepare --merge` or an unsharded `prepare`).
- * `split` filters on the recorded split unless it is "all".
+ * `split` filters on the recorded split unless it is "all". Samples come sorted by key, whatever the order
+ * in which prepare's workers finished.
  */
 export async function readPrepared(
   root: string,
@@ -55,11 +56,15 @@ export async function readPrepared(
 ): Promise<ReadResult> {
   const file = join(root, "manifest.jsonl");
   const lines = splitLines(await readText(file));
+  const entries: PreparedEntry[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() !== "") entries.push(parsePreparedLine(lines[i], file, i + 1));
+  }
+  // Workers finish out of order; sorting by key makes the sample list (and so the mix) deterministic.
+  entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const samples: Sample[] = [];
   const skipped = createSkipCounter();
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i].trim() === "") continue;
-    const e = parsePreparedLine(lines[i], file, i + 1);
+  for (const e of entries) {
     if (split !== "all" && e.split !== split) continue;
     if (e.skip) {
       skipped.add(`prepare: ${e.skip}`);

@@ -4,7 +4,7 @@
  * blended over the crop, then encoded as a PNG data URL.
  */
 import { Buffer } from "node:buffer";
-import type { RawPixels } from "../model/preprocess.ts";
+import type { FloatPixels, RawPixels } from "../model/preprocess.ts";
 
 /** Bilinear resize of interleaved 8-bit pixels (half-pixel centres), keeping the channel count. */
 export function resizeRgb(image: RawPixels, width: number, height: number): RawPixels {
@@ -41,7 +41,7 @@ function jet(v: number): [number, number, number] {
  * `encode` is the PNG encoder (src/image.ts `encodePng`), passed in so this stays free of native imports.
  */
 export async function attentionOverlay(
-  crop: RawPixels,
+  crop: RawPixels | FloatPixels,
   map: Float32Array,
   encode: (img: RawPixels) => Promise<Uint8Array>,
   { opacity = 0.5 }: { opacity?: number } = {},

@@ -9,7 +9,7 @@ import { ApiError } from "./errors.ts";
 import { decodeImage, encodePng, type RawImage } from "./image.ts";
 import type { Batcher } from "./batcher.ts";
 import type { Manifest } from "../model/manifest.ts";
-import { type RawPixels, toTensor } from "../model/preprocess.ts";
+import { type FloatPixels, type RawPixels, toTensor } from "../model/preprocess.ts";
 import { toCanonical } from "../model/spec.ts";
 import type { Box } from "./tracking.ts";
 import { attentionOverlay, resizeRgb } from "./attention.ts";
@@ -38,7 +38,7 @@ export interface FaceDetector {
     image: RawImage,
     face: DetectedFace | null,
     input: Manifest["input"],
-  ): Promise<RawPixels> | RawPixels;
+  ): Promise<RawPixels | FloatPixels> | RawPixels | FloatPixels;
 }
 
 /** An expression model ready to serve: manifest plus its batcher. */
@@ -132,7 +132,7 @@ export function softmax(row: ArrayLike<number>): number[] {
 interface Slot {
   image: number;
   face: AnalyzedFace;
-  crop?: RawPixels;
+  crop?: RawPixels | FloatPixels;
   result?: Promise<FaceOutput>;
 }
 
@@ -195,7 +195,9 @@ export async function analyzeImages(
           minConfidence: options.minConfidence,
           maxFaces: options.maxFaces,
           minFaceSize: options.minFaceSize,
-          landmarks: options.landmarks,
+          // Always: the crops need them (5-point alignment for SCAN+CCI, face-api's landmark box for the
+          // baseline); they are only returned when asked for.
+          landmarks: true,
         })
         : [null];
       const analyzed: AnalyzedImage = { width: image.width, height: image.height, faces: [] };

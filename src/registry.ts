@@ -115,10 +115,10 @@ function batchRunner(session: ModelSession, metrics?: Metrics) {
       data.set(t, i * per);
     });
     const t0 = performance.now();
-    const out = await session.run(
-      { [m.input.name]: { data, dims: [items.length, 3, height, width] } },
-      outputs,
-    );
+    const dims = m.input.layout === "NHWC"
+      ? [items.length, height, width, 3]
+      : [items.length, 3, height, width];
+    const out = await session.run({ [m.input.name]: { data, dims } }, outputs);
     observe?.((performance.now() - t0) / 1000, { model: m.id });
     return splitOutputs(m, out, items.length);
   };

@@ -1,0 +1,128 @@
+/**
+ * The server process: reads the config, starts listening at once (liveness answers while models load), loads and
+ * warms the models, then reports ready and logs the cold start (process start -> ready). On SIGTERM/SIGINT it
+ * turns not-ready, stops accepting connections, lets in-flight requests finish within SHUTDOWN_GRACE_MS and exits
+ * (Cloud Run and Knative send SIGKILL about 10 s after SIGTERM).
+ */
+import { type Config, loadConfig } from "./config.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { loadRegistry } from "./registry.ts";
+import { createApp } from "./app.ts";
+import { createFacePipeline, prepareFaceInput } from "./faces.ts";
+import type { FaceDetector } from "./classify.ts";
+import type { ServerState } from "../routes/context.ts";
+
+export interface RunningServer {
+  port: number;
+  state: ServerState;
+  metrics: Metrics;
+  /** Resolves when models are loaded and warm (the server is ready). */
+  ready: Promise<void>;
+  /** Drains and stops: not ready, stop accepting, wait for in-flight requests (up to the grace period). */
+  shutdown(): Promise<void>;
+}
+
+async function faceDetector(
+  opts: { modelDir: string; executionProvider: "cpu" | "cuda"; intraOpNumThreads?: number },
+  logger: Logger,
+): Promise<FaceDetector | undefined> {
+  try {
+    const pipeline = await createFacePipeline(opts);
+    // Warm the detector and landmark nets once on a blank frame so the first request does not pay for it.
+    const blank = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 as const };
+    await pipeline.detect(blank, { landmarks: true });
+    return { detect: (image, o) => pipeline.detect(image, o), prepare: prepareFaceInput };
+  } catch (err) {
+    logger.warn("face pipeline unavailable", { error: (err as Error).message });
+    return undefined;
+  }
+}
+
+/** Starts the server for a config; used by the CLI below, the integration tests and the benchmark. */
+export function startServer(
+  config: Readonly<Config>,
+  { logger = createLogger({ level: config.logLevel }), startedAt = 0 }: {
+    logger?: Logger;
+    startedAt?: number;
+  } = {},
+): RunningServer {
+  const metrics = createMetrics();
+  const state: ServerState = { draining: false, inFlight: 0 };
+  const app = createApp({ config, state, logger, metrics });
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.host,
+    onListen: ({ hostname, port }) => logger.info("listening", { hostname, port }),
+  }, app.fetch);
+  const ready = loadRegistry({
+    modelDir: config.modelDir,
+    executionProvider: config.executionProvider,
+    intraOpThreads: config.intraOpThreads,
+    maxBatch: config.maxBatch,
+    maxDelayMs: config.maxDelayMs,
+    maxQueue: config.maxQueue,
+    defaultModel: config.defaultModel,
+    logger,
+    metrics,
+    createFaces: (o) => faceDetector(o, logger),
+  }).then((registry) => {
+    state.registry = registry;
+    const coldStartMs = Math.round(performance.now() - startedAt);
+    metrics.gauge("fer_cold_start_seconds", "Process start to ready")(coldStartMs / 1000);
+    logger.info("ready", {
+      coldStartMs,
+      defaultModel: registry.defaultId,
+      models: [...registry.models.keys()],
+      faces: !!registry.faces,
+      provider: [...registry.models.values()][0]?.provider,
+    });
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    port: server.addr.port,
+    state,
+    metrics,
+    ready,
+    shutdown() {
+      stopping ??= (async () => {
+        state.draining = true;
+        const t0 = performance.now();
+        logger.info("draining", { inFlight: state.inFlight });
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const grace = new Promise<"timeout">((r) =>
+          timer = setTimeout(() => r("timeout"), config.shutdownGraceMs)
+        );
+        const outcome = await Promise.race([server.shutdown().then(() => "drained" as const), grace]);
+        clearTimeout(timer);
+        await ready.catch(() => {});
+        if (outcome === "drained") await state.registry?.close();
+        logger.info("stopped", { outcome, ms: Math.round(performance.now() - t0), inFlight: state.inFlight });
+      })();
+      return stopping;
+    },
+  };
+}
+
+if (import.meta.main) {
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    console.error((err as Error).message);
+    Deno.exit(2);
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const running = startServer(config, { logger });
+  running.ready.catch((err) => {
+    logger.error("startup failed", { error: (err as Error).message });
+    Deno.exit(1);
+  });
+  const stop = async (signal: string) => {
+    logger.info("signal", { signal });
+    await running.shutdown();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+}

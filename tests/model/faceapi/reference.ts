@@ -1,10 +1,11 @@
 /**
  * @vladmandic/face-api itself, loaded as the reference the ONNX ports are compared with (tests only; serving
- * never imports TensorFlow.js). Its `dist/face-api.node-wasm.js` build is the one that loads under Deno: it
+ * never imports TensorFlow.js). It uses `dist/face-api.node-wasm.js`, which
  * `require`s the installed `@tensorflow/tfjs` (CJS) and `@tensorflow/tfjs-backend-wasm`, so both the `wasm`
- * backend (about 15x faster here) and the pure-JS `cpu` backend work offline. (`face-api.esm.js` fails at import
- * with `this.util.TextEncoder is not a constructor`; the no-bundle ESM build cannot resolve tfjs-backend-wasm's
- * extensionless ESM imports.) Weights load through face-api's own `loadFromDisk`, i.e. tfjs's decoder, not ours.
+ * backend (about 15x faster here) and the pure-JS `cpu` backend work offline, on the same tfjs the project pins.
+ * (The no-bundle ESM build cannot resolve tfjs-backend-wasm's extensionless ESM imports under Deno; the bundled
+ * `face-api.esm.js` carries its own tfjs copy and threw `this.util.TextEncoder is not a constructor` in one of
+ * our trials, depending on call order.) Weights load through face-api's own `loadFromDisk`, i.e. tfjs's decoder, not ours.
  */
 import faceapiModule from "@vladmandic/face-api/dist/face-api.node-wasm.js";
 import sharp from "sharp";

@@ -102,3 +102,20 @@ export async function faceApiDetect(
 function plainBox(b: { x: number; y: number; width: number; height: number }) {
   return { x: b.x, y: b.y, width: b.width, height: b.height };
 }
+
+/** face-api's own TensorFlow.js instance (for checking single ops such as its resize against ours). */
+// deno-lint-ignore no-explicit-any
+export function faceApiTf(): any {
+  return tf;
+}
+
+/** face-api's label names -> canonical names (model/spec.ts). */
+export const FACEAPI_TO_CANONICAL: Record<string, string> = {
+  neutral: "neutral",
+  happy: "happiness",
+  sad: "sadness",
+  angry: "anger",
+  fearful: "fear",
+  disgusted: "disgust",
+  surprised: "surprise",
+};

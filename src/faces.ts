@@ -168,7 +168,8 @@ async function openFaceModel(
   try {
     await Deno.stat(path);
   } catch {
-    throw new Error(`Cannot open face model: ${path} is missing; build it with \`deno task models\``);
+    const out = modelDir.replace(/\/+$/, "") === "model" ? "" : ` --out ${modelDir}`;
+    throw new Error(`Cannot open face model: ${path} is missing; build it with \`deno task models${out}\``);
   }
   return await openModel(path, options);
 }

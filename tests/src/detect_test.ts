@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { decodeImage } from "../../src/image.ts";
+import { DEMO_PHOTOS, faceModelDir } from "../faces/models.ts";
+
+const CLI = new URL("../../src/detect.ts", import.meta.url).pathname;
+
+async function detect(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-ffi",
+      "--allow-sys",
+      CLI,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  return {
+    code: out.code,
+    lines: text.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("deno task detect prints one JSON line per image, writes aligned crops, reports bad images", async () => {
+  const modelDir = await faceModelDir();
+  const dir = await Deno.makeTempDir();
+  try {
+    const garbage = `${dir}/garbage.jpg`;
+    await Deno.writeFile(garbage, new Uint8Array(100).fill(7));
+    const { code, lines } = await detect(
+      DEMO_PHOTOS[0],
+      garbage,
+      "--aligned-dir",
+      `${dir}/aligned`,
+      "--model-dir",
+      modelDir,
+    );
+    assert.equal(code, 1, "exit code 1 when any image failed");
+    assert.equal(lines.length, 2);
+    const [ok, bad] = lines;
+    assert.deepEqual([ok.image, ok.width, ok.height, ok.faces.length], [DEMO_PHOTOS[0], 1920, 1280, 3]);
+    for (const f of ok.faces) {
+      assert.deepEqual(Object.keys(f), ["box", "score", "landmarks5", "expression"]);
+      assert.deepEqual(Object.keys(f.box), ["x", "y", "width", "height"]);
+      assert.equal(f.landmarks5.length, 5);
+      assert.ok(f.score > 0.5);
+      assert.ok(Object.keys(f.expression.scores).includes(f.expression.label));
+    }
+    assert.deepEqual(bad, {
+      image: garbage,
+      error: {
+        code: "undecodable_image",
+        message: "Cannot decode image: unknown format (not JPEG, PNG, WebP, GIF, TIFF or AVIF)",
+      },
+    });
+    for (let i = 0; i < 3; i++) {
+      const crop = await decodeImage(await Deno.readFile(`${dir}/aligned/sample1_${i}.png`));
+      assert.deepEqual([crop.width, crop.height], [224, 224]);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task detect names the command to run when models are missing, and rejects bad options", async () => {
+  const empty = await Deno.makeTempDir();
+  try {
+    const missing = await detect(DEMO_PHOTOS[0], "--model-dir", empty);
+    assert.equal(missing.code, 2);
+    assert.match(
+      missing.stderr,
+      /face-detector-ssd\.manifest\.json is missing; build it with `deno task models --out /,
+    );
+  } finally {
+    await Deno.remove(empty);
+  }
+  const bad = await detect(DEMO_PHOTOS[0], "--min-confidence", "abc");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /Cannot parse --min-confidence: "abc" is not a number >= 0/);
+  const none = await detect();
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /^usage: deno task detect IMAGE\.\.\./);
+});

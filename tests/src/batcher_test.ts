@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { createBatcher } from "../../src/batcher.ts";
+import { ApiError } from "../../src/errors.ts";
+
+const double = (items: number[]) => Promise.resolve(items.map((x) => x * 2));
+
+Deno.test("createBatcher() flushes at maxBatch and gives each caller its own slice", async () => {
+  const sizes: number[] = [];
+  const b = createBatcher<number, number>({
+    run: double,
+    maxBatch: 4,
+    maxDelayMs: 1000,
+    onBatch: (i) => sizes.push(i.size),
+  });
+  const a = b.submit([1, 2, 3], { tag: "a" });
+  const c = b.submit([10, 20, 30, 40, 50], { tag: "c" });
+  assert.deepEqual(await Promise.all(a), [2, 4, 6]);
+  assert.deepEqual(await Promise.all(c), [20, 40, 60, 80, 100]);
+  // 8 items at maxBatch 4: two full batches flushed without waiting the 1 s delay.
+  assert.deepEqual(sizes, [4, 4]);
+});
+
+Deno.test("createBatcher() flushes a partial batch after maxDelayMs and counts callers", async () => {
+  const infos: { size: number; callers: number }[] = [];
+  const b = createBatcher<number, number>({
+    run: double,
+    maxBatch: 32,
+    maxDelayMs: 5,
+    onBatch: (i) => infos.push(i),
+  });
+  const r = await Promise.all([...b.submit([1], { tag: "x" }), ...b.submit([2], { tag: "y" })]);
+  assert.deepEqual(r, [2, 4]);
+  assert.equal(infos.length, 1);
+  assert.equal(infos[0].size, 2);
+  assert.equal(infos[0].callers, 2);
+});
+
+Deno.test("createBatcher() fails one bad item alone", async () => {
+  const b = createBatcher<number, number>({
+    run: (items) => items.includes(13) ? Promise.reject(new Error("bad item 13")) : double(items),
+    maxBatch: 8,
+    maxDelayMs: 1,
+  });
+  const results = await Promise.allSettled(b.submit([1, 13, 3]));
+  assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+  assert.equal((results[0] as PromiseFulfilledResult<number>).value, 2);
+  assert.equal((results[2] as PromiseFulfilledResult<number>).value, 6);
+});
+
+Deno.test("createBatcher() refuses a call that does not fit the queue with 503 overloaded", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const b = createBatcher<number, number>({
+    run: async (items) => {
+      await gate;
+      return items;
+    },
+    maxBatch: 2,
+    maxDelayMs: 0,
+    maxQueue: 3,
+  });
+  const first = b.submit([1, 2]); // runs (and blocks)
+  await new Promise((r) => setTimeout(r, 5));
+  const queued = b.submit([3, 4, 5]); // fills the queue
+  const err = (() => {
+    try {
+      b.submit([6]);
+    } catch (e) {
+      return e;
+    }
+  })();
+  assert.ok(err instanceof ApiError);
+  assert.equal(err.code, "overloaded");
+  assert.equal(err.status, 503);
+  assert.ok((err.retryAfterSeconds ?? 0) > 0);
+  release();
+  assert.deepEqual(await Promise.all([...first, ...queued]), [1, 2, 3, 4, 5]);
+  await b.idle();
+  assert.equal(b.depth, 0);
+});
+
+Deno.test("createBatcher() drops items whose deadline passed in the queue with 504", async () => {
+  let ran = 0;
+  const b = createBatcher<number, number>({
+    run: (items) => {
+      ran += items.length;
+      return double(items);
+    },
+    maxBatch: 4,
+    maxDelayMs: 20,
+  });
+  const [late] = b.submit([1], { deadline: performance.now() + 1 });
+  await assert.rejects(late, (e) => e instanceof ApiError && e.code === "deadline_exceeded");
+  assert.equal(ran, 0);
+});

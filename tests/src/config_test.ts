@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { ENV_VARS, loadConfig } from "../../src/config.ts";
+
+Deno.test("loadConfig() applies the documented defaults and freezes the result", () => {
+  const c = loadConfig({});
+  assert.equal(c.port, 8080);
+  assert.equal(c.host, "0.0.0.0");
+  assert.equal(c.modelDir, "model");
+  assert.equal(c.maxFrames, 256);
+  assert.equal(c.executionProvider, "cpu");
+  assert.deepEqual(c.apiKeys, []);
+  assert.ok(Object.isFrozen(c));
+  // Every documented default parses, and every name is documented once.
+  assert.equal(new Set(ENV_VARS.map((v) => v.name)).size, ENV_VARS.length);
+  assert.ok(ENV_VARS.every((v) => v.description.length > 10));
+});
+
+Deno.test("loadConfig() parses lists and numbers", () => {
+  const c = loadConfig({
+    PORT: "9000",
+    API_KEYS: " a, b ,,c",
+    CORS_ORIGINS: "*",
+    EXECUTION_PROVIDER: "cuda",
+    MAX_BATCH: "8",
+  });
+  assert.equal(c.port, 9000);
+  assert.deepEqual(c.apiKeys, ["a", "b", "c"]);
+  assert.deepEqual(c.corsOrigins, ["*"]);
+  assert.equal(c.executionProvider, "cuda");
+  assert.equal(c.maxBatch, 8);
+});
+
+Deno.test("loadConfig() names every invalid variable and its value", () => {
+  assert.throws(
+    () => loadConfig({ MAX_BATCH: "zero", EXECUTION_PROVIDER: "tpu", PORT: "70000" }),
+    (e: Error) =>
+      e.message.startsWith("Cannot start: invalid configuration") && e.message.includes('MAX_BATCH="zero"') &&
+      e.message.includes('EXECUTION_PROVIDER="tpu"') && e.message.includes('PORT="70000"'),
+  );
+});

@@ -66,10 +66,15 @@ function decodeEntry(entry: ManifestEntry, bytes: Uint8Array): WeightTensor {
   }
   const raw = q.dtype === "uint8" ? new Uint8Array(copy, 0, count) : new Uint16Array(copy, 0, count);
   const { scale, min } = q;
+  // Plain loops: TypedArray.from with a map callback is ~30x slower in V8 for the SSD's 5.5M values.
   if (dtype === "float32") {
-    return { name, shape, dtype, values: Float32Array.from(raw, (v) => v * scale + min) };
+    const values = new Float32Array(count);
+    for (let i = 0; i < count; i++) values[i] = raw[i] * scale + min;
+    return { name, shape, dtype, values };
   }
-  return { name, shape, dtype, values: Int32Array.from(raw, (v) => Math.round(v * scale + min)) };
+  const values = new Int32Array(count);
+  for (let i = 0; i < count; i++) values[i] = Math.round(raw[i] * scale + min);
+  return { name, shape, dtype, values };
 }
 
 /**

@@ -5,7 +5,7 @@
 import { join } from "node:path";
 
 /** One epoch of training history; fields a run did not record are left out. */
-export interface EpochRecord {
+export interface EpochPoint {
   epoch: number;
   trainLoss?: number;
   valLoss?: number;
@@ -152,7 +152,7 @@ export async function writePlots(
   { confusion, labels, history = [] }: {
     confusion?: number[][];
     labels?: readonly string[];
-    history?: EpochRecord[];
+    history?: EpochPoint[];
   },
 ): Promise<string[]> {
   await Deno.mkdir(dir, { recursive: true });
@@ -163,7 +163,7 @@ export async function writePlots(
   }
   if (confusion && labels) await put("confusion.svg", confusionSvg(confusion, labels));
   const x = history.map((h) => h.epoch);
-  const pick = (key: keyof EpochRecord, name: string): Series[] =>
+  const pick = (key: keyof EpochPoint, name: string): Series[] =>
     history.some((h) => h[key] !== undefined) ? [{ name, x, values: history.map((h) => h[key] ?? NaN) }] : [];
   const losses = [...pick("trainLoss", "train loss"), ...pick("valLoss", "val loss")];
   if (losses.length) await put("loss.svg", curvesSvg(losses, { title: "Loss per epoch", yLabel: "loss" }));

@@ -102,16 +102,70 @@ export async function solidPng(
   width: number,
   height: number,
   rgb: [number, number, number],
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const { encodePng } = await import("../../src/image.ts");
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) data.set(rgb, i * 3);
-  return await encodePng({ data, width, height, channels: 3 });
+  return new Uint8Array(await encodePng({ data, width, height, channels: 3 }));
 }
 
 /** The face-api demo photos (they contain faces). */
-export function demoPhoto(n: 1 | 2 | 3 | 4 | 5 | 6): Uint8Array {
+export function demoPhoto(n: 1 | 2 | 3 | 4 | 5 | 6): Uint8Array<ArrayBuffer> {
   return Deno.readFileSync(
     new URL(`../../node_modules/@vladmandic/face-api/demo/sample${n}.jpg`, import.meta.url),
   );
+}
+
+/**
+ * A model folder for integration tests: the face-api ports (built into model/ when missing, then linked) plus an
+ * untrained, width-reduced SCAN+CCI (`scan-cci`, 1/8 width, seed 1) so attention and the 224 aligned path run
+ * for real in a fraction of the full model's time. Built once per process.
+ */
+let apiDir: Promise<string> | undefined;
+export function apiModelDir(): Promise<string> {
+  apiDir ??= (async () => {
+    const { faceModelDir } = await import("../faces/models.ts");
+    const { buildScanCci, writeArtifact } = await import("../../model/build.ts");
+    const { randomScanCci } = await import("../../model/scan_cci_random.ts");
+    const src = await faceModelDir();
+    const dir = await Deno.makeTempDir({ prefix: "fer-api-" });
+    for (const name of ["face-detector-ssd", "face-landmarks68", "face-expression"]) {
+      for (const ext of [".onnx", ".manifest.json"]) {
+        await Deno.symlink(join(src, name + ext), join(dir, name + ext));
+      }
+    }
+    const width = 8;
+    const built = await buildScanCci({
+      tensors: randomScanCci({ seed: 1, width, classes: 7 }),
+      labels: "affectnet",
+      width,
+      source: "random init (tests/api/fixtures.ts)",
+      trained: false,
+      seed: 1,
+    });
+    await writeArtifact(dir, built);
+    return dir;
+  })();
+  return apiDir;
+}
+
+/** A PNG whose header announces `width`x`height` but whose data is tiny: a decompression bomb in 100 bytes. */
+export async function bombPng(width = 30000, height = 30000): Promise<Uint8Array<ArrayBuffer>> {
+  const png = await solidPng(1, 1, [0, 0, 0]);
+  const out = png.slice();
+  const view = new DataView(out.buffer);
+  // IHDR starts at byte 8: length(4) "IHDR"(4) width(4) height(4) ... crc(4) over type+data (17 bytes).
+  view.setUint32(16, width);
+  view.setUint32(20, height);
+  view.setUint32(29, crc32(out.subarray(12, 29)));
+  return out;
+}
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
 }

@@ -62,6 +62,14 @@ Deno.test("scanCciModel() matches the naive float64 reference forward within 1e-
   assert.ok(maxDiff(heads.slice(0, 35), heads.slice(35)) > 1e-2);
 });
 
+Deno.test('scanCciModel({ localScan: "batched" }) computes the same outputs as the default per-patch layout', async () => {
+  const [a, b] = await Promise.all([
+    run(built.bytes, images),
+    run(scanCciModel(weights, { localScan: "batched" }).bytes, images),
+  ]);
+  assert.ok(maxDiff(a.heads, b.heads) < 1e-5 && maxDiff(a.map, b.map) < 1e-6);
+});
+
 Deno.test("scanCciModel() output depends on each local patch's own SCAN (swapping two 4x6 patches' weights shows)", async () => {
   const swapped = new Map(weights);
   for (const s of ["0.weight", "1.weight", "2.weight", "2.bias", "2.running_mean", "2.running_var"]) {

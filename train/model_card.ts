@@ -161,9 +161,10 @@ export function renderModelCard({ config, data, metrics = [], manifest }: ModelC
     "",
   );
   out.push("## Licences", "");
-  const readers = [...new Set(config.datasets.map((d) => d.reader))];
+  const readers = new Set<string>(config.datasets.map((d) => d.reader));
+  // Prepared crops and folders can come from any of the research datasets, so all of them are listed.
   out.push(
-    ...(readers.length ? readers : ["affwild2", "affectnet", "expw"]).map((r) => `- ${LICENCES[r]}`),
+    ...Object.entries(LICENCES).map(([r, text]) => `- ${text}${readers.has(r) ? " (configured)" : ""}`),
     "- Backbone weights: VGGFace2 ResNet-50 release, research use; check its terms before commercial use.",
     "",
     "Weights trained on these datasets may carry their research-only terms; do not deploy commercially " +

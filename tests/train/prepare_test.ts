@@ -104,3 +104,28 @@ Deno.test("prepareDataset() shards are a deterministic partition and mergeShards
   const empty = await Deno.makeTempDir();
   await assert.rejects(() => mergeShards(empty), /no manifest\.shard-\*\.jsonl/);
 });
+
+Deno.test("faceAligner() aligns a detected face, falls back to the box crop, and skips faceless images", async () => {
+  const { faceModelDir, DEMO_PHOTOS } = await import("../faces/models.ts");
+  const { faceAligner } = await import("../../train/prepare.ts");
+  const { align, release } = await faceAligner({ modelDir: await faceModelDir() });
+  try {
+    const photo = await Deno.readFile(DEMO_PHOTOS[0]);
+    const base = { label: 4, dataset: "folder", split: "train", source: "x:1" };
+    const face = await align(photo, { ...base, path: DEMO_PHOTOS[0] });
+    assert.ok("pixels" in face, JSON.stringify(face));
+    assert.equal(face.method, "aligned");
+    assert.deepEqual([face.pixels.width, face.pixels.height, face.pixels.channels], [224, 224, 3]);
+    const blank = await Deno.readFile(join(FIXTURES, "expw/image/origin/s2.jpg"));
+    const noBox = await align(blank, { ...base, path: "s2.jpg" });
+    assert.deepEqual(noBox, { skip: "no face found" });
+    const withBox = await align(blank, {
+      ...base,
+      path: "s2.jpg",
+      box: { x: 10, y: 6, width: 20, height: 20 },
+    });
+    assert.ok("pixels" in withBox && withBox.method === "box");
+  } finally {
+    await release();
+  }
+});

@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { exampleConfig, parseConfig } from "../../train/config.ts";
+import { FIXTURES } from "./data/helpers.ts";
+import { writeColourModel } from "./colour_model.ts";
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const tmp = await Deno.makeTempDir();
+
+/** Runs `deno task train ...` as a user would (same permissions as the task). */
+async function train(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-ffi",
+      "--allow-sys",
+      "train/main.ts",
+      ...args,
+    ],
+    cwd: REPO,
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: r.code, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr) };
+}
+
+Deno.test("train metrics scores the ABAW submission format against an annotation end to end", async () => {
+  const labels = join(tmp, "vid.txt"), preds = join(tmp, "sub.csv");
+  await Deno.writeTextFile(labels, "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise\n0\n4\n-1\n4\n6\n");
+  await Deno.writeTextFile(
+    preds,
+    "image_location,Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise\n" +
+      "vid/00001.jpg,0\nvid/00002.jpg,4\nvid/00003.jpg,2\nvid/00004.jpg,0\nvid/00005.jpg,6\n",
+  );
+  const r = await train("metrics", "--labels", labels, "--predictions", preds);
+  assert.equal(r.code, 0, r.stderr);
+  const m = JSON.parse(r.stdout);
+  // 4 annotated frames (one -1): neutral ok, happiness ok, happiness->neutral, surprise ok.
+  assert.equal(m.ignored, 1);
+  assert.equal(m.accuracy, 0.75);
+  assert.equal(m.per_class.happiness.recall, 0.5);
+  assert.deepEqual(m.confusion[4], [1, 0, 0, 0, 1, 0, 0]);
+  assert.ok(Math.abs(m.abaw2020 - (0.67 * m.f1_macro + 0.33 * 0.75)) < 1e-12);
+});
+
+Deno.test("train metrics names both files and counts when lengths differ", async () => {
+  const a = join(tmp, "a.txt"), b = join(tmp, "b.txt");
+  await Deno.writeTextFile(a, "0\n1\n2\n");
+  await Deno.writeTextFile(b, "0\n1\n");
+  const r = await train("metrics", "--labels", a, "--predictions", b);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr.trim(),
+    `error: Cannot pair labels with predictions: "${a}" has 3 labels but "${b}" has 2 predictions`,
+  );
+});
+
+Deno.test("train CLI: unknown flags and missing files give one error line and exit 2", async () => {
+  for (
+    const [args, re] of [
+      [["metrics", "--labels", "x", "--colour", "red"], /^error: unknown option --colour \(see --help\)$/],
+      [
+        ["metrics", "--labels", "/nonexistent/l.txt", "--predictions", "p"],
+        /^error: labels file "\/nonexistent\/l\.txt" not found$/,
+      ],
+      [
+        ["eval", "--model", join(tmp, "none.manifest.json"), "--dataset", "folder:/x"],
+        /^error: model manifest ".*none\.manifest\.json" not found$/,
+      ],
+      [["frobnicate"], /^error: unknown command "frobnicate"/],
+      [["fit"], /^error: missing --config \(see --help\)$/],
+    ] as const
+  ) {
+    const r = await train(...args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr.trim(), re);
+    assert.equal(r.stderr.trim().split("\n").length, 1, "no stack trace");
+  }
+  const help = await train("prepare", "--help");
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--shard i\/N/);
+});
+
+Deno.test("train init-config prints a config that parses back to the paper's example", async () => {
+  const r = await train("init-config");
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(parseConfig(JSON.parse(r.stdout)), exampleConfig());
+});
+
+Deno.test("train eval runs an ONNX model on a folder split and writes metrics, predictions and a plot", async () => {
+  const manifest = await writeColourModel(tmp);
+  const out = join(tmp, "eval");
+  const r = await train(
+    "eval",
+    "--model",
+    manifest,
+    "--dataset",
+    `folder:${join(FIXTURES, "folder")}:val`,
+    "--out",
+    out,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const m = JSON.parse(r.stdout);
+  assert.equal(m.samples, 7);
+  assert.ok(Math.abs(m.accuracy - 6 / 7) < 1e-9);
+  for (const f of ["metrics.json", "predictions.txt", "confusion.svg"]) await Deno.stat(join(out, f));
+});
+
+Deno.test("train prepare --shard i/N then merge gives one manifest of every item", async () => {
+  const out = join(tmp, "prep");
+  const ds = `expw:${join(FIXTURES, "expw")}`;
+  for (const shard of ["0/2", "1/2"]) {
+    const r = await train("prepare", "--dataset", ds, "--out", out, "--align", "box", "--shard", shard);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const merged = await train("merge", "--out", out);
+  assert.equal(merged.code, 0, merged.stderr);
+  assert.equal(JSON.parse(merged.stdout).entries, 3);
+  const again = await train("prepare", "--dataset", ds, "--out", out, "--align", "box", "--shard", "0/2");
+  assert.equal(JSON.parse(again.stdout).written, 0);
+  const bad = await train("prepare", "--dataset", ds, "--out", out, "--align", "box", "--shard", "3/2");
+  assert.equal(bad.code, 2);
+});

@@ -65,8 +65,24 @@ export function padSquareResize(
     const rowFrac = f - lo;
     const row0 = lo - offY >= 0 && lo - offY < h ? (y + lo - offY) * stride : -1;
     const row1 = hi - offY >= 0 && hi - offY < h ? (y + hi - offY) * stride : -1;
-    for (let c = 0; c < size; c++) {
+    if (row0 < 0 && row1 < 0) {
+      out.fill(0, o, o + size * 3); // a padding row
+      o += size * 3;
+      continue;
+    }
+    for (let c = 0; c < size; c++, o += 3) {
       const a = col0[c], b = col1[c], cf = colFrac[c];
+      if (row0 >= 0 && row1 >= 0 && a >= 0 && b >= 0) {
+        // Interior: all four neighbours exist (the common case; same arithmetic as below, unrolled).
+        const p00 = row0 + a, p01 = row0 + b, p10 = row1 + a, p11 = row1 + b;
+        for (let k = 0; k < 3; k++) {
+          const tl = src[p00 + k], tr = src[p01 + k], bl = src[p10 + k], br = src[p11 + k];
+          const top = tl + (tr - tl) * cf;
+          const bottom = bl + (br - bl) * cf;
+          out[o + k] = top + (bottom - top) * rowFrac;
+        }
+        continue;
+      }
       for (let k = 0; k < 3; k++) {
         const tl = row0 >= 0 && a >= 0 ? src[row0 + a + k] : 0;
         const tr = row0 >= 0 && b >= 0 ? src[row0 + b + k] : 0;
@@ -74,7 +90,7 @@ export function padSquareResize(
         const br = row1 >= 0 && b >= 0 ? src[row1 + b + k] : 0;
         const top = tl + (tr - tl) * cf;
         const bottom = bl + (br - bl) * cf;
-        out[o++] = top + (bottom - top) * rowFrac;
+        out[o + k] = top + (bottom - top) * rowFrac;
       }
     }
   }

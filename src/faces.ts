@@ -159,6 +159,12 @@ function sideOf(spec: InputSpec): number {
   return spec.size.width;
 }
 
+/** True when `toTensor` would copy NHWC RGB values unchanged (face-api's nets normalise inside the graph). */
+function isIdentity(spec: InputSpec): boolean {
+  return spec.layout === "NHWC" && spec.channelOrder === "RGB" && spec.scale === 1 &&
+    spec.mean.every((m) => m === 0) && spec.std.every((s) => s === 1);
+}
+
 async function openFaceModel(
   modelDir: string,
   file: string,
@@ -195,7 +201,9 @@ export async function createFacePipeline(
     const { width: W, height: H } = image;
     const size = sideOf(detSpec);
     const pixels = padSquareResize(image, { x: 0, y: 0, width: W, height: H }, size, { center: false });
-    const input = toTensor({ data: pixels, width: size, height: size, channels: 3 }, detSpec);
+    const input = isIdentity(detSpec)
+      ? pixels
+      : toTensor({ data: pixels, width: size, height: size, channels: 3 }, detSpec);
     const out = await detector.run({ [detSpec.name]: { data: input, dims: [1, size, size, 3] } });
     const boxes = out[boxesName].data, scores = out[scoresName].data;
     const kept = nonMaxSuppression(boxes, scores, {
@@ -224,8 +232,12 @@ export async function createFacePipeline(
     const batch = new Float32Array(idx.length * per);
     const scratch = new Float32Array(per);
     idx.forEach((i, b) => {
-      padSquareResize(image, crops[i]!, side, { center: true, out: scratch });
-      toTensor({ data: scratch, width: side, height: side, channels: 3 }, lmSpec, batch, b * per);
+      if (isIdentity(lmSpec)) {
+        padSquareResize(image, crops[i]!, side, { center: true, out: batch, offset: b * per });
+      } else {
+        padSquareResize(image, crops[i]!, side, { center: true, out: scratch });
+        toTensor({ data: scratch, width: side, height: side, channels: 3 }, lmSpec, batch, b * per);
+      }
     });
     const lmOut = await landmarker.run({ [lmSpec.name]: { data: batch, dims: [idx.length, side, side, 3] } });
     const lm = lmOut[landmarker.manifest.outputs[0].name].data;

@@ -64,10 +64,17 @@ export function loadFaceApi(backend = Deno.env.get("FACEAPI_BACKEND") ?? "wasm")
   return ready;
 }
 
-/** Detects faces with face-api: SSD + landmarks + expressions, as `detectAllFaces(...).withFaceLandmarks().withFaceExpressions()`. */
+/**
+ * Detects faces with face-api: `detectAllFaces(image, SsdMobilenetv1Options({minConfidence}))`, then
+ * `.withFaceLandmarks()` and `.withFaceExpressions()` unless turned off (missing parts come back empty).
+ */
 export async function faceApiDetect(
   image: RawImage,
-  { minConfidence = 0.5, landmarks = true }: { minConfidence?: number; landmarks?: boolean } = {},
+  { minConfidence = 0.5, landmarks = true, expressions = true }: {
+    minConfidence?: number;
+    landmarks?: boolean;
+    expressions?: boolean;
+  } = {},
 ): Promise<ReferenceFace[]> {
   await loadFaceApi();
   const input = tf.tensor3d(image.data, [image.height, image.width, 3], "int32");
@@ -80,7 +87,8 @@ export async function faceApiDetect(
       const dets = await api.detectAllFaces(input, options) as any[];
       return dets.map((d) => ({ box: plainBox(d.box), score: d.score, landmarks68: [], expressions: {} }));
     }
-    const task = api.detectAllFaces(input, options).withFaceLandmarks().withFaceExpressions();
+    const withLandmarks = api.detectAllFaces(input, options).withFaceLandmarks();
+    const task = expressions ? withLandmarks.withFaceExpressions() : withLandmarks;
     // deno-lint-ignore no-explicit-any
     const results = await task as any[];
     return results.map((r) => ({
@@ -88,7 +96,7 @@ export async function faceApiDetect(
       score: r.detection.score,
       // deno-lint-ignore no-explicit-any
       landmarks68: r.landmarks.positions.map((p: any) => [p.x, p.y] as [number, number]),
-      expressions: Object.fromEntries(
+      expressions: !expressions ? {} : Object.fromEntries(
         ["neutral", "happy", "sad", "angry", "fearful", "disgusted", "surprised"].map((
           k,
         ) => [k, r.expressions[k]]),

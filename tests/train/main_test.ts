@@ -126,3 +126,24 @@ Deno.test("train prepare --shard i/N then merge gives one manifest of every item
   const bad = await train("prepare", "--dataset", ds, "--out", out, "--align", "box", "--shard", "3/2");
   assert.equal(bad.code, 2);
 });
+
+Deno.test("train card writes a model card with the mix's per-class counts and the given metrics", async () => {
+  const { computeMetrics } = await import("../../train/metrics.ts");
+  const config = join(tmp, "card.json"),
+    metrics = join(tmp, "card-metrics.json"),
+    card = join(tmp, "CARD.md");
+  await Deno.writeTextFile(
+    config,
+    JSON.stringify({
+      datasets: [{ reader: "folder", root: join(FIXTURES, "folder"), split: "val", maxPerClass: 2 }],
+    }),
+  );
+  await Deno.writeTextFile(metrics, JSON.stringify({ ...computeMetrics([0, 1], [0, 0]), dataset: "folder" }));
+  const r = await train("card", "--config", config, "--metrics", metrics, "--out", card);
+  assert.equal(r.code, 0, r.stderr);
+  const md = await Deno.readTextFile(card);
+  // neutral 3 -> capped to 2, anger 2, happiness 2
+  assert.match(md, /\| folder folder:val \| 2 \(3\) \| 2 \| 0 \| 0 \| 2 \| 0 \| 0 \|/);
+  assert.match(md, /Accuracy 50\.0%/);
+  assert.match(md, /Not a trained expression model/);
+});

@@ -73,9 +73,13 @@ export async function evaluateOnnx(
     if (width !== height) throw new Error(`Cannot evaluate: input is ${width}x${height}, expected a square`);
     const per = 3 * width * height;
     const predictions: number[] = [];
+    // Decode the next batch while the current one runs (sharp and onnxruntime both work off the JS thread).
+    const load = (b: number) => loadImages(samples.slice(b, b + batchSize), { size: width });
+    let pending = load(0);
     for (let b = 0; b < samples.length; b += batchSize) {
       const batch = samples.slice(b, b + batchSize);
-      const images = await loadImages(batch, { size: width });
+      const images = await pending;
+      if (b + batchSize < samples.length) pending = load(b + batchSize);
       const data = new Float32Array(batch.length * per);
       images.forEach((img, i) => toTensor(img, spec, data, i * per));
       const out = await session.run({ [spec.name]: { data, dims: [batch.length, 3, height, width] } }, [

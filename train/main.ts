@@ -10,6 +10,7 @@ import { mixDatasets } from "./data/mix.ts";
 import { type DatasetSource, parseDatasetArg, readDataset } from "./data/read.ts";
 import type { Sample, SkipCount } from "./data/sample.ts";
 import { parseManifest } from "../model/manifest.ts";
+import { CANONICAL_LABELS, OTHER_LABEL } from "../model/spec.ts";
 import { computeMetrics, pairLabels, parseLabelFile } from "./metrics.ts";
 import { renderModelCard } from "./model_card.ts";
 import { type EpochPoint, writePlots } from "./plots.ts";
@@ -149,7 +150,9 @@ config.outDir (or --out). Ctrl-C stops after the current step with a resumable c
   --out DIR          write metrics.json, predictions.txt, confusion.svg (default artifacts/eval/<id>)
   --batch N          images per inference batch (default 16)
   --provider cpu|cuda`,
-  metrics: `deno task train metrics --labels FILE --predictions FILE [--average all|present] [--out DIR]
+  metrics:
+    `deno task train metrics --labels FILE --predictions FILE [--average all|present] [--other] [--out DIR]
+  --other            score 8 classes (ABAW3+ files with Other = 7); default the canonical 7
 Files hold one class index (canonical order) or name per line; an Aff-Wild2 annotation (class-name header);
 or the ABAW submission format (image_location,Neutral,... header; video/00001.jpg,<label>). Labels of -1 are
 ignored. Prints {accuracy, f1_macro, abaw2020, per_class, confusion} as JSON; --out also writes confusion.svg.`,
@@ -229,10 +232,11 @@ async function metrics(flags: Record<string, string | boolean>): Promise<void> {
   if (average !== "all" && average !== "present") {
     throw new UsageError(`--average is "${average}", expected all or present`);
   }
-  const truth = parseLabelFile(await Deno.readTextFile(labelsFile), labelsFile);
-  const pred = parseLabelFile(await Deno.readTextFile(predFile), predFile);
+  const labels = flags.other ? [...CANONICAL_LABELS, OTHER_LABEL] : CANONICAL_LABELS;
+  const truth = parseLabelFile(await Deno.readTextFile(labelsFile), labelsFile, { labels });
+  const pred = parseLabelFile(await Deno.readTextFile(predFile), predFile, { labels });
   const pairs = pairLabels(truth, pred, { truthSource: labelsFile, predictedSource: predFile });
-  const m = computeMetrics(pairs.truth, pairs.predicted, { average });
+  const m = computeMetrics(pairs.truth, pairs.predicted, { average, labels });
   if (typeof flags.out === "string") {
     await writePlots(flags.out, { confusion: m.confusion, labels: m.labels });
   }
@@ -392,7 +396,7 @@ const FLAGS: Record<string, FlagSpec> = {
   merge: { out: "string" },
   fit: { config: "string", resume: "boolean", epochs: "string", out: "string" },
   eval: { model: "string", dataset: "string", out: "string", batch: "string", provider: "string" },
-  metrics: { labels: "string", predictions: "string", average: "string", out: "string" },
+  metrics: { labels: "string", predictions: "string", average: "string", out: "string", other: "boolean" },
   card: { config: "string", out: "string", metrics: "string", manifest: "string", "no-data": "boolean" },
 };
 

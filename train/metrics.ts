@@ -106,7 +106,8 @@ function classOf(token: string, names: readonly string[], labels: readonly strin
     const n = Number(t);
     if (n === -1) return -1;
     if (n < 0 || n >= names.length) return -2;
-    return labels.indexOf(names[n]);
+    const i = labels.indexOf(names[n]);
+    return i >= 0 ? i : -3;
   }
   const c = canonicalIndex(t);
   const name = c >= 0 ? CANONICAL_LABELS[c] : t.toLowerCase();
@@ -137,6 +138,10 @@ export function parseLabelFile(
       const c = canonicalIndex(n);
       return c >= 0 ? CANONICAL_LABELS[c] : n.toLowerCase();
     });
+    const unknown = names.filter((n) => canonicalIndex(n) < 0 && n !== "other" && n !== "contempt");
+    if (unknown.length) {
+      throw new DataFormatError(source, 1, `header names unknown classes "${unknown.join(", ")}"`);
+    }
     start = 1;
   }
   const values: number[] = [];
@@ -162,6 +167,15 @@ export function parseLabelFile(
         source,
         i + 1,
         `label is "${token.trim()}", expected -1, 0..${names.length - 1} or one of ${labels.join(", ")}`,
+      );
+    }
+    if (v === -3) {
+      throw new DataFormatError(
+        source,
+        i + 1,
+        `label is "${token.trim()}" (${names[Number(token)]}), a class outside the label list ${
+          labels.join(",")
+        }`,
       );
     }
     values.push(v);

@@ -61,6 +61,17 @@ Deno.test("parseLabelFile() reads indices, names, Aff-Wild2 annotations and the 
   );
   assert.deepEqual(sub, { values: [4, 0], keys: ["v1/00001.jpg", "v1/00002.jpg"] });
   assert.throws(() => parseLabelFile("0\n9\n", "p.txt"), /Cannot read "p\.txt:2": label is "9"/);
+  assert.throws(
+    () => parseLabelFile("valence,arousal\n0\n", "va.txt"),
+    /va\.txt:1": header names unknown classes "valence, arousal"/,
+  );
+  const abaw3 = "Neutral,Anger,Disgust,Fear,Happiness,Sadness,Surprise,Other\n7\n";
+  assert.throws(
+    () => parseLabelFile(abaw3, "o.txt"),
+    /o\.txt:2": label is "7" \(other\), a class outside the label list/,
+  );
+  const eight = ["neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise", "other"];
+  assert.deepEqual(parseLabelFile(abaw3, "o.txt", { labels: eight }).values, [7]);
   assert.throws(() => parseLabelFile("0\nbored\n", "p.txt"), /p\.txt:2": label is "bored"/);
 });
 

@@ -38,13 +38,13 @@ export async function decodeToRgb(
 ): Promise<RawPixels> {
   let img = sharp(input, { limitInputPixels: 100_000_000 }).rotate();
   if (box) {
-    const meta = await sharp(input, { limitInputPixels: 100_000_000 }).metadata();
-    // EXIF orientations 5-8 swap the axes; boxes are in displayed (rotated) coordinates.
-    const swap = (meta.orientation ?? 1) >= 5;
-    const w = (swap ? meta.height : meta.width) ?? 0;
-    const h = (swap ? meta.width : meta.height) ?? 0;
-    const c = clampBox(box, w, h, margin);
-    img = sharp(await img.toBuffer()).extract({ left: c.x, top: c.y, width: c.width, height: c.height });
+    // Decode (EXIF-rotated) once to raw pixels, then crop and resize the raw buffer: boxes are in displayed
+    // coordinates, and a second decode of a large scene would double the cost.
+    const full = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { width, height, channels } = full.info;
+    const c = clampBox(box, width, height, margin);
+    img = sharp(full.data, { raw: { width, height, channels } })
+      .extract({ left: c.x, top: c.y, width: c.width, height: c.height });
   }
   const { data, info } = await img
     .resize(size, size, { fit: "fill" })

@@ -70,6 +70,7 @@ export const classifyExpressionsHandler: RouteHandler<typeof classifyExpressions
       deadline,
       tag: c.get("requestId"),
       maxBatch: deps.config.maxBatch,
+      imageSlots: registry.imageSlots,
     }),
     deadline,
   );

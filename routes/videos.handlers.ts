@@ -131,6 +131,7 @@ export const classifyFramesHandler: RouteHandler<typeof classifyFrames, AppEnv> 
       deadline,
       tag: c.get("requestId"),
       maxBatch: deps.config.maxBatch,
+      imageSlots: registry.imageSlots,
     }),
     deadline,
   );

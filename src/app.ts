@@ -87,6 +87,11 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
     30,
   ]);
   metrics.gauge("fer_http_in_flight", "Requests being handled", () => state.inFlight);
+  metrics.gauge(
+    "process_resident_memory_bytes",
+    "Resident set size of the server process",
+    () => Deno.memoryUsage().rss,
+  );
 
   app.use("*", async (c, next) => {
     const incoming = c.req.header("x-request-id");

@@ -13,6 +13,7 @@ import { type FloatPixels, type RawPixels, toTensor } from "../model/preprocess.
 import { toCanonical } from "../model/spec.ts";
 import type { Box } from "./tracking.ts";
 import { attentionOverlay, resizeRgb } from "./attention.ts";
+import type { Semaphore } from "./semaphore.ts";
 
 /** What one model run returns per face. */
 export interface FaceOutput {
@@ -68,6 +69,8 @@ export interface AnalyzeContext {
   /** Request id, so the batcher can count callers per batch. */
   tag: string;
   maxBatch: number;
+  /** Bounds concurrent decode + detection across all requests (see src/semaphore.ts). */
+  imageSlots?: Semaphore;
 }
 
 /** One face of one image, scores in canonical label order. */
@@ -183,44 +186,62 @@ export async function analyzeImages(
     chunk = [];
   }
 
+  let pending: { slot: Slot; tensor: Float32Array }[] = [];
+
+  /** Decode, detect and crop one image; its face tensors go to `pending` (submitted outside the permit). */
+  async function analyzeOne(i: number): Promise<AnalyzedImage> {
+    checkDeadline(ctx.deadline, `decoding image ${i}`);
+    let t = performance.now();
+    const image = await decodeImage(inputs[i], { maxPixels: ctx.maxPixels });
+    timings.decodeMs += performance.now() - t;
+    t = performance.now();
+    const found: (DetectedFace | null)[] = options.detect
+      ? await ctx.faces!.detect(image, {
+        minConfidence: options.minConfidence,
+        maxFaces: options.maxFaces,
+        minFaceSize: options.minFaceSize,
+        // Always: the crops need them (5-point alignment for SCAN+CCI, face-api's landmark box for the
+        // baseline); they are only returned when asked for.
+        landmarks: true,
+      })
+      : [null];
+    const analyzed: AnalyzedImage = { width: image.width, height: image.height, faces: [] };
+    for (const f of found) {
+      // A frame that already has the model's input size and needs no alignment is used as it is.
+      const asIs = !f && spec.resize === "fill" && image.width === spec.size.width &&
+        image.height === spec.size.height;
+      const crop = asIs
+        ? image
+        : ctx.faces
+        ? await ctx.faces.prepare(image, f, spec)
+        : resizeRgb(image, spec.size.width, spec.size.height);
+      const face: AnalyzedFace = {
+        box: f ? f.box : { x: 0, y: 0, width: image.width, height: image.height },
+        detectionScore: f ? f.score : 1,
+        scores: [],
+      };
+      if (options.landmarks && f && (f.landmarks68 || f.landmarks5)) {
+        face.landmarks = { points68: points(f.landmarks68), points5: points(f.landmarks5) };
+      }
+      analyzed.faces.push(face);
+      const slot: Slot = { image: i, face, crop: options.attention ? crop : undefined };
+      slots.push(slot);
+      pending.push({ slot, tensor: toTensor(crop, spec, new Float32Array(floats)) });
+    }
+    timings.detectMs += performance.now() - t;
+    return analyzed;
+  }
+
   try {
     for (let i = 0; i < inputs.length; i++) {
       checkDeadline(ctx.deadline, `decoding image ${i}`);
-      let t = performance.now();
-      const image = await decodeImage(inputs[i], { maxPixels: ctx.maxPixels });
-      timings.decodeMs += performance.now() - t;
-      t = performance.now();
-      const found: (DetectedFace | null)[] = options.detect
-        ? await ctx.faces!.detect(image, {
-          minConfidence: options.minConfidence,
-          maxFaces: options.maxFaces,
-          minFaceSize: options.minFaceSize,
-          // Always: the crops need them (5-point alignment for SCAN+CCI, face-api's landmark box for the
-          // baseline); they are only returned when asked for.
-          landmarks: true,
-        })
-        : [null];
-      const analyzed: AnalyzedImage = { width: image.width, height: image.height, faces: [] };
-      for (const f of found) {
-        const crop = ctx.faces
-          ? await ctx.faces.prepare(image, f, spec)
-          : resizeRgb(image, spec.size.width, spec.size.height);
-        const face: AnalyzedFace = {
-          box: f ? f.box : { x: 0, y: 0, width: image.width, height: image.height },
-          detectionScore: f ? f.score : 1,
-          scores: [],
-        };
-        if (options.landmarks && f && (f.landmarks68 || f.landmarks5)) {
-          face.landmarks = { points68: points(f.landmarks68), points5: points(f.landmarks5) };
-        }
-        analyzed.faces.push(face);
-        const slot: Slot = { image: i, face, crop: options.attention ? crop : undefined };
-        slots.push(slot);
-        chunk.push({ slot, tensor: toTensor(crop, spec, new Float32Array(floats)) });
+      const analyzed = ctx.imageSlots ? await ctx.imageSlots.run(() => analyzeOne(i)) : await analyzeOne(i);
+      images.push(analyzed);
+      for (const item of pending) {
+        chunk.push(item);
         if (chunk.length >= ctx.maxBatch) submit();
       }
-      timings.detectMs += performance.now() - t;
-      images.push(analyzed);
+      pending = [];
     }
     submit();
   } finally {

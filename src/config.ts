@@ -45,6 +45,12 @@ export const ENV_VARS: readonly EnvVar[] = Object.freeze([
     description: "Faces waiting per model before requests are refused with 503 `overloaded`.",
   },
   {
+    name: "IMAGE_CONCURRENCY",
+    default: "0",
+    description:
+      "Images decoded and face-detected at once across all requests (0 = one per CPU core, at least 2); others wait.",
+  },
+  {
     name: "REQUEST_TIMEOUT_MS",
     default: "30000",
     description: "Per-request deadline; past it the request answers 504 `deadline_exceeded`.",
@@ -111,6 +117,7 @@ const ConfigSchema = z.object({
   MAX_BATCH: int("MAX_BATCH", { min: 1, max: 1024 }),
   MAX_DELAY_MS: int("MAX_DELAY_MS", { max: 1000 }),
   MAX_QUEUE: int("MAX_QUEUE", { min: 1 }),
+  IMAGE_CONCURRENCY: int("IMAGE_CONCURRENCY", { max: 1024 }),
   REQUEST_TIMEOUT_MS: int("REQUEST_TIMEOUT_MS", { min: 1 }),
   MAX_BODY_BYTES: int("MAX_BODY_BYTES", { min: 1024 }),
   MAX_PIXELS: int("MAX_PIXELS", { min: 1 }),
@@ -133,6 +140,7 @@ export interface Config {
   maxBatch: number;
   maxDelayMs: number;
   maxQueue: number;
+  imageConcurrency: number;
   requestTimeoutMs: number;
   maxBodyBytes: number;
   maxPixels: number;
@@ -174,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     maxBatch: e.MAX_BATCH,
     maxDelayMs: e.MAX_DELAY_MS,
     maxQueue: e.MAX_QUEUE,
+    imageConcurrency: e.IMAGE_CONCURRENCY,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxPixels: e.MAX_PIXELS,

@@ -62,6 +62,7 @@ export function startServer(
     maxBatch: config.maxBatch,
     maxDelayMs: config.maxDelayMs,
     maxQueue: config.maxQueue,
+    imageConcurrency: config.imageConcurrency,
     defaultModel: config.defaultModel,
     logger,
     metrics,

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { ApiError } from "./errors.ts";
 import { type ModelSession, openModel, readManifest } from "./session.ts";
 import { createBatcher } from "./batcher.ts";
+import { createSemaphore, type Semaphore } from "./semaphore.ts";
 import type { ExpressionModel, FaceDetector, FaceOutput } from "./classify.ts";
 import { softmax } from "./classify.ts";
 import type { Logger } from "./logger.ts";
@@ -27,6 +28,8 @@ export interface Registry {
   defaultId: string;
   /** Face detection + crops; absent when the detector artifacts are missing (detect=false still works). */
   faces?: FaceDetector;
+  /** Bounds concurrent decode + detection across requests. */
+  imageSlots: Semaphore;
   /** The model for a request: `id` or the default. Unknown ids are a 400 naming the known ones. */
   resolve(id?: string): LoadedModel;
   close(): Promise<void>;
@@ -39,6 +42,8 @@ export interface RegistryOptions {
   maxBatch?: number;
   maxDelayMs?: number;
   maxQueue?: number;
+  /** Images decoded + detected at once across all requests (0: one per CPU core, at least 2). */
+  imageConcurrency?: number;
   defaultModel?: string;
   logger?: Logger;
   metrics?: Metrics;
@@ -136,6 +141,7 @@ export async function loadRegistry(
     maxBatch = 32,
     maxDelayMs = 2,
     maxQueue = 2048,
+    imageConcurrency = 0,
     defaultModel,
     logger,
     metrics,
@@ -233,10 +239,17 @@ export async function loadRegistry(
   if (!faces) {
     logger?.warn("face detector not loaded: only detect=false requests can be served", { modelDir });
   }
+  const imageSlots = createSemaphore(imageConcurrency || Math.max(2, navigator.hardwareConcurrency || 2));
+  metrics?.gauge(
+    "fer_images_waiting",
+    "Images waiting for a decode/detection slot",
+    () => imageSlots.waiting,
+  );
   return {
     models,
     defaultId,
     faces,
+    imageSlots,
     resolve(id) {
       const m = models.get(id ?? defaultId);
       if (!m) {

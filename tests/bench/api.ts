@@ -1,0 +1,263 @@
+/**
+ * `deno task bench:api [--width 1] [--frames 64] [--requests 2] [--rss-requests 5000] [--provider cpu|cuda]`
+ *
+ * One run, one machine, figures as ratios against a baseline measured in the same run:
+ * 1. raw onnxruntime throughput of SCAN+CCI at batch 32 on pre-cropped 224x224 faces (tensor prep + run), vs
+ *    `POST /v1/videos/frames?detect=false` on the same faces as PNG frames (HTTP + decode + batcher): goal >= 0.9x;
+ * 2. `POST /v1/expressions` (default model, detection on) on face-api's demo photos at concurrency 1, 8 and 32:
+ *    p50/p99 latency and requests/s;
+ * 3. cold start of `src/main.ts` (process spawn -> /readyz 200, and the server's own logged coldStartMs);
+ * 4. server RSS at idle, after a warm-up, and after `--rss-requests` requests (goal: growth < 5%).
+ * The server runs as a subprocess (like production); SCAN+CCI is the seeded, untrained build (speed only).
+ * Prints a table and one JSON line.
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { Buffer } from "node:buffer";
+import { alignedCrop, createFacePipeline } from "../../src/faces.ts";
+import { decodeImage, encodePng } from "../../src/image.ts";
+import { openModel } from "../../src/session.ts";
+import { toTensor } from "../../model/preprocess.ts";
+import { buildScanCci, writeArtifact } from "../../model/build.ts";
+import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { DEMO_PHOTOS, faceModelDir } from "../faces/models.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    width: { type: "string", default: "1" },
+    frames: { type: "string", default: "64" },
+    requests: { type: "string", default: "2" },
+    "rss-requests": { type: "string", default: "5000" },
+    provider: { type: "string", default: "cpu" },
+  },
+});
+const WIDTH = Number(values.width), FRAMES = Number(values.frames), PER_LEVEL = Number(values.requests);
+const RSS_REQUESTS = Number(values["rss-requests"]);
+const PROVIDER = values.provider as "cpu" | "cuda";
+const BATCH = 32;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};
+
+// ---- models: face-api ports + a seeded SCAN+CCI in a temp folder ----
+const faceDir = await faceModelDir();
+const modelDir = await Deno.makeTempDir({ prefix: "fer-bench-api-" });
+for (const name of ["face-detector-ssd", "face-landmarks68", "face-expression"]) {
+  for (const ext of [".onnx", ".manifest.json"]) {
+    await Deno.symlink(join(faceDir, name + ext), join(modelDir, name + ext));
+  }
+}
+const built = await buildScanCci({
+  tensors: randomScanCci({ seed: 1, width: WIDTH, classes: 7 }),
+  labels: "affectnet",
+  width: WIDTH,
+  source: "random init (tests/bench/api.ts)",
+  trained: false,
+  seed: 1,
+});
+const { manifestPath } = await writeArtifact(modelDir, built);
+
+// ---- pre-cropped faces: every face of the demo photos, aligned to 224x224 ----
+const pipeline = await createFacePipeline({ modelDir: faceDir });
+const crops: { raw: ReturnType<typeof alignedCrop>; png: Uint8Array }[] = [];
+for (const path of DEMO_PHOTOS) {
+  const image = await decodeImage(await Deno.readFile(path));
+  for (const face of await pipeline.detect(image, { landmarks: true })) {
+    const raw = alignedCrop(image, face, 224);
+    crops.push({ raw, png: await encodePng(raw) });
+  }
+}
+await pipeline.release();
+const frames = Array.from({ length: FRAMES }, (_, i) => crops[i % crops.length]);
+
+// ---- 1a. raw onnxruntime at batch 32 ----
+const session = await openModel(manifestPath, { executionProvider: PROVIDER });
+const spec = session.manifest.input;
+const per = 3 * 224 * 224;
+async function rawPass(): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < frames.length; i += BATCH) {
+    const chunk = frames.slice(i, i + BATCH);
+    const data = new Float32Array(chunk.length * per);
+    chunk.forEach((f, k) => toTensor(f.raw, spec, data, k * per));
+    await session.run({ [spec.name]: { data, dims: [chunk.length, 3, 224, 224] } }, ["logits"]);
+  }
+  return (performance.now() - t0) / 1000;
+}
+await rawPass(); // warm-up
+const rawSeconds = Math.min(await rawPass(), await rawPass());
+const rawFps = frames.length / rawSeconds;
+await session.release();
+
+// ---- server subprocess (cold start measured here) ----
+const spawnAt = performance.now();
+const child = new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", new URL("../../src/main.ts", import.meta.url).pathname],
+  env: {
+    MODEL_DIR: modelDir,
+    PORT: "0",
+    HOST: "127.0.0.1",
+    MAX_BATCH: String(BATCH),
+    EXECUTION_PROVIDER: PROVIDER,
+    MAX_BODY_BYTES: String(64 * 1024 * 1024),
+    LOG_LEVEL: "info",
+    NO_COLOR: "1",
+  },
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+let port = 0, coldStartLogged = 0;
+const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+let buffer = "";
+// The server's JSON log says its port ("listening") and its own cold start figure ("ready").
+while (!port || !coldStartLogged) {
+  const { value, done } = await lines.read();
+  if (done) throw new Error("Cannot benchmark: server exited during start-up");
+  buffer += value;
+  for (const line of buffer.split("\n").slice(0, -1)) {
+    if (!line.startsWith("{")) continue;
+    const j = JSON.parse(line);
+    if (j.msg === "listening") port = j.port;
+    if (j.msg === "ready") coldStartLogged = j.coldStartMs;
+  }
+  buffer = buffer.slice(buffer.lastIndexOf("\n") + 1);
+}
+(async () => {
+  for (;;) if ((await lines.read()).done) break;
+})();
+const base = `http://127.0.0.1:${port}`;
+while ((await fetch(`${base}/readyz`).then((r) => r.body?.cancel().then(() => r.status))) !== 200) {
+  await new Promise((r) => setTimeout(r, 20));
+}
+const coldStartMs = performance.now() - spawnAt;
+
+async function rssMiB(): Promise<number> {
+  // The server reports its own RSS (process_resident_memory_bytes); no /proc access needed.
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(text.match(/^process_resident_memory_bytes (\d+)/m)![1]) / 2 ** 20;
+}
+const rssIdle = await rssMiB();
+
+// ---- 1b. /v1/videos/frames detect=false, same frames ----
+const body = JSON.stringify({
+  frames: frames.map((f) => ({ image: Buffer.from(f.png).toString("base64") })),
+});
+async function apiPass(): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/v1/videos/frames?detect=false&model=scan-cci&track=false`, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json" },
+  });
+  if (res.status !== 200) throw new Error(`Cannot benchmark: /v1/videos/frames answered ${res.status}`);
+  await res.json();
+  return (performance.now() - t0) / 1000;
+}
+await apiPass();
+const apiSeconds = Math.min(await apiPass(), await apiPass());
+const apiFps = frames.length / apiSeconds;
+
+// ---- 2. /v1/expressions latency at concurrency 1, 8, 32 ----
+const photos = DEMO_PHOTOS.map((p) => Deno.readFileSync(p));
+async function load(concurrency: number, total: number, send: (i: number) => Promise<Response>) {
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < total) {
+      const i = next++;
+      const s = performance.now();
+      const res = await send(i);
+      if (res.status !== 200) throw new Error(`Cannot benchmark: request answered ${res.status}`);
+      await res.arrayBuffer();
+      latencies.push(performance.now() - s);
+    }
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    concurrency,
+    requests: total,
+    p50: pct(latencies, 50),
+    p99: pct(latencies, 99),
+    rps: total / seconds,
+  };
+}
+const photo = (i: number) =>
+  fetch(`${base}/v1/expressions`, {
+    method: "POST",
+    body: photos[i % photos.length],
+    headers: { "content-type": "image/jpeg" },
+  });
+await load(2, 4, photo); // warm-up
+const levels = [];
+for (const c of [1, 8, 32]) levels.push(await load(c, Math.max(c * PER_LEVEL, 6), photo));
+
+// ---- 4. RSS after many requests (cheap ones: default model on a face crop, no detection) ----
+const small = frames.slice(0, 8).map((f) => new Uint8Array(f.png));
+const cheap = (i: number) =>
+  fetch(`${base}/v1/expressions?detect=false`, {
+    method: "POST",
+    body: small[i % small.length],
+    headers: { "content-type": "image/png" },
+  });
+await load(8, 500, cheap);
+const rssWarm = await rssMiB();
+const many = await load(16, RSS_REQUESTS, cheap);
+const rssAfter = await rssMiB();
+
+child.kill("SIGTERM");
+await child.status;
+
+const result = {
+  machine: {
+    cpus: navigator.hardwareConcurrency,
+    provider: PROVIDER,
+    scanWidth: WIDTH,
+    gflopsPerFace: built.manifest.gflops,
+  },
+  throughput: {
+    frames: FRAMES,
+    batch: BATCH,
+    rawFps: +rawFps.toFixed(1),
+    apiFps: +apiFps.toFixed(1),
+    ratio: +(apiFps / rawFps).toFixed(3),
+  },
+  latency: levels.map((l) => ({
+    ...l,
+    p50: +l.p50.toFixed(1),
+    p99: +l.p99.toFixed(1),
+    rps: +l.rps.toFixed(2),
+  })),
+  coldStart: { spawnToReadyMs: Math.round(coldStartMs), loggedMs: coldStartLogged },
+  rss: {
+    idleMiB: +rssIdle.toFixed(1),
+    afterWarmupMiB: +rssWarm.toFixed(1),
+    afterMiB: +rssAfter.toFixed(1),
+    requests: RSS_REQUESTS,
+    rps: +many.rps.toFixed(1),
+    growthVsWarmup: +((rssAfter - rssWarm) / rssWarm).toFixed(4),
+    growthVsIdle: +((rssAfter - rssIdle) / rssIdle).toFixed(4),
+  },
+};
+
+console.log(`\nscan-fer API benchmark (${PROVIDER}, ${result.machine.cpus} CPUs, SCAN+CCI width 1/${WIDTH})`);
+console.log(`| measure | value |\n| --- | --- |`);
+console.log(`| raw onnxruntime, batch ${BATCH}, ${FRAMES} faces | ${result.throughput.rawFps} faces/s |`);
+console.log(`| /v1/videos/frames detect=false, same faces | ${result.throughput.apiFps} faces/s |`);
+console.log(`| API / raw | ${result.throughput.ratio}x (goal >= 0.9x) |`);
+for (const l of result.latency) {
+  console.log(
+    `| /v1/expressions c=${l.concurrency} (${l.requests} req) | p50 ${l.p50} ms, p99 ${l.p99} ms, ${l.rps} req/s |`,
+  );
+}
+console.log(
+  `| cold start (spawn -> /readyz 200) | ${result.coldStart.spawnToReadyMs} ms (logged ${coldStartLogged} ms) |`,
+);
+console.log(
+  `| RSS idle / after warm-up / after ${RSS_REQUESTS} req | ${result.rss.idleMiB} / ${result.rss.afterWarmupMiB} / ` +
+    `${result.rss.afterMiB} MiB (growth ${(result.rss.growthVsWarmup * 100).toFixed(1)}% vs warm-up) |`,
+);
+console.log(JSON.stringify(result));

@@ -16,8 +16,13 @@ import { renderModelCard } from "./model_card.ts";
 import { type EpochPoint, writePlots } from "./plots.ts";
 import { createProgress } from "./progress.ts";
 
-/** A mistake in how the command was called: exit code 2. */
-export class UsageError extends Error {}
+/**
+ * A mistake in how the command was called: exit code 2. Delegated commands (export, gradcam) may import this or
+ * throw any error whose `name` is "UsageError".
+ */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
 
 type FlagSpec = Record<string, "string" | "boolean">;
 
@@ -463,7 +468,8 @@ export async function main(args: string[]): Promise<number> {
   } catch (err) {
     const msg = (err as Error).message?.split("\n")[0] ?? String(err);
     console.error(`error: ${msg}`);
-    return err instanceof UsageError ? 2 : 1;
+    // Part B's modules may throw their own usage errors; they are recognised by name.
+    return err instanceof UsageError || (err as Error).name === "UsageError" ? 2 : 1;
   }
 }
 

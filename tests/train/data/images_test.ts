@@ -61,3 +61,13 @@ Deno.test("clampBox() clips boxes to the image and rejects boxes outside it", ()
   });
   assert.throws(() => clampBox({ x: 50, y: 0, width: 5, height: 5 }, 40, 30), /lies outside the 40x30 image/);
 });
+
+Deno.test("decodeToRgb() crops boxes in displayed (EXIF-rotated) coordinates", async () => {
+  const { decodeToRgb } = await import("../../../train/data/images.ts");
+  // exif6.jpg is stored rotated with orientation 6; displayed, it is 64x48 with a white 16x12 top-left marker.
+  const path = join(FIXTURES, "../images/exif6.jpg");
+  const marker = await decodeToRgb(path, { size: 8, box: { x: 1, y: 1, width: 14, height: 10 } });
+  assert.ok(meanRgb(marker).every((v) => v > 235), `marker ${meanRgb(marker)}`);
+  const elsewhere = await decodeToRgb(path, { size: 8, box: { x: 40, y: 30, width: 14, height: 10 } });
+  assert.ok(Math.abs(meanRgb(elsewhere)[2] - 128) < 12, `pattern ${meanRgb(elsewhere)}`);
+});

@@ -32,7 +32,7 @@ Deno.test("createProgress() redraws one line with a bar on a terminal", () => {
   p.tick(2);
   p.done();
   p.done();
-  assert.match(out[0], /^\r\[#{12}\.{12}\] 2\/4  50% 2\.0 it\/s ETA 1s\x1b\[K$/);
+  assert.equal(out[0], `\r[${"#".repeat(12)}${".".repeat(12)}] 2/4  50% 2.0 it/s ETA 1s\x1b[K`);
   assert.equal(out.at(-1), "\n");
   assert.equal(out.length, 3);
 });

@@ -2,12 +2,13 @@
  * Reads and writes the safetensors format (8-byte little-endian header length, a JSON header of
  * `name -> {dtype, shape, data_offsets}` plus optional `__metadata__`, then the raw little-endian data). Reading
  * converts F32, F16, BF16 and F64 to Float32Array and refuses any header or offset that does not describe the file
- * exactly; writing emits F32 with sorted keys, contiguous offsets and a space-padded header, so the same tensors
+ * exactly (I64/I32, e.g. BatchNorm counters in a converted checkpoint, are read as float32 too); writing emits F32 with sorted keys, contiguous offsets and a space-padded header, so the same tensors
  * always give the same bytes.
  */
 import type { TensorData } from "../scan_cci_params.ts";
 
-const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+/** Readable dtypes and their sizes; integer tensors (e.g. BatchNorm's `num_batches_tracked`) become float32 too. */
+const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4 };
 const MAX_HEADER = 100 * 1024 * 1024;
 
 /** A tensor read from a safetensors file, converted to float32; `dtype` is the stored one. */
@@ -38,6 +39,8 @@ function decode(dtype: string, bytes: Uint8Array, count: number): Float32Array {
     if (dtype === "F32") out[i] = view.getFloat32(4 * i, true);
     else if (dtype === "F64") out[i] = view.getFloat64(8 * i, true);
     else if (dtype === "F16") out[i] = halfToFloat(view.getUint16(2 * i, true));
+    else if (dtype === "I64") out[i] = Number(view.getBigInt64(8 * i, true));
+    else if (dtype === "I32") out[i] = view.getInt32(4 * i, true);
     else {
       // bfloat16 is the top half of a float32.
       u32[0] = view.getUint16(2 * i, true) << 16;
@@ -77,7 +80,11 @@ export function readSafetensors(bytes: Uint8Array): Map<string, SafeTensor> {
     if (typeof info !== "object" || info === null) fail(`tensor "${name}" has no description`);
     const { dtype, shape, data_offsets: off } = info;
     if (typeof dtype !== "string" || !(dtype in BYTES)) {
-      fail(`tensor "${name}" has unsupported dtype ${JSON.stringify(dtype)} (F32, F16, BF16, F64 are read)`);
+      fail(
+        `tensor "${name}" has unsupported dtype ${
+          JSON.stringify(dtype)
+        } (F32, F16, BF16, F64, I64, I32 are read)`,
+      );
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
       fail(`tensor "${name}" has invalid shape ${JSON.stringify(shape)}`);

@@ -40,8 +40,8 @@ Deno.test("writeSafetensors() round-trips through readSafetensors() with sorted 
   assert.deepEqual(writeSafetensors(reordered, { source: "test", format: "pt" }), bytes);
 });
 
-Deno.test("readSafetensors() converts F16, BF16 and F64 to float32", () => {
-  const data = new Uint8Array(4 + 4 + 16);
+Deno.test("readSafetensors() converts F16, BF16, F64 and I64 to float32", () => {
+  const data = new Uint8Array(4 + 4 + 16 + 8);
   const v = new DataView(data.buffer);
   v.setUint16(0, 0x3c00, true); // 1
   v.setUint16(2, 0xc500, true); // -5
@@ -49,16 +49,19 @@ Deno.test("readSafetensors() converts F16, BF16 and F64 to float32", () => {
   v.setUint16(6, 0xc020, true); // bf16 -2.5
   v.setFloat64(8, 0.1, true);
   v.setFloat64(16, -3e10, true);
+  v.setBigInt64(24, -12345n, true);
   const bytes = craft({
     h: { dtype: "F16", shape: [2], data_offsets: [0, 4] },
     b: { dtype: "BF16", shape: [2], data_offsets: [4, 8] },
     d: { dtype: "F64", shape: [2, 1], data_offsets: [8, 24] },
+    n: { dtype: "I64", shape: [], data_offsets: [24, 32] },
   }, data);
   const t = readSafetensors(bytes);
   assert.deepEqual(Array.from(t.get("h")!.data), [1, -5]);
   assert.deepEqual(Array.from(t.get("b")!.data), [1.5, -2.5]);
   assert.deepEqual(t.get("d")!.data, Float32Array.from([0.1, -3e10]));
   assert.deepEqual(t.get("d")!.shape, [2, 1]);
+  assert.deepEqual(Array.from(t.get("n")!.data), [-12345]);
 });
 
 Deno.test("readSafetensors() refuses malformed files with a clear reason", () => {

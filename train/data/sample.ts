@@ -93,10 +93,13 @@ export async function readText(file: string): Promise<string> {
   }
 }
 
-/** Splits text into lines, tolerating CRLF and a trailing newline; line numbers are index + 1. */
+/**
+ * Splits text into lines, tolerating CRLF and trailing blank lines (editors and `echo >>` leave them); a blank
+ * line in the middle stays and is reported by the reader. Line numbers are index + 1.
+ */
 export function splitLines(text: string): string[] {
   const lines = text.split(/\r?\n/);
-  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  while (lines.length > 0 && lines[lines.length - 1].trim() === "") lines.pop();
   return lines;
 }
 

@@ -65,3 +65,14 @@ Deno.test("readAffWild2() says which layouts it looked for when the split folder
     /Cannot read Aff-Wild2 split "val": none of .*Validation_Set/,
   );
 });
+
+Deno.test("readAffWild2() tolerates trailing blank lines but names a blank line inside the file", async () => {
+  const trailing = await fixtureCopy("affwild2_2020", {
+    "annotations/EXPR_Set/Training_Set/vidA.txt": `${AFF}\n0\n4\n\n\n`,
+  });
+  assert.equal((await readAffWild2(trailing)).samples.length, 2);
+  const inside = await fixtureCopy("affwild2_2020", {
+    "annotations/EXPR_Set/Training_Set/vidA.txt": `${AFF}\n0\n\n4\n`,
+  });
+  await assert.rejects(() => readAffWild2(inside), /vidA\.txt:3": label is "", expected an integer/);
+});

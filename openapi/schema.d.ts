@@ -475,9 +475,9 @@ export interface paths {
                     detect?: boolean;
                     maxFaces?: number;
                     /** @description Smallest face side in pixels */
-                    minFaceSize?: number | null;
+                    minFaceSize?: number;
                     /** @description Smallest face detection score */
-                    minConfidence?: number | null;
+                    minConfidence?: number;
                     /** @description Return facial landmarks */
                     landmarks?: boolean;
                     /** @description Return the attention heatmap (models with an attention_map output only) */
@@ -607,9 +607,9 @@ export interface paths {
                     detect?: boolean;
                     maxFaces?: number;
                     /** @description Smallest face side in pixels */
-                    minFaceSize?: number | null;
+                    minFaceSize?: number;
                     /** @description Smallest face detection score */
-                    minConfidence?: number | null;
+                    minConfidence?: number;
                     /** @description Return facial landmarks */
                     landmarks?: boolean;
                     /** @description Return the attention heatmap (models with an attention_map output only) */
@@ -907,29 +907,23 @@ export interface components {
              * @description false: the image is already a face crop; it is classified whole
              * @default true
              */
-            detect: boolean;
+            detect?: boolean;
             /** @default 20 */
-            maxFaces: number;
-            /**
-             * @description Smallest face side in pixels
-             * @default 0
-             */
-            minFaceSize: number | null;
-            /**
-             * @description Smallest face detection score
-             * @default 0.5
-             */
-            minConfidence: number | null;
+            maxFaces?: number;
+            /** @description Smallest face side in pixels */
+            minFaceSize?: number;
+            /** @description Smallest face detection score */
+            minConfidence?: number;
             /**
              * @description Return facial landmarks
              * @default false
              */
-            landmarks: boolean;
+            landmarks?: boolean;
             /**
              * @description Return the attention heatmap (models with an attention_map output only)
              * @default false
              */
-            attention: boolean;
+            attention?: boolean;
         };
         VideoResponse: {
             model: components["schemas"]["ModelRef"];
@@ -978,50 +972,44 @@ export interface components {
              * @description false: the image is already a face crop; it is classified whole
              * @default true
              */
-            detect: boolean;
+            detect?: boolean;
             /** @default 20 */
-            maxFaces: number;
-            /**
-             * @description Smallest face side in pixels
-             * @default 0
-             */
-            minFaceSize: number | null;
-            /**
-             * @description Smallest face detection score
-             * @default 0.5
-             */
-            minConfidence: number | null;
+            maxFaces?: number;
+            /** @description Smallest face side in pixels */
+            minFaceSize?: number;
+            /** @description Smallest face detection score */
+            minConfidence?: number;
             /**
              * @description Return facial landmarks
              * @default false
              */
-            landmarks: boolean;
+            landmarks?: boolean;
             /**
              * @description Return the attention heatmap (models with an attention_map output only)
              * @default false
              */
-            attention: boolean;
+            attention?: boolean;
             /**
              * @description Link faces across frames into stable track ids
              * @default true
              */
-            track: boolean;
+            track?: boolean;
             /**
              * @description Temporal smoothing of each track's scores (causal)
              * @default none
              * @enum {string}
              */
-            smoothing: "none" | "ema" | "window";
+            smoothing?: "none" | "ema" | "window";
             /**
              * @description EMA weight of the new frame
              * @default 0.5
              */
-            alpha: number;
+            alpha?: number;
             /**
              * @description Trailing window size
              * @default 5
              */
-            window: number;
+            window?: number;
         };
         VideoFrameInput: {
             /** @description Base64 image bytes (JPEG, PNG, WebP, ...); a `data:` URL prefix is accepted */

@@ -6,6 +6,9 @@ import { z } from "@hono/zod-openapi";
 import { CANONICAL_LABELS } from "../model/spec.ts";
 
 /** A boolean option that also accepts the strings a query string or form field carries. */
+// zod-to-openapi renders `z.coerce.number().min(0)` as nullable (Number(null) is 0); options whose minimum is 0
+// state their type explicitly.
+
 function flag(defaultValue: boolean, description: string) {
   return z.union([z.boolean(), z.enum(["true", "false", "1", "0"])])
     .default(defaultValue)
@@ -92,12 +95,16 @@ const optionShape = {
   }),
   detect: flag(true, "false: the image is already a face crop; it is classified whole"),
   maxFaces: z.coerce.number().int().min(1).max(100).default(20),
-  minFaceSize: z.coerce.number().int().min(0).max(10000).default(0).openapi({
+  minFaceSize: z.coerce.number().int().min(0).max(10000).openapi({
+    type: "integer",
     description: "Smallest face side in pixels",
-  }),
-  minConfidence: z.coerce.number().min(0).max(1).default(0.5).openapi({
+  })
+    .default(0),
+  minConfidence: z.coerce.number().min(0).max(1).openapi({
+    type: "number",
     description: "Smallest face detection score",
-  }),
+  })
+    .default(0.5),
   landmarks: flag(false, "Return facial landmarks"),
   attention: flag(false, "Return the attention heatmap (models with an attention_map output only)"),
 };
@@ -110,8 +117,8 @@ const videoOptionShape = {
   smoothing: z.enum(["none", "ema", "window"]).default("none").openapi({
     description: "Temporal smoothing of each track's scores (causal)",
   }),
-  alpha: z.coerce.number().gt(0).max(1).default(0.5).openapi({ description: "EMA weight of the new frame" }),
-  window: z.coerce.number().int().min(1).max(64).default(5).openapi({ description: "Trailing window size" }),
+  alpha: z.coerce.number().gt(0).max(1).openapi({ description: "EMA weight of the new frame" }).default(0.5),
+  window: z.coerce.number().int().min(1).max(64).openapi({ description: "Trailing window size" }).default(5),
 };
 
 export const VideoOptions = z.object(videoOptionShape).openapi("VideoOptions");

@@ -152,7 +152,9 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       }
       who = `key:${key}`;
     } else {
-      who = `addr:${c.req.header("x-forwarded-for")?.split(",")[0].trim() ?? "local"}`;
+      // Behind a proxy (Knative, Cloud Run) the client is the first X-Forwarded-For entry; else the peer address.
+      const peer = (c.env as Deno.ServeHandlerInfo | undefined)?.remoteAddr as Deno.NetAddr | undefined;
+      who = `addr:${c.req.header("x-forwarded-for")?.split(",")[0].trim() ?? peer?.hostname ?? "local"}`;
     }
     if (limiter && c.req.method === "POST") {
       const d = limiter.take(who);

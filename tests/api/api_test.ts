@@ -109,7 +109,7 @@ Deno.test("POST /v1/expressions: multipart, raw body and JSON base64 give the sa
   const multipart = await (await post("/v1/expressions", form)).json();
   const raw = await (await post("/v1/expressions", photo, { "content-type": "image/jpeg" })).json();
   const { data: json, error } = await api.POST("/v1/expressions", {
-    body: { image: b64(photo) } as never,
+    body: { image: b64(photo) },
   });
   assert.equal(error, undefined);
   for (const r of [multipart, raw, json!]) {
@@ -283,7 +283,7 @@ Deno.test("POST /v1/videos/frames: tracks across frames, smoothing, one batched 
   const crop2 = await solidPng(64, 64, [20, 60, 220]);
   const frames = [crop, crop2, crop, crop2, crop].map((b, i) => ({ image: b64(b), timestamp: i }));
   const { data, error } = await api.POST("/v1/videos/frames", {
-    body: { frames, detect: false, model: "scan-cci", smoothing: "window", window: 2 } as never,
+    body: { frames, detect: false, model: "scan-cci", smoothing: "window", window: 2 },
   });
   assert.equal(error, undefined);
   assert.equal(data!.frames.every((f) => f.faces.length === 1), true);

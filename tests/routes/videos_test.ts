@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { assembleVideo } from "../../routes/videos.handlers.ts";
+import { fromBase64, parseOptions } from "../../routes/input.ts";
+import { ExpressionOptions, VideoOptions } from "../../openapi/schemas.ts";
+import { ApiError } from "../../src/errors.ts";
+import type { AnalyzedImage } from "../../src/classify.ts";
+
+const HAPPY = [0.1, 0, 0, 0, 0.9, 0, 0];
+const SAD = [0.1, 0, 0, 0, 0, 0.9, 0];
+
+function frame(...faces: { x: number; scores: number[] }[]): AnalyzedImage {
+  return {
+    width: 640,
+    height: 480,
+    faces: faces.map((f) => ({
+      box: { x: f.x, y: 50, width: 100, height: 100 },
+      detectionScore: 0.9,
+      scores: f.scores,
+    })),
+  };
+}
+
+Deno.test("assembleVideo() links tracks, smooths per track and summarises segments", () => {
+  const images = [
+    frame({ x: 10, scores: HAPPY }, { x: 400, scores: SAD }),
+    frame({ x: 405, scores: SAD }, { x: 12, scores: HAPPY }),
+    frame({ x: 14, scores: SAD }, { x: 410, scores: SAD }),
+    frame({ x: 16, scores: SAD }),
+  ];
+  const { frames, tracks } = assembleVideo(images, [0, 1, 2, undefined], {
+    track: true,
+    smoothing: { method: "ema", alpha: 0.5 },
+  });
+  assert.deepEqual(frames.map((f) => f.faces.map((x) => x.trackId)), [[0, 1], [1, 0], [0, 1], [0]]);
+  assert.equal(frames[3].timestamp, undefined);
+  assert.equal(frames[2].timestamp, 2);
+  const t0 = tracks.find((t) => t.trackId === 0)!;
+  assert.equal(t0.framesSeen, 4);
+  // Raw labels happy, happy, sad, sad. EMA(0.5) at frame 2 ties happiness and sadness at 0.45 (the first,
+  // happiness, wins), so the smoothed segments lag the raw change by one frame.
+  assert.deepEqual(t0.segments, [[0, 2, "happiness"], [3, 3, "sadness"]]);
+  assert.ok(frames[1].faces.every((f) => f.smoothed));
+  const t1 = tracks.find((t) => t.trackId === 1)!;
+  assert.equal(t1.dominant, "sadness");
+  assert.deepEqual(t1.segments, [[0, 2, "sadness"]]);
+  assert.ok(Math.abs(t1.meanScores.sadness - 0.9) < 1e-9);
+});
+
+Deno.test("assembleVideo() without tracking gives no track ids or summaries", () => {
+  const { frames, tracks } = assembleVideo([frame({ x: 10, scores: HAPPY })], [undefined], {
+    track: false,
+    smoothing: { method: "none" },
+  });
+  assert.deepEqual(tracks, []);
+  assert.equal(frames[0].faces[0].trackId, undefined);
+  assert.equal(frames[0].faces[0].expression.label, "happiness");
+});
+
+Deno.test("parseOptions() merges query and JSON options (body wins) and lists invalid ones", () => {
+  const o = parseOptions(VideoOptions, { detect: "false", maxFaces: "3" }, { maxFaces: 5, image: "x" });
+  assert.equal(o.detect, false);
+  assert.equal(o.maxFaces, 5);
+  assert.equal(o.smoothing, "none");
+  assert.throws(
+    () => parseOptions(ExpressionOptions, { maxFaces: "0", landmarks: "maybe" }),
+    (e) =>
+      e instanceof ApiError && e.code === "invalid_request" &&
+      e.issues!.map((i) => i.path).sort().join() === "landmarks,maxFaces",
+  );
+});
+
+Deno.test("fromBase64() accepts data URLs and URL-safe base64, refuses other text", () => {
+  assert.deepEqual([...fromBase64("data:image/png;base64,AQID", "image")], [1, 2, 3]);
+  assert.deepEqual([...fromBase64("_-8", "image")], [255, 239]);
+  assert.throws(
+    () => fromBase64("not base64!", "frames.3.image"),
+    (e) => e instanceof ApiError && e.issues![0].path === "frames.3.image",
+  );
+});

@@ -5,13 +5,14 @@
  * (graph-counted FLOPs x img/s) / the MatMul GFLOP/s, measured in alternating rounds so both see the same load
  * on a shared machine. Prints a table and one JSON line. Timings are medians.
  *
- *   deno task bench:model [--threads 2] [--seconds 4] [--fp16]
+ *   deno task bench:model [--threads 2] [--seconds 4] [--fp16] [--model DIR/scan-cci.onnx]
  */
 import * as ort from "onnxruntime-node";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { buildScanCci, writeArtifact } from "../../model/build.ts";
 import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { type Manifest, parseManifest } from "../../model/manifest.ts";
 import {
   DataType,
   encodeModel,
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     threads: { type: "string", default: "2" },
     seconds: { type: "string", default: "4" },
     fp16: { type: "boolean", default: false },
+    model: { type: "string" },
   },
 });
 const threads = Number(values.threads);
@@ -104,9 +106,8 @@ async function matmulProbe(): Promise<{ flops: number; shape: string; run: () =>
   };
 }
 
-const dir = await Deno.makeTempDir({ prefix: "bench-model-" });
-try {
-  let t = performance.now();
+/** Builds the full-width random-seed model into `dir`; the weights go out of scope before the session opens. */
+async function buildRandom(dir: string): Promise<{ onnxPath: string; manifest: Manifest }> {
   const built = await buildScanCci({
     tensors: randomScanCci({ seed: 0 }),
     labels: "affwild2",
@@ -116,14 +117,27 @@ try {
     seed: 0,
   });
   const { onnxPath } = await writeArtifact(dir, built);
-  const buildMs = performance.now() - t;
+  return { onnxPath, manifest: built.manifest };
+}
+
+/** An already built model (`--model DIR/scan-cci.onnx` next to its manifest): RSS then excludes the builder. */
+async function existing(onnxPath: string): Promise<{ onnxPath: string; manifest: Manifest }> {
+  const path = onnxPath.replace(/\.onnx$/, ".manifest.json");
+  return { onnxPath, manifest: parseManifest(JSON.parse(await Deno.readTextFile(path)), path) };
+}
+
+const dir = await Deno.makeTempDir({ prefix: "bench-model-" });
+try {
+  let t = performance.now();
+  const { onnxPath, manifest } = values.model ? await existing(values.model) : await buildRandom(dir);
+  const buildMs = values.model ? 0 : performance.now() - t;
   const rssBefore = Deno.memoryUsage().rss;
   t = performance.now();
   const session = await ort.InferenceSession.create(onnxPath, options);
   const createMs = performance.now() - t;
   const rssAfterLoad = Deno.memoryUsage().rss;
 
-  const gflops = built.manifest.gflops;
+  const gflops = manifest.gflops;
   const probe = await matmulProbe();
   const perBatch: Record<number, { ms: number; imgPerS: number; runs: number; mm: number; eff: number }> = {};
   for (const batch of [1, 8]) {
@@ -142,7 +156,7 @@ try {
   const mm = { shape: probe.shape, gflops: median([perBatch[1].mm, perBatch[8].mm]) };
   const eff = (b: number) => perBatch[b].eff;
   const rows: [string, string][] = [
-    ["model", `scan-cci ${built.manifest.precision}, ${(built.manifest.bytes / 1e6).toFixed(1)} MB`],
+    ["model", `scan-cci ${manifest.precision}, ${(manifest.bytes / 1e6).toFixed(1)} MB`],
     ["GFLOPs per image (graph-counted)", gflops.toFixed(2)],
     ["intra-op threads", String(threads)],
     ["build + write (ms)", buildMs.toFixed(0)],
@@ -163,7 +177,7 @@ try {
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
   console.log(JSON.stringify({
     bench: "model",
-    precision: built.manifest.precision,
+    precision: manifest.precision,
     threads,
     gflopsPerImage: gflops,
     createMs: Math.round(createMs),

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { buildScanCci, main } from "../../model/build.ts";
 import { parseManifest, sha256Hex } from "../../model/manifest.ts";
+import { openModel } from "../../src/session.ts";
 import { scanCciParamSpecs } from "../../model/scan_cci_params.ts";
 import { randomScanCci } from "../../model/scan_cci_random.ts";
 import { LABEL_ORDERS } from "../../model/spec.ts";
@@ -44,6 +45,15 @@ Deno.test("main() builds from safetensors: files, manifest (AffectNet labels, sh
   assert.equal((manifest.architecture.details as { width: number }).width, 16);
   assert.ok(manifest.gflops > 0 && manifest.gflops < 1);
   assert.equal(Deno.readDirSync(out).toArray().length, 2, "no temporary files left");
+  // The serving door accepts the pair: names, shapes and sha256 agree with the ONNX file.
+  const session = await openModel(manifestPath);
+  const result = await session.run({
+    input: { data: new Float32Array(2 * 3 * 224 * 224), dims: [2, 3, 224, 224] },
+  });
+  assert.deepEqual(result.logits.dims, [2, 7]);
+  assert.deepEqual(result.head_logits.dims, [2, 5, 7]);
+  assert.deepEqual(result.attention_map.dims, [2, 28, 28]);
+  await session.release();
 });
 
 Deno.test("buildScanCci() is deterministic and its full-width GFLOPs/parameters are the architecture's", async () => {

@@ -52,8 +52,12 @@ def onnx_checks(paths, out):
 def torch_checks(out):
     import torch
 
-    sys.path.insert(0, os.path.dirname(__file__))
-    import torch_reference as ref
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("scanfer_torch_reference",
+                                                  os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_reference.py"))
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
 
     if not torch.cuda.is_available():
         out["torch"] = "cuda not available"

@@ -361,24 +361,24 @@ function attentionBranch(ctx: Ctx, fu: string): { logits: string; weights: strin
   let g = op(ctx, "Mul", [weights, fu], "global.attended", ctx.shapes.get(fu)!);
   g = op(ctx, "GlobalAveragePool", [g], "global.gap", [1, c, 1, 1]);
   g = op(ctx, "Flatten", [g], "global.vec", [1, c], { axis: 1 });
-  const cat = op(ctx, "Concat", [vl, g], "attention.concat", [1, 2 * c], { axis: 1 });
+  let cat = op(ctx, "Concat", [vl, g], "attention.concat", [1, 2 * c], { axis: 1 });
+  // In an fp16 model the normalisation and fc run in float32: a sum of 1024 squares can exceed half's 65504, and
+  // F.normalize's eps (1e-12) is not representable in half. They cost nothing next to the convolutions.
+  const half = ctx.fdt === DataType.FLOAT16;
+  if (half) cat = op(ctx, "Cast", [cat], "attention.concat_f32", [1, 2 * c], { to: DataType.FLOAT });
+  const fdt = ctx.fdt;
+  ctx.fdt = DataType.FLOAT;
   let norm = op(ctx, "ReduceL2", [cat], "attention.norm", [1, 1], { axes: [1], keepdims: 1 });
-  // F.normalize's eps; fp16 cannot hold 1e-12, so the smallest positive half stands in for it.
-  const eps = ctx.fdt === DataType.FLOAT16 ? 2 ** -24 : NORMALIZE_EPS;
-  norm = op(ctx, "Max", [norm, floatInit(ctx, "attention.eps", [], [eps])], "attention.norm_eps", [1, 1]);
+  norm = op(ctx, "Max", [norm, floatInit(ctx, "attention.eps", [], [NORMALIZE_EPS])], "attention.norm_eps", [
+    1,
+    1,
+  ]);
   const unit = op(ctx, "Div", [cat, norm], "attention.normalized", [1, 2 * c]);
   const classes = ctx.weights.get("attention.fc.weight")!.shape[0];
-  const logits = op(
-    ctx,
-    "Gemm",
-    [unit, param(ctx, "attention.fc.weight"), param(ctx, "attention.fc.bias")],
-    "attention.logits",
-    [
-      1,
-      classes,
-    ],
-    { transB: 1 },
-  );
+  const fc = [unit, param(ctx, "attention.fc.weight"), param(ctx, "attention.fc.bias")];
+  let logits = op(ctx, "Gemm", fc, "attention.fc", [1, classes], { transB: 1 });
+  ctx.fdt = fdt;
+  if (half) logits = op(ctx, "Cast", [logits], "attention.logits", [1, classes], { to: DataType.FLOAT16 });
   return { logits, weights };
 }
 

@@ -213,7 +213,8 @@ export async function createFacePipeline(
     });
     // face-api maps relative boxes of the padded square back through the rounded resized size.
     const scale = size / Math.max(W, H);
-    const padX = size / Math.round(W * scale), padY = size / Math.round(H * scale);
+    // (max 1: a 20000x5 strip would otherwise divide by zero; face-api itself returns NaN boxes there)
+    const padX = size / Math.max(1, Math.round(W * scale)), padY = size / Math.max(1, Math.round(H * scale));
     const raw: { box: Box; score: number }[] = kept.map((i) => {
       const top = Math.max(0, boxes[4 * i]) * padY, bottom = Math.min(1, boxes[4 * i + 2]) * padY;
       const left = Math.max(0, boxes[4 * i + 1]) * padX, right = Math.min(1, boxes[4 * i + 3]) * padX;

@@ -39,7 +39,7 @@ Deno.test("FacePipeline.detect() finds the three faces of sample1 with landmarks
   }
 });
 
-Deno.test("FacePipeline.detect() returns [] for solid, noise and 16x16 images", async () => {
+Deno.test("FacePipeline.detect() returns [] for solid, noise, 16x16 and 3000x2 images", async () => {
   const p = await sharedPipeline();
   const solid: RawImage = {
     data: new Uint8Array(640 * 480 * 3).fill(128),
@@ -55,6 +55,14 @@ Deno.test("FacePipeline.detect() returns [] for solid, noise and 16x16 images", 
     await Deno.readFile(new URL("../fixtures/images/tiny16.png", import.meta.url)),
   );
   assert.deepEqual(await p.detect(tiny), []);
+  // A 3000x2 strip rounds to a 0-pixel-high detector input: still no crash, no NaN boxes.
+  const strip: RawImage = {
+    data: new Uint8Array(3000 * 2 * 3).fill(200),
+    width: 3000,
+    height: 2,
+    channels: 3,
+  };
+  assert.deepEqual(await p.detect(strip), []);
 });
 
 Deno.test("FacePipeline.detect() handles an 8000x8000 image when the pixel limit allows it", async () => {

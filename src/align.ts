@@ -73,6 +73,7 @@ export function warpAffine(image: RawImage, m: Affine, width: number, height = w
   const [a, b, tx, c, d, ty] = invertAffine(m);
   const out = new Uint8Array(width * height * 3);
   const { data, width: W, height: H } = image;
+  const stride = W * 3;
   let o = 0;
   for (let v = 0; v < height; v++) {
     for (let u = 0; u < width; u++, o += 3) {
@@ -81,8 +82,21 @@ export function warpAffine(image: RawImage, m: Affine, width: number, height = w
       if (x0 < -1 || y0 < -1 || x0 >= W || y0 >= H) continue; // all four neighbours outside: stays black
       const fx = x - x0, fy = y - y0;
       const w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
+      const p00 = y0 * stride + x0 * 3;
+      if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
+        // Interior (almost every pixel): four neighbours, no bounds checks.
+        const p10 = p00 + stride;
+        out[o] = Math.round(w00 * data[p00] + w01 * data[p00 + 3] + w10 * data[p10] + w11 * data[p10 + 3]);
+        out[o + 1] = Math.round(
+          w00 * data[p00 + 1] + w01 * data[p00 + 4] + w10 * data[p10 + 1] + w11 * data[p10 + 4],
+        );
+        out[o + 2] = Math.round(
+          w00 * data[p00 + 2] + w01 * data[p00 + 5] + w10 * data[p10 + 2] + w11 * data[p10 + 5],
+        );
+        continue;
+      }
       const in0 = y0 >= 0, in1 = y0 + 1 < H, inL = x0 >= 0, inR = x0 + 1 < W;
-      const p00 = (y0 * W + x0) * 3, p01 = p00 + 3, p10 = p00 + W * 3, p11 = p10 + 3;
+      const p01 = p00 + 3, p10 = p00 + stride, p11 = p10 + 3;
       for (let k = 0; k < 3; k++) {
         let s = 0;
         if (in0 && inL) s += w00 * data[p00 + k];

@@ -4,7 +4,7 @@
 2. Runs the exported SCAN+CCI ONNX graph (given as a path; a constant-weight build compresses to a few hundred KB
    so it can be carried to the machine: `deno run -A tests/tools/constant_model.ts artifacts/gpu`) with the CUDA
    provider when available (fp32 and fp16 files), else on the CPU provider, at several batch sizes.
-3. Runs the independent PyTorch implementation (tests/tools/torch_reference.py) of the same architecture on the
+3. Runs the independent PyTorch implementation (tests/tools/torch_independent.py) of the same architecture on the
    GPU in fp32 (TF32 off) and fp16 as an upper reference for the ONNX numbers.
 
     python3 tests/tools/gpu_check.py artifacts/gpu/scan-cci.onnx artifacts/gpu/scan-cci-fp16.onnx
@@ -55,7 +55,7 @@ def torch_checks(out):
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("scanfer_torch_reference",
-                                                  os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_reference.py"))
+                                                  os.path.join(os.path.dirname(os.path.abspath(__file__)), "torch_independent.py"))
     ref = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ref)
 

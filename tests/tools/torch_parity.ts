@@ -1,12 +1,12 @@
 /**
  * Cross-checks `model:build` against an independent PyTorch implementation of the reference model
- * (tests/tools/torch_reference.py). Not part of the test suite (it needs python3-torch, e.g. Debian's
+ * (tests/tools/torch_independent.py). Not part of the test suite (it needs python3-torch, e.g. Debian's
  * `apt-get install python3-torch`): it writes random weights in the safetensors layout, builds the ONNX with the
  * project's builder, runs it with onnxruntime on real photos and random images, and saves inputs and outputs for
  * the Python side, which computes the reference forward in float64 and reports the largest differences.
  *
  *   deno run -A tests/tools/torch_parity.ts --width 1 --seed 7 --style test --out artifacts/parity
- *   /usr/bin/python3 tests/tools/torch_reference.py artifacts/parity
+ *   /usr/bin/python3 tests/tools/torch_independent.py artifacts/parity
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";

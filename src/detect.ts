@@ -1,6 +1,6 @@
 /**
  * `deno task detect IMAGE... [--aligned-dir DIR] [--min-confidence X] [--max-faces N] [--min-face-size PX]
- * [--model-dir DIR]`: finds the faces in each image and prints one JSON line per image,
+ * [--detector ssd|tiny] [--model-dir DIR]`: finds the faces in each image and prints one JSON line per image,
  * `{ image, width, height, faces: [{ box, score, landmarks5, expression: { label, scores } }] }`, using the
  * face-api baseline expression model. With `--aligned-dir`, each face's 224x224 aligned crop is written as
  * `<image stem>_<i>.png`. A bad image prints `{ image, error: { code, message } }` and the run goes on; the exit
@@ -13,7 +13,7 @@ import { alignedCrop, createFacePipeline, type FacePipeline } from "./faces.ts";
 import { decodeImage, encodePng } from "./image.ts";
 
 const USAGE = "usage: deno task detect IMAGE... [--aligned-dir DIR] [--min-confidence X] [--max-faces N] " +
-  "[--min-face-size PX] [--model-dir DIR]";
+  "[--min-face-size PX] [--detector ssd|tiny] [--model-dir DIR]";
 
 const round = (v: number, digits = 2) => Number(v.toFixed(digits));
 
@@ -30,7 +30,13 @@ function numberOption(value: string | undefined, name: string, fallback: number)
 async function processImage(
   pipeline: FacePipeline,
   path: string,
-  options: { minConfidence: number; maxFaces: number; minFaceSize: number; alignedDir?: string },
+  options: {
+    minConfidence: number;
+    maxFaces: number;
+    minFaceSize: number;
+    detector: "ssd" | "tiny";
+    alignedDir?: string;
+  },
 ): Promise<Record<string, unknown>> {
   const image = await decodeImage(await Deno.readFile(path));
   const faces = await pipeline.detect(image, options);
@@ -73,6 +79,7 @@ export async function main(args: string[]): Promise<number> {
         "max-faces": { type: "string" },
         "min-face-size": { type: "string" },
         "model-dir": { type: "string" },
+        detector: { type: "string", default: "ssd" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -92,7 +99,11 @@ export async function main(args: string[]): Promise<number> {
       maxFaces: Math.floor(numberOption(values["max-faces"], "max-faces", 20)),
       minFaceSize: numberOption(values["min-face-size"], "min-face-size", 0),
       alignedDir: values["aligned-dir"],
+      detector: values.detector as "ssd" | "tiny",
     };
+    if (!["ssd", "tiny"].includes(options.detector)) {
+      throw new Error(`Cannot parse --detector: "${options.detector}" is not ssd or tiny`);
+    }
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;

@@ -14,6 +14,7 @@ import { alignFace, landmarks5From68, type Point, warpAffine } from "./align.ts"
 import { type IntBox, padSquareResize } from "./crop.ts";
 import { decodeImage, type DecodeOptions, type RawImage } from "./image.ts";
 import { nonMaxSuppression } from "./nms.ts";
+import { decodeTinyGrid } from "./tiny_detector.ts";
 import { type ExecutionProvider, type ModelSession, openModel } from "./session.ts";
 
 /** Manifest file names of the three face-api nets inside the model folder. */
@@ -21,6 +22,8 @@ export const FACE_MODELS = {
   detector: "face-detector-ssd.manifest.json",
   landmarks: "face-landmarks68.manifest.json",
   expression: "face-expression.manifest.json",
+  /** Optional faster detector (face-api's Tiny Face Detector), opened on first use. */
+  tinyDetector: "face-detector-tiny.manifest.json",
 } as const;
 
 /** A rectangle in original image pixels (floats). */
@@ -52,6 +55,11 @@ export interface DetectOptions {
   minFaceSize?: number;
   /** Run the 68-point landmark net (needed for alignment and for face-api's expression crop). */
   landmarks?: boolean;
+  /**
+   * `ssd` (default): face-api's SSD MobileNetV1, the accurate one. `tiny`: face-api's Tiny Face Detector (416 px
+   * input, ~16x fewer FLOPs, misses more small and profile faces).
+   */
+  detector?: "ssd" | "tiny";
 }
 
 /** The baseline expression model's answer for one face: canonical labels, probabilities summing to 1. */
@@ -194,10 +202,10 @@ export async function createFacePipeline(
   const boxesName = detector.manifest.outputs.find((o) => o.name === "boxes")?.name ?? "boxes";
   const scoresName = detector.manifest.outputs.find((o) => o.name === "scores")?.name ?? "scores";
 
-  async function detect(
-    image: RawImage,
-    { minConfidence = 0.5, maxFaces = 20, minFaceSize = 0, landmarks = true }: DetectOptions = {},
-  ): Promise<Face[]> {
+  let tiny: Promise<ModelSession> | undefined;
+
+  /** SSD MobileNetV1 as face-api's `locateFaces`: boxes clipped to the padded square, then to original pixels. */
+  async function runSsd(image: RawImage, minConfidence: number): Promise<{ box: Box; score: number }[]> {
     const { width: W, height: H } = image;
     const size = sideOf(detSpec);
     const pixels = padSquareResize(image, { x: 0, y: 0, width: W, height: H }, size, { center: false });
@@ -215,14 +223,51 @@ export async function createFacePipeline(
     const scale = size / Math.max(W, H);
     // (max 1: a 20000x5 strip would otherwise divide by zero; face-api itself returns NaN boxes there)
     const padX = size / Math.max(1, Math.round(W * scale)), padY = size / Math.max(1, Math.round(H * scale));
-    const raw: { box: Box; score: number }[] = kept.map((i) => {
+    return kept.map((i) => {
       const top = Math.max(0, boxes[4 * i]) * padY, bottom = Math.min(1, boxes[4 * i + 2]) * padY;
       const left = Math.max(0, boxes[4 * i + 1]) * padX, right = Math.min(1, boxes[4 * i + 3]) * padX;
       return {
         box: { x: left * W, y: top * H, width: (right - left) * W, height: (bottom - top) * H },
         score: scores[i],
       };
-    }).filter((d) => Math.min(d.box.width, d.box.height) >= minFaceSize).slice(0, maxFaces);
+    });
+  }
+
+  /** The Tiny Face Detector as face-api's `TinyFaceDetector.locateFaces` (416 px, score > minConfidence). */
+  async function runTiny(image: RawImage, minConfidence: number): Promise<{ box: Box; score: number }[]> {
+    tiny ??= openFaceModel(modelDir, FACE_MODELS.tinyDetector, opts);
+    let session: ModelSession;
+    try {
+      session = await tiny;
+    } catch (err) {
+      tiny = undefined; // let a later call retry once the model is built
+      throw err;
+    }
+    const spec = session.manifest.input, size = sideOf(spec);
+    const { width: W, height: H } = image;
+    const pixels = padSquareResize(image, { x: 0, y: 0, width: W, height: H }, size, { center: false });
+    const input = isIdentity(spec)
+      ? pixels
+      : toTensor({ data: pixels, width: size, height: size, channels: 3 }, spec);
+    const out = await session.run({ [spec.name]: { data: input, dims: [1, size, size, 3] } });
+    const anchors = session.manifest.architecture.details?.anchors as [number, number][];
+    return decodeTinyGrid(out[session.manifest.outputs[0].name].data, {
+      width: W,
+      height: H,
+      inputSize: size,
+      anchors,
+      scoreThreshold: minConfidence,
+    });
+  }
+
+  async function detect(
+    image: RawImage,
+    { minConfidence = 0.5, maxFaces = 20, minFaceSize = 0, landmarks = true, detector: which = "ssd" }:
+      DetectOptions = {},
+  ): Promise<Face[]> {
+    const { width: W, height: H } = image;
+    const found = which === "tiny" ? await runTiny(image, minConfidence) : await runSsd(image, minConfidence);
+    const raw = found.filter((d) => Math.min(d.box.width, d.box.height) >= minFaceSize).slice(0, maxFaces);
     const faces: Face[] = raw.map(({ box, score }) => ({ box: clipBox(box, W, H), score }));
     if (!landmarks || raw.length === 0) return faces;
 
@@ -307,7 +352,8 @@ export async function createFacePipeline(
     classifyBaseline,
     detectFaces,
     async release() {
-      await Promise.all([detector.release(), landmarker.release(), expression.release()]);
+      const t = tiny ? await tiny.catch(() => undefined) : undefined;
+      await Promise.all([detector.release(), landmarker.release(), expression.release(), t?.release()]);
     },
   };
 }

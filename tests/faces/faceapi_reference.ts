@@ -59,6 +59,7 @@ export function loadFaceApi(backend = Deno.env.get("FACEAPI_BACKEND") ?? "wasm")
     nets.ssdMobilenetv1.loadFromWeightMap(await loadWeights("ssd_mobilenetv1_model"));
     nets.faceLandmark68Net.loadFromWeightMap(await loadWeights("face_landmark_68_model"));
     nets.faceExpressionNet.loadFromWeightMap(await loadWeights("face_expression_model"));
+    nets.tinyFaceDetector.loadFromWeightMap(await loadWeights("tiny_face_detector_model"));
     return tf.getBackend();
   })();
   return ready;
@@ -70,8 +71,10 @@ export function loadFaceApi(backend = Deno.env.get("FACEAPI_BACKEND") ?? "wasm")
  */
 export async function faceApiDetect(
   image: RawImage,
-  { minConfidence = 0.5, landmarks = true, expressions = true }: {
+  { minConfidence = 0.5, landmarks = true, expressions = true, detector = "ssd" }: {
     minConfidence?: number;
+    /** `tiny`: TinyFaceDetectorOptions({ inputSize: 416, scoreThreshold: minConfidence }). */
+    detector?: "ssd" | "tiny";
     landmarks?: boolean;
     expressions?: boolean;
   } = {},
@@ -81,7 +84,9 @@ export async function faceApiDetect(
   try {
     // deno-lint-ignore no-explicit-any
     const api = faceapi as any;
-    const options = new api.SsdMobilenetv1Options({ minConfidence });
+    const options = detector === "tiny"
+      ? new api.TinyFaceDetectorOptions({ inputSize: 416, scoreThreshold: minConfidence })
+      : new api.SsdMobilenetv1Options({ minConfidence });
     if (!landmarks) {
       // deno-lint-ignore no-explicit-any
       const dets = await api.detectAllFaces(input, options) as any[];

@@ -57,11 +57,15 @@ function compare(name: string, ours: Face[], exprs: BaselineExpression[], ref: R
   return worst;
 }
 
-async function both(name: string, image: RawImage): Promise<Worst & { faces: number }> {
+async function both(
+  name: string,
+  image: RawImage,
+  detector: "ssd" | "tiny" = "ssd",
+): Promise<Worst & { faces: number }> {
   const p = await sharedPipeline();
-  const ours = await p.detect(image);
+  const ours = await p.detect(image, { detector });
   const exprs = await p.classifyBaseline(image, ours);
-  const ref = await faceApiDetect(image);
+  const ref = await faceApiDetect(image, { detector });
   return { ...compare(name, ours, exprs, ref), faces: ref.length };
 }
 
@@ -119,6 +123,18 @@ Deno.test("ONNX face pipeline matches face-api on synthetic edge cases", async (
       `${name}: ${w.faces} faces, min IoU ${w.iou.toFixed(5)}, landmarks ${w.landmarkPx.toFixed(4)} px`,
     );
     assert.ok(w.faces >= min, `${name}: expected at least ${min} faces`);
+  }
+});
+
+Deno.test("the tiny detector option matches face-api's TinyFaceDetector on the demo photos (live)", async () => {
+  for (const [i, path] of DEMO_PHOTOS.entries()) {
+    const w = await both(`tiny sample${i + 1}`, await decodeImage(await Deno.readFile(path)), "tiny");
+    console.log(
+      `tiny sample${i + 1}: ${w.faces} faces, min IoU ${w.iou.toFixed(5)}, landmarks ${
+        w.landmarkPx.toFixed(4)
+      } px, ` +
+        `expressions ${w.expression.toExponential(1)}`,
+    );
   }
 });
 

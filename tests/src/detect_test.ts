@@ -84,6 +84,9 @@ Deno.test("deno task detect names the command to run when models are missing, an
   const bad = await detect(DEMO_PHOTOS[0], "--min-confidence", "abc");
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /Cannot parse --min-confidence: "abc" is not a number >= 0/);
+  const badDetector = await detect(DEMO_PHOTOS[0], "--detector", "yolo");
+  assert.equal(badDetector.code, 2);
+  assert.match(badDetector.stderr, /Cannot parse --detector: "yolo" is not ssd or tiny/);
   const none = await detect();
   assert.equal(none.code, 2);
   assert.match(none.stderr, /^usage: deno task detect IMAGE\.\.\./);

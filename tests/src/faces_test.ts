@@ -83,6 +83,19 @@ Deno.test("FacePipeline.detect() options: minConfidence, maxFaces, minFaceSize, 
   assert.deepEqual(bare.map((f) => f.box), faces.map((f) => f.box));
 });
 
+Deno.test("FacePipeline.detect() with the tiny detector finds the faces of sample1 too", async () => {
+  const p = await sharedPipeline();
+  const { image, faces } = await detectSample1();
+  const tiny = await p.detect(image, { detector: "tiny" });
+  assert.equal(tiny.length, faces.length);
+  // The tiny detector's boxes are squarer and larger than SSD's: match by the SSD box centre.
+  for (const { box: b } of faces) {
+    const [cx, cy] = [b.x + b.width / 2, b.y + b.height / 2];
+    assert.ok(tiny.some(({ box: t }) => cx > t.x && cx < t.x + t.width && cy > t.y && cy < t.y + t.height));
+  }
+  for (const f of tiny) assert.equal(f.landmarks5?.length, 5);
+});
+
 Deno.test("FacePipeline.detect() sees the same faces through EXIF orientation", async () => {
   const p = await sharedPipeline();
   const { faces } = await detectSample1();

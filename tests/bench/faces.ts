@@ -6,6 +6,7 @@
  * - A: decode (sharp) + detect + landmarks + align every face to 224x224 (face-api: decode + detectAllFaces +
  *   withFaceLandmarks, which computes its aligned rectangles);
  * - B: A + the baseline expression net (face-api: + withFaceExpressions);
+ * - A again with the tiny detector on both sides;
  * and their ratios, with the face counts of both sides. Variants run interleaved so machine load hits both alike. Then faces/s of the baseline expression net alone at batch
  * 1 and 16. Timings are wall clock on whatever else the machine is doing; compare ratios, not absolute numbers.
  */
@@ -60,11 +61,12 @@ console.log(
 console.log("photo     size        | A: decode+detect+landmarks+align        | B: A + expressions");
 console.log("                      | onnx ms  face-api ms  ratio  faces      | onnx ms  face-api ms  ratio");
 const ratiosA: number[] = [], ratiosB: number[] = [];
+const tinyRows: string[] = [], tinyRatios: number[] = [], tinyOnnx: number[] = [], tinyApi: number[] = [];
 const onnxA: number[] = [], apiA: number[] = [], onnxB: number[] = [], apiB: number[] = [];
 for (const [i, path] of DEMO_PHOTOS.entries()) {
   const bytes = await Deno.readFile(path);
   const probe = await decodeImage(bytes);
-  const [oA, oB, fA, fB] = await timeInterleaved(RUNS, [
+  const [oA, oB, fA, fB, tO, tF] = await timeInterleaved(RUNS, [
     async () => {
       const image = await decodeImage(bytes);
       const faces = await pipeline.detect(image);
@@ -80,7 +82,22 @@ for (const [i, path] of DEMO_PHOTOS.entries()) {
     },
     async () => (await faceApiDetect(await decodeImage(bytes), { expressions: false })).length,
     async () => (await faceApiDetect(await decodeImage(bytes))).length,
+    async () => {
+      const image = await decodeImage(bytes);
+      const faces = await pipeline.detect(image, { detector: "tiny" });
+      for (const f of faces) alignedCrop(image, f, 224);
+      return faces.length;
+    },
+    async () =>
+      (await faceApiDetect(await decodeImage(bytes), { expressions: false, detector: "tiny" })).length,
   ]);
+  tinyRows.push(
+    `sample${i + 1}: onnx ${tO.ms.toFixed(0)} ms, face-api ${tF.ms.toFixed(0)} ms, ${
+      (tF.ms / tO.ms).toFixed(1)
+    }x, ` +
+      `faces ${tO.faces}/${tF.faces}${tO.faces === tF.faces ? " same" : " DIFF"}`,
+  );
+  tinyRatios.push(tF.ms / tO.ms), tinyOnnx.push(tO.ms), tinyApi.push(tF.ms);
   ratiosA.push(fA.ms / oA.ms), ratiosB.push(fB.ms / oB.ms);
   onnxA.push(oA.ms), apiA.push(fA.ms), onnxB.push(oB.ms), apiB.push(fB.ms);
   console.log(
@@ -100,6 +117,13 @@ console.log(
   }  ` +
     `${median(ratiosA).toFixed(1).padStart(5)}x             | ${median(onnxB).toFixed(0).padStart(7)}  ` +
     `${median(apiB).toFixed(0).padStart(11)}  ${median(ratiosB).toFixed(1).padStart(5)}x`,
+);
+
+console.log("\nA with the tiny detector (--detector tiny; face-api TinyFaceDetectorOptions inputSize 416):");
+for (const row of tinyRows) console.log(`  ${row}`);
+console.log(
+  `  median: onnx ${median(tinyOnnx).toFixed(0)} ms, face-api ${median(tinyApi).toFixed(0)} ms, ` +
+    `${median(tinyRatios).toFixed(1)}x\n`,
 );
 
 // The baseline expression net alone: real face crops from sample1, repeated to fill the batch.

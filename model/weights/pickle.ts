@@ -45,17 +45,38 @@ function fail(reason: string): never {
   throw new Error(`Cannot read pickle: ${reason}`);
 }
 
+/**
+ * A Python 2 `str` (BINSTRING), kept as its raw bytes: array data arrives this way and can be 100+ MB, so it is
+ * never turned into a JS string; names and dtype codes are decoded as latin1 when used as text.
+ */
+class PyBytesStr {
+  constructor(readonly bytes: Uint8Array) {}
+  toString(): string {
+    return latin1Decode(this.bytes);
+  }
+}
+
+/** Python's latin1: byte b <-> U+00bb (TextDecoder("latin1") is windows-1252 on the web platform). */
+function latin1Decode(b: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < b.length; i += 8192) out += String.fromCharCode(...b.subarray(i, i + 8192));
+  return out;
+}
+
 function latin1Bytes(s: string): Uint8Array {
-  return Uint8Array.from(s, (ch) => {
-    const c = ch.charCodeAt(0);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
     if (c > 255) fail("byte string holds a character above U+00FF");
-    return c;
-  });
+    out[i] = c;
+  }
+  return out;
 }
 
 function toBytes(v: unknown): Uint8Array {
   if (v instanceof Uint8Array) return v;
-  if (typeof v === "string") return latin1Bytes(v); // Python 2 `str` read as latin1
+  if (v instanceof PyBytesStr) return v.bytes;
+  if (typeof v === "string") return latin1Bytes(v);
   return fail(`expected array data bytes, got ${typeof v}`);
 }
 
@@ -72,13 +93,13 @@ function call(fn: Global, args: unknown[]): unknown {
       return m;
     }
     case "encode":
-      return latin1Bytes(String(args[0]));
+      return toBytes(args[0]);
     case "_frombuffer": {
       const a = new NdArray();
       a.raw = toBytes(args[0]);
       a.dtype = args[1] as Dtype;
       a.shape = (args[2] as number[]).map(Number);
-      a.fortran = args[3] === "F";
+      a.fortran = String(args[3]) === "F";
       return a;
     }
   }
@@ -133,8 +154,13 @@ function toArray(name: string, a: NdArray): PickledArray {
   }
   const le = a.dtype.byteorder !== ">";
   const view = new DataView(a.raw.buffer, a.raw.byteOffset, a.raw.byteLength);
+  const contiguous = !a.fortran || a.shape.length < 2;
+  // The common case (little-endian float32, C order) is one copy, which also aligns the data.
+  if (contiguous && code === "f4" && le) {
+    return { dtype: "<f4", shape: a.shape, data: new Float32Array(a.raw.slice().buffer) };
+  }
   const data = new Float32Array(count);
-  if (!a.fortran || a.shape.length < 2) {
+  if (contiguous) {
     for (let i = 0; i < count; i++) data[i] = read(view, i * size, le);
   } else {
     // Fortran order: the first index varies fastest in the stored data; write C order.
@@ -153,8 +179,6 @@ function toArray(name: string, a: NdArray): PickledArray {
 /** Runs the pickle VM and returns the top-level object. */
 function unpickle(bytes: Uint8Array): unknown {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // TextDecoder("latin1") is windows-1252 on the web platform; Python's latin1 maps each byte to U+00XX.
-  const latin1 = { decode: (b: Uint8Array) => Array.from(b, (c) => String.fromCharCode(c)).join("") };
   const utf8 = new TextDecoder("utf-8");
   const stack: unknown[] = [];
   const marks: number[] = [];
@@ -170,11 +194,11 @@ function unpickle(bytes: Uint8Array): unknown {
   const u16 = () => view.getUint16(need(2), true);
   const u32 = () => view.getUint32(need(4), true);
   const u64 = () => Number(view.getBigUint64(need(8), true));
-  const raw = (n: number) => bytes.slice(need(n), pos);
+  const raw = (n: number) => bytes.subarray(need(n), pos);
   const line = () => {
     const end = bytes.indexOf(0x0a, pos);
     if (end < 0) fail(`unterminated line at byte ${pos}`);
-    const s = latin1.decode(bytes.subarray(pos, end));
+    const s = latin1Decode(bytes.subarray(pos, end));
     pos = end + 1;
     return s;
   };
@@ -358,12 +382,12 @@ function unpickle(bytes: Uint8Array): unknown {
       } // BINUNICODE8
       case 0x55: {
         const n = u8();
-        stack.push(latin1.decode(raw(n)));
+        stack.push(new PyBytesStr(raw(n)));
         break;
       } // SHORT_BINSTRING (py2 str)
       case 0x54: {
         const n = u32();
-        stack.push(latin1.decode(raw(n)));
+        stack.push(new PyBytesStr(raw(n)));
         break;
       } // BINSTRING (py2 str)
       case 0x43:
@@ -397,7 +421,8 @@ export function readNumpyPickle(bytes: Uint8Array): Map<string, PickledArray> {
   const obj = unpickle(bytes);
   if (!(obj instanceof Map)) fail("top-level object is not a dict");
   const out = new Map<string, PickledArray>();
-  for (const [k, v] of obj) {
+  for (const [key, v] of obj) {
+    const k = key instanceof PyBytesStr ? key.toString() : key;
     if (typeof k !== "string") fail(`dict key ${String(k)} is not a string`);
     if (!(v instanceof NdArray)) fail(`value of "${k}" is not a numpy array`);
     out.set(k, toArray(k, v));

@@ -42,9 +42,10 @@ export function keyMatches(candidate: string, keys: readonly string[]): boolean 
   return found === 1;
 }
 
-function problemResponse(c: Context<AppEnv>, err: unknown): Response {
+function problemResponse(c: Context<AppEnv>, err: unknown, extra: Record<string, string> = {}): Response {
   const { problem, headers } = toProblem(err, { instance: c.req.path, requestId: c.get("requestId") });
-  return new Response(JSON.stringify(problem), { status: problem.status, headers });
+  if (problem.code === "unauthorized") headers["www-authenticate"] = 'Bearer realm="scan-fer"';
+  return new Response(JSON.stringify(problem), { status: problem.status, headers: { ...headers, ...extra } });
 }
 
 const HTTP_CODES: Record<number, ErrorCode> = {
@@ -142,7 +143,6 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       const auth = c.req.header("authorization");
       const key = auth?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim() ?? c.req.header("x-api-key")?.trim();
       if (!key || !keyMatches(key, config.apiKeys)) {
-        c.header("www-authenticate", 'Bearer realm="scan-fer"');
         throw new ApiError(
           "unauthorized",
           key
@@ -231,12 +231,23 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   );
   app.get("/", (c) => c.redirect("/docs"));
 
-  app.notFound((c) =>
-    problemResponse(
+  const POST_ONLY = new Set(["/v1/expressions", "/v1/videos/frames"]);
+  app.notFound((c) => {
+    if (POST_ONLY.has(c.req.path)) {
+      return problemResponse(
+        c,
+        new ApiError(
+          "method_not_allowed",
+          `Cannot route request: ${c.req.path} takes POST, not ${c.req.method}`,
+        ),
+        { allow: "POST" },
+      );
+    }
+    return problemResponse(
       c,
       new ApiError("not_found", `Cannot route request: no endpoint ${c.req.method} ${c.req.path}`),
-    )
-  );
+    );
+  });
   app.onError((err, c) => {
     if (err instanceof HTTPException && !(err instanceof ApiError)) {
       const code = HTTP_CODES[err.status] ?? (err.status >= 500 ? "internal_error" : "invalid_request");

@@ -96,7 +96,7 @@ export function startServer(
         );
         const outcome = await Promise.race([server.shutdown().then(() => "drained" as const), grace]);
         clearTimeout(timer);
-        await ready.catch(() => {});
+        // Not awaiting a model load still in progress: the process is about to exit anyway.
         if (outcome === "drained") await state.registry?.close();
         logger.info("stopped", { outcome, ms: Math.round(performance.now() - t0), inFlight: state.inFlight });
       })();

@@ -84,6 +84,9 @@ Deno.test("health, readiness and v2 metadata answer once models are warm", async
   });
   await problem(await fetch(`${base}/v2/models/nope`), 404, "not_found");
   await problem(await fetch(`${base}/no/such/path`), 404, "not_found");
+  const put = await fetch(`${base}/v1/expressions`, { method: "PUT", body: "x", headers: auth });
+  assert.equal(put.headers.get("allow"), "POST");
+  await problem(put, 405, "method_not_allowed");
 });
 
 Deno.test("GET /v1/models lists manifests; the untrained SCAN+CCI is not the default", async () => {
@@ -243,7 +246,9 @@ Deno.test("bad inputs get their problem codes, never a 500", async () => {
 });
 
 Deno.test("API keys: missing or wrong -> 401, Bearer or X-API-Key accepted; probes stay open", async () => {
-  const none = await problem(await fetch(`${base}/v1/models`), 401, "unauthorized");
+  const unauth = await fetch(`${base}/v1/models`);
+  assert.match(unauth.headers.get("www-authenticate") ?? "", /^Bearer/);
+  const none = await problem(unauth, 401, "unauthorized");
   assert.ok(none.requestId);
   await problem(
     await fetch(`${base}/v1/models`, { headers: { authorization: "Bearer wrong" } }),

@@ -115,6 +115,41 @@ function toReference(refShape: number[], internal: Float32Array): Float32Array {
   return Float32Array.from(internal);
 }
 
+/**
+ * Training-mode BatchNorm over N, H, W with a hand-written backward pass. tfjs's generic FusedBatchNorm gradient
+ * tiles mean/variance to the full tensor shape (a third of a tiny-model step on wasm); the closed form needs
+ * two reductions and a few element-wise passes:
+ * dx = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)).
+ */
+export function batchNormTrain(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) {
+  const stats: { mean?: tf.Tensor; variance?: tf.Tensor } = {};
+  const f = tf.customGrad((xx, g, b, save) => {
+    const x4 = xx as tf.Tensor4D;
+    const { mean, variance } = tf.moments(x4, [0, 1, 2]);
+    const invstd = tf.rsqrt(tf.add(variance, BN_EPS));
+    const xhat = tf.mul(tf.sub(x4, mean), invstd);
+    stats.mean = tf.keep(tf.clone(mean));
+    stats.variance = tf.keep(tf.clone(variance));
+    (save as tf.GradSaveFunc)([xhat, invstd, g as tf.Tensor]);
+    return {
+      value: tf.add(tf.mul(xhat, g as tf.Tensor), b as tf.Tensor),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, inv, gm] = saved;
+        const dbeta = tf.sum(dy, [0, 1, 2]);
+        const dgamma = tf.sum(tf.mul(dy, xh), [0, 1, 2]);
+        const m = dy.size / dy.shape[3]!;
+        const dx = tf.mul(
+          tf.mul(gm, inv),
+          tf.sub(tf.sub(dy, tf.div(dbeta, m)), tf.mul(xh, tf.div(dgamma, m))),
+        );
+        return [dx, dgamma, dbeta];
+      },
+    };
+  });
+  const y = f(x, gamma, beta) as tf.Tensor4D;
+  return { y, mean: stats.mean!, variance: stats.variance! };
+}
+
 /** tfjs variable names are process-global; each model instance gets its own namespace. */
 let instances = 0;
 
@@ -167,15 +202,16 @@ export function createScanCci(
       const gamma = v(`${p}.weight`) as tf.Tensor1D, beta = v(`${p}.bias`) as tf.Tensor1D;
       const rm = v(`${p}.running_mean`), rv = v(`${p}.running_var`);
       if (!training) return tf.batchNorm(t, rm as tf.Tensor1D, rv as tf.Tensor1D, beta, gamma, BN_EPS);
-      const { mean, variance } = tf.moments(t, [0, 1, 2]);
+      const out = batchNormTrain(t, gamma, beta);
       const n = t.size / t.shape[3];
       tf.tidy(() => {
-        rm.assign(tf.add(tf.mul(rm, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
+        rm.assign(tf.add(tf.mul(rm, 1 - BN_MOMENTUM), tf.mul(out.mean, BN_MOMENTUM)));
         rv.assign(
-          tf.add(tf.mul(rv, 1 - BN_MOMENTUM), tf.mul(variance, (BN_MOMENTUM * n) / Math.max(n - 1, 1))),
+          tf.add(tf.mul(rv, 1 - BN_MOMENTUM), tf.mul(out.variance, (BN_MOMENTUM * n) / Math.max(n - 1, 1))),
         );
       });
-      return tf.batchNorm(t, mean as tf.Tensor1D, variance as tf.Tensor1D, beta, gamma, BN_EPS);
+      tf.dispose([out.mean, out.variance]);
+      return out.y;
     };
     const bottleneck = (t: tf.Tensor4D, p: string, stride: number, down: boolean) => {
       let out = tf.relu(bn(conv(t, `${p}.conv1.weight`), `${p}.bn1`));

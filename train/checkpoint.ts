@@ -1,0 +1,161 @@
+/**
+ * Training checkpoints: one folder per save, `<dir>/epoch-0003` (or `…-step-000123` when interrupted mid-epoch),
+ * holding
+ *   weights.safetensors    every model tensor in the reference state_dict layout (OIHW convs, BN running stats);
+ *                          loadable by model/build.ts and by PyTorch users of the reference code
+ *   optimizer.safetensors  SGD momentum buffers, named like the parameters, in tfjs layout (HWIO)
+ *   state.json             epoch, step, learning rates, sampler + augmentation RNG states, config hash, history
+ * A folder is written under a temporary name and renamed into place, so a crash never leaves a half checkpoint
+ * that `latestCheckpoint` would pick up.
+ */
+import { readSafetensors, writeSafetensors } from "../model/weights/safetensors.ts";
+import type { TensorData } from "../model/scan_cci_params.ts";
+import type { RngState } from "./data/rng.ts";
+import type { SamplerState } from "./data/sampler.ts";
+
+/** Everything besides tensors that a resumed run needs to continue exactly. */
+export interface CheckpointState {
+  version: 1;
+  /** Epoch in progress (0-based); equals the number of finished epochs when `stepInEpoch` is 0. */
+  epoch: number;
+  /** Optimiser steps already done inside `epoch`. */
+  stepInEpoch: number;
+  /** Optimiser steps since the start of training. */
+  globalStep: number;
+  lr: { backbone: number; heads: number };
+  /** Sampler state before `epoch` was drawn (resuming redraws that epoch's order, then skips done steps). */
+  sampler: SamplerState;
+  augmentRng: RngState;
+  configHash: string;
+  width: number;
+  classes: number;
+  labels: string[];
+  seed: number;
+  /** Where the training data came from, and whether it was synthetic. */
+  data: { name: string; synthetic: boolean; samples: number };
+  backend: string;
+  history: EpochRecord[];
+  savedAt: string;
+}
+
+/** One finished epoch. */
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  seconds: number;
+  imagesPerSecond: number;
+  validation?: { accuracy: number; loss: number; samples: number };
+}
+
+/** A loaded checkpoint. */
+export interface Checkpoint {
+  path: string;
+  weights: Map<string, TensorData>;
+  momentum: Map<string, TensorData>;
+  state: CheckpointState;
+}
+
+function toRecord(map: Map<string, TensorData>): Record<string, TensorData> {
+  return Object.fromEntries(map);
+}
+
+/** Folder name of a checkpoint: sorts by (epoch, step). */
+export function checkpointName(state: Pick<CheckpointState, "epoch" | "stepInEpoch">): string {
+  const e = String(state.epoch).padStart(4, "0");
+  return state.stepInEpoch === 0
+    ? `epoch-${e}`
+    : `epoch-${e}-step-${String(state.stepInEpoch).padStart(6, "0")}`;
+}
+
+/**
+ * Writes a checkpoint folder atomically (temp folder + rename) and deletes older ones beyond `keep`. Returns the
+ * new folder's path. An existing folder of the same name is replaced.
+ */
+export async function saveCheckpoint(
+  dir: string,
+  { weights, momentum, state }: Omit<Checkpoint, "path">,
+  { keep = 3 }: { keep?: number } = {},
+): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  const name = checkpointName(state);
+  const final = `${dir}/${name}`;
+  const tmp = `${dir}/.tmp-${name}-${Deno.pid}`;
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await Deno.mkdir(tmp);
+  const meta = { format: "scan-cci", width: String(state.width), classes: String(state.classes) };
+  await Deno.writeFile(`${tmp}/weights.safetensors`, writeSafetensors(toRecord(weights), meta));
+  await Deno.writeFile(
+    `${tmp}/optimizer.safetensors`,
+    writeSafetensors(toRecord(momentum), { layout: "tfjs" }),
+  );
+  await Deno.writeTextFile(`${tmp}/state.json`, JSON.stringify(state, null, 2) + "\n");
+  await Deno.remove(final, { recursive: true }).catch(() => {});
+  await Deno.rename(tmp, final);
+  const all = await listCheckpoints(dir);
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) await Deno.remove(old, { recursive: true });
+  return final;
+}
+
+/** Checkpoint folders in `dir`, oldest first (temporary folders are ignored). */
+export async function listCheckpoints(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory && /^epoch-\d{4}(-step-\d{6})?$/.test(e.name)) names.push(e.name);
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+  return names.sort().map((n) => `${dir}/${n}`);
+}
+
+/** The newest checkpoint folder in `dir`, or null. */
+export async function latestCheckpoint(dir: string): Promise<string | null> {
+  return (await listCheckpoints(dir)).at(-1) ?? null;
+}
+
+/** Reads a checkpoint folder; names the folder and the file in every error. */
+export async function loadCheckpoint(path: string): Promise<Checkpoint> {
+  const read = async (file: string) => {
+    try {
+      return await Deno.readFile(`${path}/${file}`);
+    } catch (err) {
+      throw new Error(`Cannot load checkpoint "${path}": ${file} unreadable (${(err as Error).message})`);
+    }
+  };
+  const state = JSON.parse(new TextDecoder().decode(await read("state.json"))) as CheckpointState;
+  if (state.version !== 1) {
+    throw new Error(`Cannot load checkpoint "${path}": state version is ${state.version}, expected 1`);
+  }
+  const weights = readSafetensors(await read("weights.safetensors")) as Map<string, TensorData>;
+  const momentum = readSafetensors(await read("optimizer.safetensors")) as Map<string, TensorData>;
+  return { path, weights, momentum, state };
+}
+
+/**
+ * sha256 of the parts of a config that must not change across a resume (model, optimiser, loss, augmentation,
+ * data, seed). `epochs`, `resume`, `checkpoint`, `outDir`, `backend` and `validation` may change freely.
+ */
+export async function configHash(config: Record<string, unknown>): Promise<string> {
+  const {
+    epochs: _e,
+    resume: _r,
+    checkpoint: _c,
+    outDir: _o,
+    backend: _b,
+    validation: _v,
+    $schema: _s,
+    ...rest
+  } = config;
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canon)
+      : v && typeof v === "object"
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])]))
+      : v;
+  const bytes = new TextEncoder().encode(JSON.stringify(canon(rest)));
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}

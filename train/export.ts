@@ -1,0 +1,137 @@
+/**
+ * Trained tfjs weights -> `scan-cci.onnx` + manifest, through the model helper's builder (model/build.ts), so
+ * the served graph is the one and only SCAN+CCI graph. The manifest says `trained: true` only for a checkpoint
+ * of a real training run on real (non-synthetic) data; synthetic smoke runs and bare weight files say
+ * `trained: false` and name their source.
+ *
+ *   deno task train export --checkpoint artifacts/checkpoints/epoch-0020 --out artifacts/models [--fp16]
+ *   deno task train export --weights FILE.safetensors --out DIR [--labels affwild2] [--trained]
+ */
+import { parseArgs } from "node:util";
+import { buildScanCci, writeArtifact } from "../model/build.ts";
+import { type Manifest, type Metrics, sha256Hex } from "../model/manifest.ts";
+import type { TensorData } from "../model/scan_cci_params.ts";
+import { readSafetensors, writeSafetensors } from "../model/weights/safetensors.ts";
+import { CANONICAL_LABELS } from "../model/spec.ts";
+import { loadCheckpoint } from "./checkpoint.ts";
+
+/** Options of {@link exportModel}: exactly one of `checkpoint` (folder) or `weights` (file or tensors). */
+export interface ExportOptions {
+  checkpoint?: string;
+  weights?: string | Map<string, TensorData>;
+  /** Output folder for `<id>.onnx` and `<id>.manifest.json`. */
+  out: string;
+  /** Output class names in model order; default: the checkpoint's labels, else the canonical seven. */
+  labels?: readonly string[];
+  fp16?: boolean;
+  id?: string;
+  metrics?: Metrics[];
+  /** Only for `weights`: declare them trained expression weights (you vouch for their provenance). */
+  trained?: boolean;
+  /** Only for `weights`: provenance text. */
+  source?: string;
+}
+
+/** What was written. */
+export interface ExportResult {
+  onnxPath: string;
+  manifestPath: string;
+  manifest: Manifest;
+}
+
+function toRecord(map: Map<string, TensorData>): Record<string, TensorData> {
+  return Object.fromEntries(map);
+}
+
+/**
+ * Builds and writes the ONNX model + manifest from a training checkpoint or a weights file. Throws
+ * `Cannot export model: …` for missing/ambiguous inputs; weight problems come from the builder's checker.
+ */
+export async function exportModel(
+  { checkpoint, weights, out, labels, fp16 = false, id = "scan-cci", metrics = [], trained, source }:
+    ExportOptions,
+): Promise<ExportResult> {
+  if ((checkpoint ? 1 : 0) + (weights ? 1 : 0) !== 1) {
+    throw new Error("Cannot export model: give exactly one of checkpoint (folder) or weights (file)");
+  }
+  let tensors: Map<string, TensorData>;
+  let isTrained: boolean;
+  let src: string;
+  let seed: number | undefined;
+  let names: readonly string[] = labels ?? CANONICAL_LABELS;
+  let sha: string | undefined;
+  if (checkpoint) {
+    const c = await loadCheckpoint(checkpoint);
+    tensors = c.weights;
+    const s = c.state;
+    const epochs = s.history.length;
+    // Provenance is decided by the checkpoint, never by the caller: synthetic data is not expression training.
+    isTrained = !s.data.synthetic && epochs > 0;
+    src = s.data.synthetic
+      ? `synthetic test run (${s.data.name}; NOT facial-expression data), ${epochs} epoch(s), tfjs ${s.backend}`
+      : `tfjs training on ${s.data.name}, ${epochs} epoch(s), ${s.globalStep} steps, backend ${s.backend}`;
+    seed = s.seed;
+    names = labels ?? s.labels;
+    sha = await sha256Hex(await Deno.readFile(`${checkpoint}/weights.safetensors`));
+  } else if (typeof weights === "string") {
+    const bytes = await Deno.readFile(weights);
+    tensors = readSafetensors(bytes) as Map<string, TensorData>;
+    isTrained = trained ?? false;
+    src = source ?? `weights file ${weights}`;
+    sha = await sha256Hex(bytes);
+  } else {
+    tensors = weights!;
+    isTrained = trained ?? false;
+    src = source ?? "in-memory tfjs weights";
+    sha = await sha256Hex(writeSafetensors(toRecord(tensors)));
+  }
+  const built = await buildScanCci({
+    tensors,
+    labels: names,
+    fp16,
+    id,
+    source: src,
+    trained: isTrained,
+    weightsSha256: sha,
+    seed,
+    metrics,
+  });
+  const paths = await writeArtifact(out, built);
+  return { ...paths, manifest: built.manifest };
+}
+
+/** CLI entry used by `deno task train export`. */
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      checkpoint: { type: "string" },
+      weights: { type: "string" },
+      out: { type: "string" },
+      labels: { type: "string" },
+      fp16: { type: "boolean" },
+      id: { type: "string" },
+      metrics: { type: "string", multiple: true },
+      trained: { type: "boolean" },
+      source: { type: "string" },
+    },
+    strict: true,
+  });
+  if (!values.out) throw new Error("Cannot export model: --out DIR is required");
+  const metrics: Metrics[] = [];
+  for (const f of values.metrics ?? []) metrics.push(JSON.parse(await Deno.readTextFile(f)));
+  const r = await exportModel({
+    checkpoint: values.checkpoint,
+    weights: values.weights,
+    out: values.out,
+    labels: values.labels?.split(","),
+    fp16: values.fp16,
+    id: values.id,
+    metrics,
+    trained: values.trained,
+    source: values.source,
+  });
+  console.log(
+    JSON.stringify({ onnx: r.onnxPath, manifest: r.manifestPath, trained: r.manifest.trained }, null, 2),
+  );
+}

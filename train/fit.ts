@@ -1,0 +1,327 @@
+/**
+ * The SCAN+CCI training loop (the reference train_affwild2.py in TensorFlow.js): SGD with momentum and L2 weight
+ * decay added to the gradient (PyTorch's `weight_decay`), two parameter groups (ResNet backbone vs SCAN/CCI
+ * heads) with their own learning rates, both x`lrDecay` after every epoch; loss
+ * `attention * CE(attention head) + regions * sum of the 4 CCI region CEs`; seeded flip + colour-jitter
+ * augmentation; BN in training mode. A checkpoint is written every `checkpoint.everyEpochs` epochs and when
+ * `signal` aborts (after the step in flight), and `resume` continues bit-exactly: same weights, momentum,
+ * sample order and augmentation draws as an uninterrupted run.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { TrainConfig } from "./config.ts";
+import { initBackend } from "./backend.ts";
+import { createScanCci, paramGroup, type ScanCci } from "./arch.ts";
+import { augmentImage, toBatchTensor } from "./augment.ts";
+import {
+  type CheckpointState,
+  configHash,
+  type EpochRecord,
+  latestCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
+import { createRng } from "./data/rng.ts";
+import { createSampler } from "./data/sampler.ts";
+import type { TrainData } from "./synthetic.ts";
+import { loadInitWeights, loadTrainData } from "./fit_data.ts";
+
+/** Reported after every step. */
+export interface FitProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  globalStep: number;
+  loss: number;
+  attentionLoss: number;
+  regionLoss: number;
+  /** Running training accuracy of the averaged heads in this epoch. */
+  accuracy: number;
+  imagesPerSecond: number;
+  /** Seconds left for the whole run at the current speed. */
+  etaSeconds: number;
+  lr: { backbone: number; heads: number };
+}
+
+/** What `fit` returns. */
+export interface FitResult {
+  /** Last checkpoint folder written (null if none was). */
+  checkpoint: string | null;
+  /** True when stopped by the signal (the checkpoint is then resumable mid-epoch). */
+  interrupted: boolean;
+  epochs: number;
+  globalStep: number;
+  history: EpochRecord[];
+  backend: string;
+  data: { name: string; synthetic: boolean; samples: number };
+  /** The model, when `keepModel` was set (the caller must dispose it). */
+  model?: ScanCci;
+}
+
+/** Options of {@link fit}. */
+export interface FitOptions {
+  onProgress?: (p: FitProgress) => void;
+  /** Called after every epoch with its record. */
+  onEpoch?: (r: EpochRecord) => void;
+  /** Abort to stop after the current step and write a resumable checkpoint. */
+  signal?: AbortSignal;
+  /** Training data; default: read `config.datasets` with part A's readers. */
+  data?: TrainData;
+  /** Held-out data evaluated after every epoch (accuracy of the averaged heads). */
+  validationData?: TrainData;
+  /** Return the trained model instead of disposing it. */
+  keepModel?: boolean;
+}
+
+function crossEntropy(logits: tf.Tensor2D, onehot: tf.Tensor2D): tf.Scalar {
+  return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+}
+
+/**
+ * Accuracy and mean loss of the averaged heads on `data`, in eval mode (BN running statistics), no augmentation.
+ */
+export async function evaluateModel(
+  model: ScanCci,
+  data: TrainData,
+  { batchSize = 16, mean = [0.5, 0.5, 0.5], std = [0.5, 0.5, 0.5] } = {},
+): Promise<{ accuracy: number; loss: number; samples: number; predictions: Int32Array }> {
+  const n = data.labels.length;
+  const predictions = new Int32Array(n);
+  let correct = 0, lossSum = 0;
+  for (let b = 0; b < n; b += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, n - b) }, (_, i) => b + i);
+    const images = await data.load(idx);
+    const [pred, loss] = tf.tidy(() => {
+      const out = model.apply(toBatchTensor(images, { mean, std }));
+      const labels = tf.tensor1d(idx.map((i) => data.labels[i]), "int32");
+      const l = crossEntropy(out.logits, tf.oneHot(labels, model.classes).toFloat() as tf.Tensor2D);
+      return [tf.argMax(out.logits, 1), l];
+    });
+    const p = await pred.data();
+    lossSum += (await loss.data())[0] * idx.length;
+    tf.dispose([pred, loss]);
+    idx.forEach((i, k) => {
+      predictions[i] = p[k];
+      if (p[k] === data.labels[i]) correct++;
+    });
+  }
+  return { accuracy: correct / n, loss: lossSum / n, samples: n, predictions };
+}
+
+/**
+ * Trains SCAN+CCI with `config` and returns where the result went. Throws `Cannot resume training: …` when
+ * the checkpoint belongs to a different recipe (config hash) or model size.
+ */
+export async function fit(config: TrainConfig, options: FitOptions = {}): Promise<FitResult> {
+  const { onProgress, onEpoch, signal, validationData, keepModel = false } = options;
+  const backend = await initBackend({ backend: config.backend as "auto" });
+  const classes = config.labels.length;
+  const width = config.model.widthDivisor;
+  const data = options.data ?? (await loadTrainData(config));
+  const hash = await configHash(config as unknown as Record<string, unknown>);
+  const opt = config.optimizer;
+
+  // Resume, or start from the configured initialisation.
+  let resumeFrom: string | null = null;
+  if (config.resume === true) resumeFrom = await latestCheckpoint(config.checkpoint.dir);
+  else if (typeof config.resume === "string") resumeFrom = config.resume;
+  const ckpt = resumeFrom ? await loadCheckpoint(resumeFrom) : null;
+  if (ckpt) {
+    const s = ckpt.state;
+    if (s.configHash !== hash) {
+      throw new Error(
+        `Cannot resume training from "${ckpt.path}": config hash is ${hash.slice(0, 12)}, checkpoint has ${
+          s.configHash.slice(0, 12)
+        } (model, optimiser, loss, augmentation, data or seed changed)`,
+      );
+    }
+    if (s.data.samples !== data.labels.length) {
+      throw new Error(
+        `Cannot resume training from "${ckpt.path}": it saw ${s.data.samples} samples, the data now has ${data.labels.length}`,
+      );
+    }
+  }
+  const model = createScanCci({ width, classes, seed: config.seed });
+  if (ckpt) model.importWeights(ckpt.weights);
+  else {
+    const init = await loadInitWeights(config);
+    if (init) model.importWeights(init, { partial: true });
+  }
+  const params = model.trainable.map((name) => ({
+    name,
+    v: model.variables.get(name)!,
+    group: paramGroup(name),
+  }));
+  const momentum = new Map(params.map((p) => [p.name, tf.variable(tf.zerosLike(p.v), false)]));
+  if (ckpt) {
+    for (const [name, buf] of momentum) {
+      const t = ckpt.momentum.get(name);
+      if (!t) {
+        throw new Error(`Cannot resume training from "${ckpt.path}": momentum buffer "${name}" is missing`);
+      }
+      buf.assign(tf.tensor(t.data, t.shape));
+    }
+  }
+
+  const numSamples = config.samplesPerEpoch ?? data.labels.length;
+  const sampler = ckpt
+    ? createSampler(data.labels, { mode: config.sampler, numSamples, state: ckpt.state.sampler })
+    : createSampler(data.labels, { mode: config.sampler, seed: config.seed, numSamples });
+  const augRng = createRng(ckpt ? ckpt.state.augmentRng : (config.seed ^ 0x5eed) >>> 0);
+  const fullSteps = Math.ceil(numSamples / config.batchSize);
+  const steps = Math.min(fullSteps, config.stepsPerEpoch ?? fullSteps);
+  let epoch = ckpt?.state.epoch ?? 0;
+  let stepInEpoch = ckpt?.state.stepInEpoch ?? 0;
+  let globalStep = ckpt?.state.globalStep ?? 0;
+  const history: EpochRecord[] = [...(ckpt?.state.history ?? [])];
+  const lrAt = (e: number) => ({
+    backbone: opt.lrBackbone * opt.lrDecay ** e,
+    heads: opt.lrHeads * opt.lrDecay ** e,
+  });
+  const dataInfo = { name: data.name, synthetic: data.synthetic, samples: data.labels.length };
+  let lastCheckpoint: string | null = null;
+
+  const save = async (samplerState: CheckpointState["sampler"]) => {
+    const state: CheckpointState = {
+      version: 1,
+      epoch,
+      stepInEpoch,
+      globalStep,
+      lr: lrAt(epoch),
+      sampler: samplerState,
+      augmentRng: augRng.state(),
+      configHash: hash,
+      width,
+      classes,
+      labels: [...config.labels],
+      seed: config.seed,
+      data: dataInfo,
+      backend: backend.name,
+      history,
+      savedAt: new Date().toISOString(),
+    };
+    const mom = new Map(
+      [...momentum].map(([k, v]) => [k, { shape: [...v.shape], data: v.dataSync() as Float32Array }]),
+    );
+    lastCheckpoint = await saveCheckpoint(config.checkpoint.dir, {
+      weights: model.exportWeights(),
+      momentum: mom,
+      state,
+    }, {
+      keep: config.checkpoint.keep,
+    });
+  };
+
+  const started = performance.now();
+  let imagesDone = 0;
+  let interrupted = false;
+  const aug = config.augment;
+  try {
+    while (epoch < config.epochs && !interrupted) {
+      const samplerBefore = sampler.state();
+      const order = sampler.nextEpoch();
+      const lr = lrAt(epoch);
+      const epochStart = performance.now();
+      let lossSum = 0, correct = 0, seen = 0;
+      for (let step = stepInEpoch; step < steps; step++) {
+        const idx = order.subarray(
+          step * config.batchSize,
+          Math.min((step + 1) * config.batchSize, numSamples),
+        );
+        const raw = await data.load(idx);
+        const images = raw.map((img) => augmentImage(img, augRng, aug));
+        const labels = Array.from(idx, (i) => data.labels[i]);
+        const [loss, la, lr2, pred] = tf.tidy(() => {
+          const x = toBatchTensor(images, config.normalize);
+          const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), classes).toFloat() as tf.Tensor2D;
+          let parts: tf.Scalar[] = [];
+          let predicted: tf.Tensor1D | null = null;
+          const { value, grads } = tf.variableGrads(() => {
+            const out = model.apply(x, { training: true });
+            const att = crossEntropy(out.attention, onehot);
+            const reg = tf.addN(out.regions.map((r) => crossEntropy(r, onehot))) as tf.Scalar;
+            parts = [tf.keep(att), tf.keep(reg)];
+            predicted = tf.keep(tf.argMax(out.logits, 1) as tf.Tensor1D);
+            return tf.add(tf.mul(att, config.loss.attention), tf.mul(reg, config.loss.regions)) as tf.Scalar;
+          }, params.map((p) => p.v));
+          // SGD as torch.optim.SGD(momentum, weight_decay, dampening=0, nesterov=False).
+          for (const p of params) {
+            const g = grads[p.v.name];
+            const buf = momentum.get(p.name)!;
+            const d = opt.weightDecay ? tf.add(g, tf.mul(p.v, opt.weightDecay)) : g;
+            buf.assign(tf.add(tf.mul(buf, opt.momentum), d));
+            p.v.assign(tf.sub(p.v, tf.mul(buf, p.group === "backbone" ? lr.backbone : lr.heads)));
+          }
+          return [value, parts[0], parts[1], predicted!];
+        });
+        const [lv, av, rv] = [(await loss.data())[0], (await la.data())[0], (await lr2.data())[0]];
+        const pv = await pred.data();
+        tf.dispose([loss, la, lr2, pred]);
+        if (!Number.isFinite(lv)) {
+          throw new Error(`Cannot continue training: loss is ${lv} at epoch ${epoch + 1} step ${step + 1}`);
+        }
+        lossSum += lv * idx.length;
+        seen += idx.length;
+        labels.forEach((l, k) => (correct += pv[k] === l ? 1 : 0));
+        globalStep++;
+        stepInEpoch = step + 1;
+        imagesDone += idx.length;
+        const elapsed = (performance.now() - started) / 1000;
+        const ips = imagesDone / Math.max(elapsed, 1e-9);
+        const stepsLeft = (config.epochs - epoch) * steps - stepInEpoch;
+        onProgress?.({
+          epoch: epoch + 1,
+          epochs: config.epochs,
+          step: step + 1,
+          steps,
+          globalStep,
+          loss: lv,
+          attentionLoss: av,
+          regionLoss: rv,
+          accuracy: correct / seen,
+          imagesPerSecond: ips,
+          etaSeconds: (stepsLeft * config.batchSize) / ips,
+          lr,
+        });
+        if (signal?.aborted && stepInEpoch < steps) {
+          interrupted = true;
+          await save(samplerBefore);
+          break;
+        }
+      }
+      if (interrupted) break;
+      const seconds = (performance.now() - epochStart) / 1000;
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        loss: lossSum / Math.max(seen, 1),
+        accuracy: correct / Math.max(seen, 1),
+        seconds,
+        imagesPerSecond: seen / seconds,
+      };
+      if (validationData) {
+        const v = await evaluateModel(model, validationData, { ...config.normalize });
+        record.validation = { accuracy: v.accuracy, loss: v.loss, samples: v.samples };
+      }
+      history.push(record);
+      onEpoch?.(record);
+      epoch++;
+      stepInEpoch = 0;
+      const last = epoch === config.epochs;
+      if (last || epoch % config.checkpoint.everyEpochs === 0 || signal?.aborted) await save(sampler.state());
+      if (signal?.aborted) interrupted = !last;
+    }
+  } finally {
+    for (const m of momentum.values()) m.dispose();
+    if (!keepModel) model.dispose();
+  }
+  return {
+    checkpoint: lastCheckpoint,
+    interrupted,
+    epochs: epoch,
+    globalStep,
+    history,
+    backend: backend.name,
+    data: dataInfo,
+    model: keepModel ? model : undefined,
+  };
+}

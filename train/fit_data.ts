@@ -1,0 +1,64 @@
+/**
+ * Where `fit` gets its inputs when the caller does not pass them: the training mix named by the recipe
+ * (`config.datasets`, read and capped with train/data/*, decoded to 224x224 RGB on demand) and the backbone
+ * initialisation (`config.backbone`: the reference VGGFace2 pickle, a safetensors file, or none).
+ */
+import type { TrainConfig } from "./config.ts";
+import type { TrainData } from "./synthetic.ts";
+import type { TensorData } from "../model/scan_cci_params.ts";
+import { readDataset } from "./data/read.ts";
+import { mixDatasets } from "./data/mix.ts";
+import { loadImages } from "./data/images.ts";
+import { readSafetensors } from "../model/weights/safetensors.ts";
+import { readNumpyPickle } from "../model/weights/pickle.ts";
+
+/** Reads and mixes `config.datasets` into a {@link TrainData} that decodes images per batch. */
+export async function loadTrainData(config: TrainConfig): Promise<TrainData> {
+  if (config.datasets.length === 0) {
+    throw new Error(
+      'Cannot start training: config has no "datasets" (add at least one, see `deno task train init-config`)',
+    );
+  }
+  const parts = [];
+  for (const d of config.datasets) {
+    const { samples } = await readDataset(d, { labels: config.labels });
+    parts.push({ name: `${d.reader}:${d.root}`, samples, maxPerClass: d.maxPerClass });
+  }
+  const { samples } = mixDatasets(parts, { seed: config.seed, numClasses: config.labels.length });
+  if (samples.length === 0) throw new Error("Cannot start training: the configured datasets hold no samples");
+  return {
+    name: parts.map((p) => p.name).join("+"),
+    synthetic: false,
+    labels: Int32Array.from(samples, (s) => s.label),
+    load: (indices) => loadImages(Array.from(indices, (i) => samples[i]), { size: 224 }),
+  };
+}
+
+/**
+ * The configured backbone weights under `base.*` names, or null for `init: "none"`. The VGGFace2 pickle is
+ * mapped like the reference util.load_state_dict: every tensor except layer4 and fc, prefixed with `base.`.
+ * A safetensors file may hold a full model or only `base.*` (DataParallel `module.` prefixes are dropped).
+ */
+export async function loadInitWeights(config: TrainConfig): Promise<Map<string, TensorData> | null> {
+  const { init, path } = config.backbone;
+  if (init === "none" || !path) return null;
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (err) {
+    throw new Error(`Cannot load backbone "${path}" (${init}): ${(err as Error).message}`);
+  }
+  const out = new Map<string, TensorData>();
+  if (init === "vggface2") {
+    for (const [name, t] of readNumpyPickle(bytes)) {
+      if (name.includes("layer4") || name.startsWith("fc")) continue;
+      out.set(`base.${name}`, { shape: t.shape, data: t.data });
+    }
+  } else {
+    for (const [raw, t] of readSafetensors(bytes)) {
+      const name = raw.replace(/^module\./, "").replace(/^(base|attention|region)\.module\./, "$1.");
+      out.set(name, { shape: t.shape, data: t.data });
+    }
+  }
+  return out;
+}

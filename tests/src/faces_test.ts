@@ -4,6 +4,7 @@ import { alignedCrop, type Box, type Face, prepareFaceInput } from "../../src/fa
 import { alignFace } from "../../src/align.ts";
 import { decodeImage, type RawImage } from "../../src/image.ts";
 import { CANONICAL_LABELS } from "../../model/spec.ts";
+import { toTensor } from "../../model/preprocess.ts";
 import { bigPng } from "../fixtures/images/generate.ts";
 import { DEMO_PHOTOS, sharedPipeline } from "../faces/models.ts";
 
@@ -192,4 +193,22 @@ Deno.test("FacePipeline.detectFaces() decodes, detects and aligns every face to 
   assert.deepEqual([image.width, image.height, faces.length], [1920, 1280, 3]);
   for (const f of faces) assert.deepEqual([f.aligned224.width, f.aligned224.height], [224, 224]);
   await assert.rejects(p.detectFaces(new Uint8Array(0)), /Cannot decode image: input is empty/);
+});
+
+Deno.test("toTensor() lays out float crops NHWC for face-api specs and planar CHW otherwise", () => {
+  const px = {
+    data: Float32Array.from({ length: 2 * 2 * 3 }, (_, i) => i + 0.25),
+    width: 2,
+    height: 2,
+    channels: 3,
+  };
+  const base = {
+    size: { width: 2, height: 2 },
+    channelOrder: "RGB" as const,
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+  };
+  assert.deepEqual([...toTensor(px, { ...base, scale: 1, layout: "NHWC" })], [...px.data]);
+  const chw = toTensor(px, { ...base, scale: 2, layout: "NCHW" });
+  assert.deepEqual([...chw], [0.5, 6.5, 12.5, 18.5, 2.5, 8.5, 14.5, 20.5, 4.5, 10.5, 16.5, 22.5]);
 });

@@ -161,8 +161,21 @@ config.outDir (or --out). Ctrl-C stops after the current step with a resumable c
 Files hold one class index (canonical order) or name per line; an Aff-Wild2 annotation (class-name header);
 or the ABAW submission format (image_location,Neutral,... header; video/00001.jpg,<label>). Labels of -1 are
 ignored. Prints {accuracy, f1_macro, abaw2020, per_class, confusion} as JSON; --out also writes confusion.svg.`,
-  export: `deno task train export [options passed to train/export.ts]`,
-  gradcam: `deno task train gradcam [options passed to train/gradcam.ts]`,
+  export: `deno task train export (--checkpoint DIR | --weights FILE.safetensors) --out DIR [options]
+  --checkpoint DIR   a training checkpoint folder (epoch-NNNN); trained: true only for real, non-synthetic data
+  --weights FILE     a bare safetensors file instead (trained: false unless --trained)
+  --out DIR          where <id>.onnx and <id>.manifest.json go
+  --labels LIST      output label order name or comma list (default canonical)
+  --fp16             half-precision weights
+  --id ID            model id (default scan-cci)
+  --metrics FILE     metrics.json from eval to embed in the manifest (repeatable)
+  --trained          mark bare weights as trained
+  --source TEXT      provenance text
+(options are read by train/export.ts)`,
+  gradcam:
+    `deno task train gradcam --weights CHECKPOINT_DIR|FILE.safetensors --out DIR [--class NAME] IMAGE...
+Grad-CAM at the layer3 (Conv_4x) output, drawn as PNG heatmaps over each image; --class defaults to the
+predicted class. (options are read by train/gradcam.ts)`,
   card:
     `deno task train card --config train.json --out MODEL_CARD.md [--metrics metrics.json ...] [--manifest M]
   --metrics FILE     metrics.json from eval (repeat the flag, or comma-separate, for several)
@@ -415,11 +428,8 @@ export async function main(args: string[]): Promise<number> {
     }
     if (command === "export" || command === "gradcam") {
       if (rest.includes("--help") || rest.includes("-h")) {
-        const mod = await optional(command).catch(() => null);
-        if (!mod?.main) {
-          console.log(HELP[command]);
-          return 0;
-        }
+        console.log(HELP[command]);
+        return 0;
       }
       await delegate(command, rest);
       return 0;
@@ -468,8 +478,11 @@ export async function main(args: string[]): Promise<number> {
   } catch (err) {
     const msg = (err as Error).message?.split("\n")[0] ?? String(err);
     console.error(`error: ${msg}`);
-    // Part B's modules may throw their own usage errors; they are recognised by name.
-    return err instanceof UsageError || (err as Error).name === "UsageError" ? 2 : 1;
+    // Delegated modules may throw their own usage errors (by name) or node:util parseArgs errors (by code).
+    const code = String((err as { code?: unknown }).code ?? "");
+    const usage = err instanceof UsageError || (err as Error).name === "UsageError" ||
+      code.startsWith("ERR_PARSE_ARGS");
+    return usage ? 2 : 1;
   }
 }
 

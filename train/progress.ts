@@ -56,6 +56,7 @@ export function createProgress(
   const start = now();
   const every = intervalMs ?? (isTty ? 100 : 10_000);
   let count = 0;
+  let drawn = -1;
   let last = -Infinity;
   let finished = false;
 
@@ -74,6 +75,7 @@ export function createProgress(
 
   function draw() {
     last = now();
+    drawn = count;
     write(isTty ? `\r${line()}\x1b[K` : `${line()}\n`);
   }
 
@@ -85,7 +87,8 @@ export function createProgress(
     done() {
       if (finished) return;
       finished = true;
-      draw();
+      // A plain log already showing the final count needs no repeat line.
+      if (isTty || drawn !== count) draw();
       if (isTty) write("\n");
     },
   };

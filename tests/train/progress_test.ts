@@ -24,6 +24,14 @@ Deno.test("createProgress() prints plain lines with rate and ETA when not a term
   assert.equal(out[1], "prepare 40/100  40% 20 img/s ETA 3s\n");
 });
 
+Deno.test("createProgress() does not repeat the last plain line on done()", () => {
+  const out: string[] = [];
+  const p = createProgress(2, { isTty: false, now: () => 0, write: (s) => out.push(s) });
+  p.tick(2);
+  p.done();
+  assert.equal(out.length, 1);
+});
+
 Deno.test("createProgress() redraws one line with a bar on a terminal", () => {
   let t = 0;
   const out: string[] = [];

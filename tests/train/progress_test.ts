@@ -18,6 +18,8 @@ Deno.test("createProgress() prints plain lines with rate and ETA when not a term
   p.tick(10); // within the interval: silent
   t = 2000;
   p.tick(20); // 40 in 2 s = 20/s, 60 left -> 3 s
+  t = 2100;
+  p.tick(5); // within the interval: silent, but done() shows it
   p.done();
   assert.equal(out.length, 3);
   assert.ok(out.every((l) => l.endsWith("\n") && !l.includes("\r")));

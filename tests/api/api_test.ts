@@ -367,6 +367,7 @@ async function strictApp(env: Record<string, string>, { loaded = true, maxQueue 
     async close() {
       await srv.shutdown();
       await registry?.close();
+      await Deno.remove(dir, { recursive: true });
     },
   };
 }
@@ -413,4 +414,5 @@ Deno.test("rate limit -> 429 with Retry-After, deadline -> 504, full queue -> 50
 Deno.test("shutdown drains and stops the shared server", async () => {
   await server.shutdown();
   assert.equal(server.state.draining, true);
+  await Deno.remove(modelDir, { recursive: true });
 });

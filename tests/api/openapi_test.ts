@@ -118,5 +118,6 @@ Deno.test("GET /v1/client.ts is importable by another Deno process and calls the
   } finally {
     await srv.shutdown();
     await registry.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -69,4 +69,5 @@ Deno.test("src/main.ts logs its cold start and drains in-flight requests on SIGT
   assert.ok(lines.some((l) => l.msg === "draining"));
   assert.equal(lines.find((l) => l.msg === "stopped")?.outcome, "drained");
   await assert.rejects(fetch(`${base}/healthz`));
+  await Deno.remove(dir, { recursive: true });
 });

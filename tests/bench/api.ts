@@ -214,6 +214,7 @@ const rssAfter = await rssMiB();
 
 child.kill("SIGTERM");
 await child.status;
+await Deno.remove(modelDir, { recursive: true });
 
 const result = {
   machine: {

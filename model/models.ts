@@ -1,5 +1,5 @@
 /**
- * `deno task models [--out DIR] [--if-missing]`: builds the ONNX ports of @vladmandic/face-api's pretrained
+ * `deno task models [--out DIR (default: $MODEL_DIR or model)] [--if-missing]`: builds the ONNX ports of @vladmandic/face-api's pretrained
  * nets (SSD face detector, 68-point landmarks, expression, tiny face detector) from the weights in the installed
  * npm package, writing `<name>.onnx` + `<name>.manifest.json` into DIR (default `model/`). Nothing is
  * downloaded. With `--if-missing` (run by `deno task start`) a net is skipped when its manifest exists, is valid,
@@ -118,7 +118,10 @@ export async function buildFaceApiModels(
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { out: { type: "string", default: "model" }, "if-missing": { type: "boolean", default: false } },
+    options: {
+      out: { type: "string", default: Deno.env.get("MODEL_DIR") || "model" },
+      "if-missing": { type: "boolean", default: false },
+    },
   });
   const t0 = performance.now();
   const results = await buildFaceApiModels({ out: values.out, ifMissing: values["if-missing"] });

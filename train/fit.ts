@@ -71,6 +71,8 @@ export interface FitOptions {
   validationData?: TrainData;
   /** Return the trained model instead of disposing it. */
   keepModel?: boolean;
+  /** Write checkpoints (default true); off for throwaway timing runs of the full-size model. */
+  saveCheckpoints?: boolean;
 }
 
 function crossEntropy(logits: tf.Tensor2D, onehot: tf.Tensor2D): tf.Scalar {
@@ -113,7 +115,7 @@ export async function evaluateModel(
  * the checkpoint belongs to a different recipe (config hash) or model size.
  */
 export async function fit(config: TrainConfig, options: FitOptions = {}): Promise<FitResult> {
-  const { onProgress, onEpoch, signal, validationData, keepModel = false } = options;
+  const { onProgress, onEpoch, signal, validationData, keepModel = false, saveCheckpoints = true } = options;
   const backend = await initBackend({ backend: config.backend as "auto" });
   const classes = config.labels.length;
   const width = config.model.widthDivisor;
@@ -182,6 +184,7 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
   let lastCheckpoint: string | null = null;
 
   const save = async (samplerState: CheckpointState["sampler"]) => {
+    if (!saveCheckpoints) return;
     const state: CheckpointState = {
       version: 1,
       epoch,

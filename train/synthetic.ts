@@ -1,7 +1,7 @@
 /**
  * A synthetic, seeded "shapes" dataset for tests, benchmarks and smoke runs: 224x224 RGB images of one drawn
  * shape per class (7 classes, matching the model's seven outputs), large and near the centre with a random
- * offset and size, in a class-coded hue (random saturation/brightness) on a random grey background. It is NOT facial-expression data; a model trained on it must be labelled as such
+ * offset and size, in a class-coded hue over a paler background of the same hue. It is NOT facial-expression data; a model trained on it must be labelled as such
  * (`trained: false`, source "synthetic-shapes"). Images are rendered on demand from (seed, index), so a dataset
  * of any size costs no memory and is identical on every machine.
  */
@@ -60,17 +60,13 @@ export function renderShape(seed: number, index: number, { size = 224, classes =
   const rng = createRng((seed * 1_000_003 + index) >>> 0);
   const label = index % classes;
   const data = new Uint8Array(size * size * 3);
-  // Grey-ish background; the shape's hue is class-coded (7 hues 51 degrees apart, +-5 degrees of noise) with
-  // random saturation and brightness, so a tiny net from scratch learns the task in a CPU-minute: the set checks
-  // that the training pipeline learns, not how well a model sees shapes.
-  const grey = 40 + rng.int(176);
-  const bg = [0, 1, 2].map(() => Math.max(0, Math.min(255, grey + rng.int(31) - 15)));
+  // The class is coded twice: by the shape and by the hue of the whole image (7 hues 51 degrees apart, +-5
+  // degrees of noise; pale background, saturated shape, random brightness). A tiny net from scratch then learns
+  // the task in a CPU-minute: the set checks that the training pipeline learns, not how well a model sees shapes.
   const hue = (label / classes + (rng.next() - 0.5) * (10 / 360) + 1) % 1;
-  const fg = hsvToRgb(
-    hue,
-    0.6 + 0.4 * rng.next(),
-    grey < 128 ? 0.75 + 0.25 * rng.next() : 0.3 + 0.25 * rng.next(),
-  );
+  const dark = rng.next() < 0.5;
+  const bg = hsvToRgb(hue, 0.3 + 0.2 * rng.next(), dark ? 0.25 + 0.2 * rng.next() : 0.75 + 0.2 * rng.next());
+  const fg = hsvToRgb(hue, 0.8 + 0.2 * rng.next(), dark ? 0.8 + 0.2 * rng.next() : 0.3 + 0.2 * rng.next());
   // Large shapes near the centre (like aligned faces): every CCI quadrant sees part of the shape.
   const r = size * (0.28 + 0.12 * rng.next());
   const cx = size / 2 + size * 0.1 * (2 * rng.next() - 1), cy = size / 2 + size * 0.1 * (2 * rng.next() - 1);

@@ -1,0 +1,120 @@
+/**
+ * Training benchmark (`deno task bench:train [--stock-full] [--skip-full]`): on the backend train/backend.ts
+ * picks,
+ *   1. the conv-gradient case of the platform notes (3x3 64->64 'same' conv on 2x56x56, loss = sum(relu(conv)),
+ *      dX and dW): project kernels on wasm and on cpu vs tfjs's stock cpu kernels, as a ratio in this process
+ *      (the stock kernel takes ~45 s per iteration on this case, so it runs only with --stock-full; otherwise the
+ *      baseline is the notes' smaller 2x28x28 32->32 case, measured for every variant);
+ *   2. training throughput (images/s, after one warm-up step) of a tiny model (width 16, batch 16) and of the
+ *      full-size model (width 1, batch 2).
+ * Timings on a shared machine are noisy; compare ratios from one run.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../../train/backend.ts";
+import { registerFastConvGradients } from "../../train/kernels.ts";
+import { fit } from "../../train/fit.ts";
+import { parseConfig } from "../../train/config.ts";
+import { syntheticShapes } from "../../train/synthetic.ts";
+
+const args = new Set(Deno.args);
+
+async function convCase(
+  backend: string,
+  shape: number[],
+  channels: number,
+  iterations: number,
+): Promise<number> {
+  await tf.setBackend(backend);
+  const x = tf.randomNormal(shape as [number, number, number, number]) as tf.Tensor4D;
+  const w = tf.randomNormal([3, 3, channels, channels]) as tf.Tensor4D;
+  const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+    tf.sum(tf.relu(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, "same")))
+  );
+  const once = async () => {
+    const r = g([x, w]);
+    await Promise.all(r.map((t) => t.data()));
+    tf.dispose(r);
+  };
+  await once();
+  const t0 = performance.now();
+  for (let i = 0; i < iterations; i++) await once();
+  tf.dispose([x, w]);
+  return (performance.now() - t0) / iterations;
+}
+
+async function kernels() {
+  const info = await initBackend();
+  console.log(`backend: ${info.name} (${info.package})`);
+  const rows: [string, string, number][] = [];
+  const small = [2, 28, 28, 32], big = [2, 56, 56, 64];
+  // Stock cpu first, before the project kernels are registered for cpu.
+  await tf.setBackend("cpu");
+  const stockKernels = ["Conv2DBackpropFilter", "Conv2DBackpropInput"].map((n) => tf.getKernel(n, "cpu")!);
+  rows.push(["cpu stock", "2x28x28 32->32", await convCase("cpu", small, 32, 1)]);
+  if (args.has("--stock-full")) rows.push(["cpu stock", "2x56x56 64->64", await convCase("cpu", big, 64, 1)]);
+  registerFastConvGradients("cpu");
+  rows.push(["cpu + project kernels", "2x28x28 32->32", await convCase("cpu", small, 32, 2)]);
+  rows.push(["cpu + project kernels", "2x56x56 64->64", await convCase("cpu", big, 64, 2)]);
+  if (info.name !== "cpu") {
+    rows.push([
+      `${info.name}${info.name === "wasm" ? " + project kernels" : ""}`,
+      "2x28x28 32->32",
+      await convCase(info.name, small, 32, 10),
+    ]);
+    rows.push([
+      `${info.name}${info.name === "wasm" ? " + project kernels" : ""}`,
+      "2x56x56 64->64",
+      await convCase(info.name, big, 64, 10),
+    ]);
+  }
+  // Leave cpu as tfjs shipped it for anything that runs after this benchmark.
+  for (const k of stockKernels) {
+    tf.unregisterKernel(k.kernelName, "cpu");
+    tf.registerKernel(k);
+  }
+  await initBackend();
+  const base = new Map(rows.filter((r) => r[0] === "cpu stock").map((r) => [r[1], r[2]]));
+  console.log("\nconv 3x3 'same' fwd+bwd (dX, dW), ms/iteration, speed-up vs stock cpu on the same case:");
+  for (const [variant, size, ms] of rows) {
+    const b = base.get(size);
+    console.log(
+      `  ${variant.padEnd(26)} ${size.padEnd(16)} ${ms.toFixed(1).padStart(10)} ms  ${
+        b ? `x${(b / ms).toFixed(1)}` : "(no stock run; --stock-full)"
+      }`,
+    );
+  }
+}
+
+async function throughput(width: number, batchSize: number, steps: number) {
+  const dir = await Deno.makeTempDir();
+  const times: number[] = [];
+  try {
+    const config = parseConfig({
+      model: { widthDivisor: width },
+      epochs: 1,
+      batchSize,
+      stepsPerEpoch: steps,
+      sampler: "uniform",
+      backbone: { init: "none" },
+      checkpoint: { dir },
+    });
+    const r = await fit(config, {
+      data: syntheticShapes({ count: batchSize * steps }),
+      saveCheckpoints: false,
+      onProgress: () => times.push(performance.now()),
+    });
+    const ips = ((times.length - 1) * batchSize) / ((times.at(-1)! - times[0]) / 1000);
+    console.log(
+      `  width ${String(width).padEnd(3)} batch ${String(batchSize).padEnd(3)} ${
+        ips.toFixed(2).padStart(8)
+      } images/s  (${r.backend}, ${steps - 1} timed steps)`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+await kernels();
+console.log("\ntraining throughput (synthetic 224x224 data, augmentation on, after 1 warm-up step):");
+await throughput(16, 16, 5);
+if (!args.has("--skip-full")) await throughput(1, 2, 3);

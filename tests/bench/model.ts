@@ -9,7 +9,6 @@
  */
 import * as ort from "onnxruntime-node";
 import { parseArgs } from "node:util";
-import { join } from "node:path";
 import { buildScanCci, writeArtifact } from "../../model/build.ts";
 import { randomScanCci } from "../../model/scan_cci_random.ts";
 import { type Manifest, parseManifest } from "../../model/manifest.ts";

@@ -12,7 +12,7 @@ import { buildScanCci, writeArtifact } from "../model/build.ts";
 import { type Manifest, type Metrics, sha256Hex } from "../model/manifest.ts";
 import type { TensorData } from "../model/scan_cci_params.ts";
 import { readSafetensors, writeSafetensors } from "../model/weights/safetensors.ts";
-import { CANONICAL_LABELS } from "../model/spec.ts";
+import { CANONICAL_LABELS, LABEL_ORDERS } from "../model/spec.ts";
 import { loadCheckpoint } from "./checkpoint.ts";
 
 /** Options of {@link exportModel}: exactly one of `checkpoint` (folder) or `weights` (file or tensors). */
@@ -21,8 +21,9 @@ export interface ExportOptions {
   weights?: string | Map<string, TensorData>;
   /** Output folder for `<id>.onnx` and `<id>.manifest.json`. */
   out: string;
-  /** Output class names in model order; default: the checkpoint's labels, else the canonical seven. */
-  labels?: readonly string[];
+  /** Output class names in model order, or a label-order name ("affectnet"); default: the checkpoint's labels,
+   * else the canonical seven. */
+  labels?: keyof typeof LABEL_ORDERS | readonly string[];
   fp16?: boolean;
   id?: string;
   metrics?: Metrics[];
@@ -58,7 +59,7 @@ export async function exportModel(
   let isTrained: boolean;
   let src: string;
   let seed: number | undefined;
-  let names: readonly string[] = labels ?? CANONICAL_LABELS;
+  let names: keyof typeof LABEL_ORDERS | readonly string[] = labels ?? CANONICAL_LABELS;
   let sha: string | undefined;
   if (checkpoint) {
     const c = await loadCheckpoint(checkpoint);
@@ -124,7 +125,9 @@ export async function main(args: string[]): Promise<void> {
     checkpoint: values.checkpoint,
     weights: values.weights,
     out: values.out,
-    labels: values.labels?.split(","),
+    labels: values.labels && values.labels in LABEL_ORDERS
+      ? values.labels as keyof typeof LABEL_ORDERS
+      : values.labels?.split(","),
     fp16: values.fp16,
     id: values.id,
     metrics,

@@ -106,9 +106,8 @@ Deno.test("fit() runs one full-size (width 1) step at batch 2", async () => {
   }
 });
 
-Deno.test("fit() teaches a tiny model the synthetic shapes: held-out accuracy well above chance", async () => {
-  // Budget-bound smoke test of learning (CI: 2 shared cores). The same seeded run reaches ~0.35 after these 6
-  // epochs and ~0.45 after 11 (see /work/readme/train-tfjs.md); 90% needs far more steps than CI allows.
+/** The seeded tiny recipe of the learning tests: width 16, batch 8, 160 fresh synthetic samples per epoch. */
+async function learnShapes(epochs: number): Promise<{ accuracy: number; seconds: number }> {
   const dir = await Deno.makeTempDir();
   try {
     const t0 = performance.now();
@@ -116,7 +115,7 @@ Deno.test("fit() teaches a tiny model the synthetic shapes: held-out accuracy we
       parseConfig({
         seed: 1,
         model: { widthDivisor: 16 },
-        epochs: 6,
+        epochs,
         batchSize: 8,
         sampler: "uniform",
         samplesPerEpoch: 160,
@@ -131,10 +130,29 @@ Deno.test("fit() teaches a tiny model the synthetic shapes: held-out accuracy we
     r.model!.dispose();
     const seconds = (performance.now() - t0) / 1000;
     console.log(
-      `tiny (width 16) synthetic: held-out accuracy ${v.accuracy.toFixed(3)} in ${seconds.toFixed(0)} s`,
+      `tiny (width 16) synthetic, ${epochs} epochs: held-out accuracy ${v.accuracy.toFixed(3)} in ${
+        seconds.toFixed(0)
+      } s`,
     );
-    assert.ok(v.accuracy >= 0.3, `held-out accuracy ${v.accuracy} (chance 0.143)`);
+    return { accuracy: v.accuracy, seconds };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("fit() teaches a tiny model the synthetic shapes: held-out accuracy well above chance", async () => {
+  // Budget-bound (CI: 2 shared cores, ~1.5-2.5 min). The same seeded run is at 0.35 after 6 epochs; the
+  // opt-in test below continues it to >= 90%.
+  const { accuracy } = await learnShapes(6);
+  assert.ok(accuracy >= 0.3, `held-out accuracy ${accuracy} (chance 0.143)`);
+});
+
+Deno.test({
+  name: "fit() trains the tiny model to >= 90% held-out accuracy on synthetic shapes (TRAIN_LONG_TESTS=1)",
+  ignore: !Deno.env.get("TRAIN_LONG_TESTS"),
+  async fn() {
+    // 24 epochs x 160 images: ~5 min on 2 idle cores, so it is opt-in rather than part of every CI run.
+    const { accuracy } = await learnShapes(24);
+    assert.ok(accuracy >= 0.9, `held-out accuracy ${accuracy}`);
+  },
 });

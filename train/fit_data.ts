@@ -10,7 +10,7 @@ import { readDataset } from "./data/read.ts";
 import { mixDatasets } from "./data/mix.ts";
 import { loadImages } from "./data/images.ts";
 import { readSafetensors } from "../model/weights/safetensors.ts";
-import { readNumpyPickle } from "../model/weights/pickle.ts";
+import { vggface2Backbone } from "../model/weights/vggface2.ts";
 
 /** Reads and mixes `config.datasets` into a {@link TrainData} that decodes images per batch. */
 export async function loadTrainData(config: TrainConfig): Promise<TrainData> {
@@ -36,7 +36,7 @@ export async function loadTrainData(config: TrainConfig): Promise<TrainData> {
 
 /**
  * The configured backbone weights under `base.*` names, or null for `init: "none"`. The VGGFace2 pickle is
- * mapped like the reference util.load_state_dict: every tensor except layer4 and fc, prefixed with `base.`.
+ * mapped like the reference util.load_state_dict (model/weights/vggface2.ts: all but layer4 and fc, as `base.*`).
  * A safetensors file may hold a full model or only `base.*` (DataParallel `module.` prefixes are dropped).
  */
 export async function loadInitWeights(config: TrainConfig): Promise<Map<string, TensorData> | null> {
@@ -48,17 +48,12 @@ export async function loadInitWeights(config: TrainConfig): Promise<Map<string, 
   } catch (err) {
     throw new Error(`Cannot load backbone "${path}" (${init}): ${(err as Error).message}`);
   }
+  // The model helper's reader does the reference mapping and checks every shape against full-width ResNet-50.
+  if (init === "vggface2") return vggface2Backbone(bytes);
   const out = new Map<string, TensorData>();
-  if (init === "vggface2") {
-    for (const [name, t] of readNumpyPickle(bytes)) {
-      if (name.includes("layer4") || name.startsWith("fc")) continue;
-      out.set(`base.${name}`, { shape: t.shape, data: t.data });
-    }
-  } else {
-    for (const [raw, t] of readSafetensors(bytes)) {
-      const name = raw.replace(/^module\./, "").replace(/^(base|attention|region)\.module\./, "$1.");
-      out.set(name, { shape: t.shape, data: t.data });
-    }
+  for (const [raw, t] of readSafetensors(bytes)) {
+    const name = raw.replace(/^module\./, "").replace(/^(base|attention|region)\.module\./, "$1.");
+    out.set(name, { shape: t.shape, data: t.data });
   }
   return out;
 }

@@ -167,17 +167,51 @@ export async function writeArtifact(
 
 const USAGE =
   "Usage: deno task model:build (--weights FILE.safetensors | --random-seed N [--backbone FILE.pkl])\n" +
-  "         --labels affectnet|affwild2 [--fp16] [--width K] [--id NAME] --out DIR";
+  "         --labels affectnet|affwild2 [--fp16] [--width K] [--id NAME] --out DIR\n" +
+  "  --weights FILE    reference state_dicts in the base./attention./region. safetensors layout (trained: true)\n" +
+  "  --random-seed N   reference PyTorch initialisation instead (trained: false), optionally on the VGGFace2\n" +
+  "                    backbone (--backbone resnet50_ft_weight.pkl, full width only)\n" +
+  "  --labels ORDER    the label order the weights were trained in (the authors': affectnet)\n" +
+  "  --fp16            half-precision weights (GPU serving)\n" +
+  "  --width K         channels / K (tiny test models; K divides 64); inferred from --weights\n" +
+  "  --id NAME         model id and file name (default scan-cci)\n" +
+  "  --out DIR         where <id>.onnx and <id>.manifest.json go\n" +
+  "Exit codes: 0 written (or --help), 1 bad weight file content, 2 usage error or unreadable input file.";
+
+/** A mistake in how the command was called, or an input file it cannot open: exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
 
 function usage(message: string): never {
-  throw new Error(`Cannot build model: ${message}\n${USAGE}`);
+  throw new UsageError(`Cannot build model: ${message}\n${USAGE}`);
+}
+
+/** Reads an input file named on the command line; a missing or unreadable one is a UsageError naming it. */
+async function readInput(what: string, path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    const reason = e instanceof Deno.errors.NotFound
+      ? "no such file"
+      : e instanceof Deno.errors.IsADirectory || (e as { code?: string }).code === "EISDIR"
+      ? "it is a folder, expected a file"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : (e as Error).message;
+    throw new UsageError(`Cannot read ${what} "${path}": ${reason}`);
+  }
 }
 
 function toTensorMap(m: Map<string, { shape: number[]; data: Float32Array }>): Map<string, TensorData> {
   return new Map([...m].map(([k, v]) => [k, { shape: v.shape, data: v.data }]));
 }
 
-/** The CLI: parses arguments, builds, writes; returns the written paths. */
+/**
+ * The CLI's work: parses arguments, builds, writes; returns the written paths. Throws {@link UsageError} for
+ * usage mistakes and unreadable input files, other errors for bad weight content. `--help` is handled by
+ * {@link cli}.
+ */
 export async function main(
   args: string[],
 ): Promise<{ onnxPath: string; manifestPath: string; manifest: Manifest }> {
@@ -194,6 +228,7 @@ export async function main(
         width: { type: "string" },
         id: { type: "string" },
         out: { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
       strict: true,
       allowPositionals: false,
@@ -201,30 +236,39 @@ export async function main(
   } catch (e) {
     usage((e as Error).message);
   }
-  if (!values.out) usage("--out DIR is required");
-  if (!values.labels || !["affectnet", "affwild2"].includes(values.labels)) {
-    usage(`--labels must be affectnet or affwild2, got ${JSON.stringify(values.labels ?? null)}`);
-  }
   if ((values.weights === undefined) === (values["random-seed"] === undefined)) {
     usage("give exactly one of --weights FILE or --random-seed N");
   }
-  if (values.backbone && values.weights) usage("--backbone combines with --random-seed, not with --weights");
+  if (values.weights === "") usage("--weights needs a file name");
+  if (values.labels === undefined) usage("--labels is required: affectnet or affwild2");
+  if (!["affectnet", "affwild2"].includes(values.labels)) {
+    usage(`--labels must be affectnet or affwild2, got ${JSON.stringify(values.labels)}`);
+  }
+  if (!values.out) usage("--out DIR is required");
+  if (values.backbone !== undefined && values.weights !== undefined) {
+    usage("--backbone combines with --random-seed, not with --weights");
+  }
+  if (values.backbone === "") usage("--backbone needs a file name");
+  if (values.id !== undefined && !/^[a-z0-9][a-z0-9._-]*$/.test(values.id)) {
+    usage(`--id must be lower-case letters, digits, ".", "_" or "-", got ${JSON.stringify(values.id)}`);
+  }
   const width = values.width === undefined ? undefined : Number(values.width);
-  if (width !== undefined && !(Number.isInteger(width) && width >= 1 && 64 % width === 0)) {
+  if (width !== undefined && !(/^\d+$/.test(values.width!) && width >= 1 && 64 % width === 0)) {
     usage(`--width must be an integer dividing 64, got "${values.width}"`);
   }
   if (values.backbone && (width ?? 1) !== 1) usage("--backbone needs the full-width model (--width 1)");
   const seedText = values["random-seed"];
   const seed = seedText === undefined ? undefined : Number(seedText);
-  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) {
+  if (seed !== undefined && !(/^\d+$/.test(seedText!) && seed < 2 ** 32)) {
     usage(`--random-seed must be an integer in [0, 2^32), got "${seedText}"`);
   }
   const labels = values.labels as "affectnet" | "affwild2";
   let built;
   if (values.weights) {
-    const bytes = await Deno.readFile(values.weights);
+    const bytes = await readInput("weights", values.weights);
+    const tensors = toTensorMap(readSafetensors(bytes));
     built = await buildScanCci({
-      tensors: toTensorMap(readSafetensors(bytes)),
+      tensors,
       labels,
       fp16: values.fp16,
       width,
@@ -234,11 +278,13 @@ export async function main(
       weightsSha256: await sha256Hex(bytes),
     });
   } else {
+    // Read the backbone before the (full-width: slow) random init, so a wrong path fails at once.
+    const backbone = values.backbone ? await readInput("backbone", values.backbone) : undefined;
     const tensors = randomScanCci({ seed, width: width ?? 1, classes: LABEL_ORDERS[labels].length });
     let source = "random-init:pytorch-defaults";
     let weightsSha256: string | undefined;
-    if (values.backbone) {
-      const bytes = await Deno.readFile(values.backbone);
+    if (values.backbone && backbone) {
+      const bytes = backbone;
       for (const [k, v] of vggface2Backbone(bytes)) tensors.set(k, v);
       source = `vggface2-backbone:${basename(values.backbone)}+random-heads`;
       weightsSha256 = await sha256Hex(bytes);
@@ -259,17 +305,34 @@ export async function main(
   return { ...paths, manifest: built.manifest };
 }
 
-if (import.meta.main) {
+/**
+ * `deno task model:build`: runs {@link main} and returns the exit code: 0 written (or `--help`/`-h`, which
+ * prints the usage), 2 usage error or unreadable input file, 1 anything else (bad weight content, write
+ * failure). Prints one summary line or the error message, never a stack trace.
+ */
+export async function cli(
+  args: string[],
+  { log = console.log, error = console.error }: {
+    log?: (s: string) => void;
+    error?: (s: string) => void;
+  } = {},
+): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    log(USAGE);
+    return 0;
+  }
   try {
-    const { onnxPath, manifestPath, manifest } = await main(Deno.args);
-    console.log(
-      `Wrote ${onnxPath} (${
-        (manifest.bytes / 1e6).toFixed(1)
-      } MB, ${manifest.precision}, ${manifest.gflops} GFLOPs, ` +
-        `${manifest.parameters} parameters, trained: ${manifest.trained}) and ${manifestPath}`,
+    const { onnxPath, manifestPath, manifest } = await main(args);
+    log(
+      `Wrote ${onnxPath} (${(manifest.bytes / 1e6).toFixed(1)} MB, ${manifest.precision}, ` +
+        `${manifest.gflops} GFLOPs, ${manifest.parameters} parameters, trained: ${manifest.trained}) and ` +
+        manifestPath,
     );
+    return 0;
   } catch (e) {
-    console.error((e as Error).message);
-    Deno.exit(1);
+    error((e as Error).message);
+    return e instanceof UsageError ? 2 : 1;
   }
 }
+
+if (import.meta.main) Deno.exit(await cli(Deno.args));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildScanCci, main } from "../../model/build.ts";
+import { buildScanCci, cli, main } from "../../model/build.ts";
 import { parseManifest, sha256Hex } from "../../model/manifest.ts";
 import { openModel } from "../../src/session.ts";
 import { scanCciParamSpecs } from "../../model/scan_cci_params.ts";
@@ -129,6 +129,10 @@ Deno.test("main() answers usage errors clearly", async () => {
       ["--weights", "x", "--backbone", "y", "--labels", "affwild2", "--out", tmp],
       /--backbone combines with --random-seed/,
     ],
+    [["--random-seed", "1", "--out", tmp], /--labels is required: affectnet or affwild2\n/],
+    [["--random-seed", "", "--labels", "affwild2", "--out", tmp], /--random-seed must be an integer/],
+    [["--random-seed", "1", "--labels", "affwild2", "--out", tmp, "--id", "A/b"], /--id must be lower-case/],
+    [["--random-seed", "1", "--labels", "affwild2", "--out", tmp, "extra"], /Cannot build model: .*extra/],
   ];
   for (const [args, pattern] of cases) {
     await assert.rejects(main(args), (e: Error) => {
@@ -137,6 +141,35 @@ Deno.test("main() answers usage errors clearly", async () => {
       return true;
     });
   }
+});
+
+Deno.test("cli() exit codes: --help 0 with usage, unreadable input file 2 naming it, bad weight content 1", async () => {
+  const run = async (args: string[]) => {
+    const lines: string[] = [];
+    const code = await cli(args, { log: (s) => lines.push(s), error: (s) => lines.push(s) });
+    return { code, text: lines.join("\n") };
+  };
+  for (const help of ["--help", "-h"]) {
+    const r = await run([help]);
+    assert.equal(r.code, 0);
+    assert.match(r.text, /^Usage: deno task model:build/);
+  }
+  const missing = join(tmp, "nope.safetensors");
+  let r = await run(["--weights", missing, "--labels", "affectnet", "--out", join(tmp, "m")]);
+  assert.equal(r.code, 2);
+  assert.equal(r.text, `Cannot read weights "${missing}": no such file`);
+  r = await run(["--random-seed", "1", "--backbone", tmp, "--labels", "affwild2", "--out", join(tmp, "m")]);
+  assert.equal(r.code, 2);
+  assert.equal(r.text, `Cannot read backbone "${tmp}": it is a folder, expected a file`);
+  r = await run(["--random-seed", "1", "--out", tmp]);
+  assert.equal(r.code, 2);
+  assert.match(r.text, /^Cannot build model: --labels is required: affectnet or affwild2\nUsage:/);
+  const garbage = join(tmp, "garbage.safetensors");
+  Deno.writeFileSync(garbage, new Uint8Array(12));
+  r = await run(["--weights", garbage, "--labels", "affectnet", "--out", join(tmp, "m")]);
+  assert.equal(r.code, 1);
+  assert.match(r.text, /^Cannot read safetensors: /);
+  assert.throws(() => Deno.statSync(join(tmp, "m")), Deno.errors.NotFound);
 });
 
 Deno.test("vggface2Backbone() names every problem at once (unexpected, mis-shaped, missing) and skips layer4/fc", () => {

@@ -17,7 +17,8 @@ import { scanCciModel } from "./scan_cci.ts";
 import { countTrainable, scanCciParamSpecs, type TensorData } from "./scan_cci_params.ts";
 import { randomScanCci } from "./scan_cci_random.ts";
 import { INTENDED_USE, LABEL_ORDERS, SCAN_CCI_INPUT } from "./spec.ts";
-import { readSafetensors } from "./weights/safetensors.ts";
+import { weightsTrained } from "./weights/provenance.ts";
+import { readSafetensors, readSafetensorsMetadata } from "./weights/safetensors.ts";
 import { vggface2Backbone } from "./weights/vggface2.ts";
 
 const TOOL = "scan-fer model/build.ts";
@@ -165,10 +166,12 @@ export async function writeArtifact(
   return { onnxPath, manifestPath };
 }
 
-const USAGE =
-  "Usage: deno task model:build (--weights FILE.safetensors | --random-seed N [--backbone FILE.pkl])\n" +
+const USAGE = "Usage: deno task model:build (--weights FILE.safetensors [--trained | --untrained] |\n" +
+  "                              --random-seed N [--backbone FILE.pkl])\n" +
   "         --labels affectnet|affwild2 [--fp16] [--width K] [--id NAME] --out DIR\n" +
-  "  --weights FILE    reference state_dicts in the base./attention./region. safetensors layout (trained: true)\n" +
+  "  --weights FILE    reference state_dicts in the base./attention./region. safetensors layout; the manifest\n" +
+  '                    says trained: true unless the file\'s __metadata__ says trained "false" (our test and\n' +
+  "                    random-init writers do); --trained / --untrained override that\n" +
   "  --random-seed N   reference PyTorch initialisation instead (trained: false), optionally on the VGGFace2\n" +
   "                    backbone (--backbone resnet50_ft_weight.pkl, full width only)\n" +
   "  --labels ORDER    the label order the weights were trained in (the authors': affectnet)\n" +
@@ -228,6 +231,8 @@ export async function main(
         width: { type: "string" },
         id: { type: "string" },
         out: { type: "string" },
+        trained: { type: "boolean" },
+        untrained: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -249,6 +254,10 @@ export async function main(
     usage("--backbone combines with --random-seed, not with --weights");
   }
   if (values.backbone === "") usage("--backbone needs a file name");
+  if (values.trained && values.untrained) usage("give at most one of --trained and --untrained");
+  if ((values.trained || values.untrained) && values.weights === undefined) {
+    usage("--trained / --untrained apply to --weights (a --random-seed model is always untrained)");
+  }
   if (values.id !== undefined && !/^[a-z0-9][a-z0-9._-]*$/.test(values.id)) {
     usage(`--id must be lower-case letters, digits, ".", "_" or "-", got ${JSON.stringify(values.id)}`);
   }
@@ -267,14 +276,16 @@ export async function main(
   if (values.weights) {
     const bytes = await readInput("weights", values.weights);
     const tensors = toTensorMap(readSafetensors(bytes));
+    const override = values.trained ? true : values.untrained ? false : undefined;
+    const decision = weightsTrained(readSafetensorsMetadata(bytes), { override, file: values.weights });
     built = await buildScanCci({
       tensors,
       labels,
       fp16: values.fp16,
       width,
       id: values.id,
-      source: `safetensors:${basename(values.weights)}`,
-      trained: true,
+      source: `safetensors:${basename(values.weights)}${decision.source ? ` (${decision.source})` : ""}`,
+      trained: decision.trained,
       weightsSha256: await sha256Hex(bytes),
     });
   } else {

@@ -127,12 +127,29 @@ export function readSafetensors(bytes: Uint8Array): Map<string, SafeTensor> {
   return out;
 }
 
-/** The `__metadata__` string map of a safetensors file (empty when absent). */
+/**
+ * The `__metadata__` string map of a safetensors file (empty when absent). Reads only the header, so callers
+ * that already ran {@link readSafetensors} on the bytes pay nothing for the tensors again; a header that is not
+ * a JSON object throws like readSafetensors does. Non-string values are dropped (the format allows strings only).
+ */
 export function readSafetensorsMetadata(bytes: Uint8Array): Record<string, string> {
-  readSafetensors(bytes);
-  const len = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + len)));
-  return header.__metadata__ ?? {};
+  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, shorter than the 8-byte header length`);
+  const len = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
+  if (len > MAX_HEADER || 8 + len > bytes.length) {
+    fail(`header length ${len} does not fit a ${bytes.length}-byte file`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + len)));
+  } catch (e) {
+    fail(`header is not valid JSON (${(e as Error).message})`);
+  }
+  const meta = (header as { __metadata__?: unknown } | null)?.__metadata__;
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) return {};
+  return Object.fromEntries(Object.entries(meta).filter(([, v]) => typeof v === "string")) as Record<
+    string,
+    string
+  >;
 }
 
 /**

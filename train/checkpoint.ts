@@ -8,6 +8,7 @@
  * A folder is written under a temporary name and renamed into place, so a crash never leaves a half checkpoint
  * that `latestCheckpoint` would pick up.
  */
+import { provenanceMetadata } from "../model/weights/provenance.ts";
 import { readSafetensors, writeSafetensors } from "../model/weights/safetensors.ts";
 import type { TensorData } from "../model/scan_cci_params.ts";
 import type { RngState } from "./data/rng.ts";
@@ -83,7 +84,21 @@ export async function saveCheckpoint(
   const tmp = `${dir}/.tmp-${name}-${Deno.pid}`;
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmp);
-  const meta = { format: "scan-cci", width: String(state.width), classes: String(state.classes) };
+  // Provenance travels with the weights file (model/weights/provenance.ts), so `model:build --weights` and
+  // `train export --weights` on it give the same `trained` flag as exporting the checkpoint folder would.
+  const epochs = state.history.length;
+  const meta = {
+    format: "scan-cci",
+    width: String(state.width),
+    classes: String(state.classes),
+    ...provenanceMetadata({
+      trained: !state.data.synthetic && epochs > 0,
+      source: state.data.synthetic
+        ? `scan-fer checkpoint ${name}: synthetic test run (${state.data.name}; NOT facial-expression data), ` +
+          `${epochs} epoch(s)`
+        : `scan-fer checkpoint ${name}: tfjs training on ${state.data.name}, ${epochs} epoch(s)`,
+    }),
+  };
   await Deno.writeFile(`${tmp}/weights.safetensors`, writeSafetensors(toRecord(weights), meta));
   await Deno.writeFile(
     `${tmp}/optimizer.safetensors`,

@@ -1,17 +1,19 @@
 /**
  * Trained tfjs weights -> `scan-cci.onnx` + manifest, through the model helper's builder (model/build.ts), so
  * the served graph is the one and only SCAN+CCI graph. The manifest says `trained: true` only for a checkpoint
- * of a real training run on real (non-synthetic) data; synthetic smoke runs and bare weight files say
- * `trained: false` and name their source.
+ * of a real training run on real (non-synthetic) data; synthetic smoke runs say `trained: false` and name their
+ * source. A weights file follows model:build's rule (its `__metadata__`, else trained; --trained/--untrained
+ * override).
  *
  *   deno task train export --checkpoint artifacts/checkpoints/epoch-0020 --out artifacts/models [--fp16]
- *   deno task train export --weights FILE.safetensors --out DIR [--labels affwild2] [--trained]
+ *   deno task train export --weights FILE.safetensors --out DIR [--labels affwild2] [--trained|--untrained]
  */
 import { parseArgs } from "node:util";
 import { buildScanCci, writeArtifact } from "../model/build.ts";
 import { type Manifest, type Metrics, sha256Hex } from "../model/manifest.ts";
 import type { TensorData } from "../model/scan_cci_params.ts";
-import { readSafetensors, writeSafetensors } from "../model/weights/safetensors.ts";
+import { weightsTrained } from "../model/weights/provenance.ts";
+import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from "../model/weights/safetensors.ts";
 import { CANONICAL_LABELS, LABEL_ORDERS } from "../model/spec.ts";
 import { loadCheckpoint } from "./checkpoint.ts";
 
@@ -27,7 +29,8 @@ export interface ExportOptions {
   fp16?: boolean;
   id?: string;
   metrics?: Metrics[];
-  /** Only for `weights`: declare them trained expression weights (you vouch for their provenance). */
+  /** Only for `weights`: true/false overrides the file's provenance metadata (model/weights/provenance.ts);
+   * unset, a file says itself (no metadata: trained) and in-memory tensors are untrained. */
   trained?: boolean;
   /** Only for `weights`: provenance text. */
   source?: string;
@@ -77,8 +80,12 @@ export async function exportModel(
   } else if (typeof weights === "string") {
     const bytes = await Deno.readFile(weights);
     tensors = readSafetensors(bytes) as Map<string, TensorData>;
-    isTrained = trained ?? false;
-    src = source ?? `weights file ${weights}`;
+    // The same rule as model:build --weights: `trained` overrides, else the file's provenance metadata, else
+    // (no metadata, e.g. a converted checkpoint of the authors) trained weights.
+    const decision = weightsTrained(readSafetensorsMetadata(bytes), { override: trained, file: weights });
+    isTrained = decision.trained;
+    src = source ??
+      (decision.source ? `${decision.source} (weights file ${weights})` : `weights file ${weights}`);
     sha = await sha256Hex(bytes);
   } else {
     tensors = weights!;
@@ -114,11 +121,15 @@ export async function main(args: string[]): Promise<void> {
       id: { type: "string" },
       metrics: { type: "string", multiple: true },
       trained: { type: "boolean" },
+      untrained: { type: "boolean" },
       source: { type: "string" },
     },
     strict: true,
   });
   if (!values.out) throw new Error("Cannot export model: --out DIR is required");
+  if (values.trained && values.untrained) {
+    throw new Error("Cannot export model: give --trained or --untrained");
+  }
   const metrics: Metrics[] = [];
   for (const f of values.metrics ?? []) metrics.push(JSON.parse(await Deno.readTextFile(f)));
   const r = await exportModel({
@@ -131,7 +142,7 @@ export async function main(args: string[]): Promise<void> {
     fp16: values.fp16,
     id: values.id,
     metrics,
-    trained: values.trained,
+    trained: values.trained ? true : values.untrained ? false : undefined,
     source: values.source,
   });
   console.log(

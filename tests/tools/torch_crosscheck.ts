@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { scanCciModel } from "../../model/scan_cci.ts";
 import { createRng, randomScanCci } from "../../model/scan_cci_random.ts";
+import { provenanceMetadata } from "../../model/weights/provenance.ts";
 import { writeSafetensors } from "../../model/weights/safetensors.ts";
 
 const { values } = parseArgs({
@@ -33,7 +34,11 @@ const weights = randomScanCci({
 });
 const dir = await Deno.makeTempDir({ prefix: "torch-check-" });
 try {
-  await Deno.writeFile(join(dir, "w.safetensors"), writeSafetensors(Object.fromEntries(weights)));
+  const meta = provenanceMetadata({
+    trained: false,
+    source: `randomScanCci seed ${values.seed} (torch_crosscheck)`,
+  });
+  await Deno.writeFile(join(dir, "w.safetensors"), writeSafetensors(Object.fromEntries(weights), meta));
   const rng = createRng(99);
   const input = new Float32Array(batch * 3 * 224 * 224).map(() => rng.uniform(-1, 1));
   await Deno.writeFile(join(dir, "x.f32"), new Uint8Array(input.buffer));

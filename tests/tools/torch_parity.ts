@@ -14,6 +14,7 @@ import * as ort from "onnxruntime-node";
 import sharp from "sharp";
 import { buildScanCci } from "../../model/build.ts";
 import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { provenanceMetadata } from "../../model/weights/provenance.ts";
 import { writeSafetensors } from "../../model/weights/safetensors.ts";
 import { toTensor } from "../../model/preprocess.ts";
 
@@ -38,7 +39,13 @@ const tensors = randomScanCci({
 });
 const record: Record<string, { shape: number[]; data: Float32Array }> = {};
 for (const [k, v] of tensors) record[k] = { shape: v.shape, data: v.data };
-await Deno.writeFile(join(out, "weights.safetensors"), writeSafetensors(record));
+await Deno.writeFile(
+  join(out, "weights.safetensors"),
+  writeSafetensors(
+    record,
+    provenanceMetadata({ trained: false, source: `randomScanCci seed ${values.seed} (torch_parity)` }),
+  ),
+);
 const { onnx, manifest } = await buildScanCci({
   tensors,
   labels: "affectnet",

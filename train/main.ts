@@ -163,13 +163,14 @@ or the ABAW submission format (image_location,Neutral,... header; video/00001.jp
 ignored. Prints {accuracy, f1_macro, abaw2020, per_class, confusion} as JSON; --out also writes confusion.svg.`,
   export: `deno task train export (--checkpoint DIR | --weights FILE.safetensors) --out DIR [options]
   --checkpoint DIR   a training checkpoint folder (epoch-NNNN); trained: true only for real, non-synthetic data
-  --weights FILE     a bare safetensors file instead (trained: false unless --trained)
+  --weights FILE     a safetensors file instead; trained as its __metadata__ says, else true (as model:build)
   --out DIR          where <id>.onnx and <id>.manifest.json go
   --labels LIST      output label order name or comma list (default canonical)
   --fp16             half-precision weights
   --id ID            model id (default scan-cci)
   --metrics FILE     metrics.json from eval to embed in the manifest (repeatable)
-  --trained          mark bare weights as trained
+  --trained          with --weights: mark the model trained (overrides the file's metadata)
+  --untrained        with --weights: mark the model untrained (e.g. hand-made or random test weights)
   --source TEXT      provenance text
 (options are read by train/export.ts)`,
   gradcam:

@@ -5,6 +5,8 @@ import { createScanCci } from "../../train/arch.ts";
 import { initBackend } from "../../train/backend.ts";
 import { saveCheckpoint } from "../../train/checkpoint.ts";
 import { exportModel } from "../../train/export.ts";
+import { main as buildMain } from "../../model/build.ts";
+import { readSafetensorsMetadata, writeSafetensors } from "../../model/weights/safetensors.ts";
 import { randomScanCci } from "../../model/scan_cci_random.ts";
 import { parseManifest } from "../../model/manifest.ts";
 import { CANONICAL_LABELS } from "../../model/spec.ts";
@@ -82,6 +84,41 @@ Deno.test("exportModel() refuses ambiguous input and marks bare weight files unt
     const r = await exportModel({ weights: randomScanCci({ width: WIDTH, seed: 1 }), out: dir });
     assert.equal(r.manifest.trained, false);
     assert.match(r.manifest.provenance.source, /in-memory/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("model:build --weights and train export --weights give the same trained flag from the file's provenance", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const weights = randomScanCci({ width: WIDTH, seed: 1 });
+    // A synthetic run's checkpoint carries trained "false" in its weights file.
+    const synthetic = `${await synthCheckpoint(`${dir}/ckpt`, weights)}/weights.safetensors`;
+    assert.equal(readSafetensorsMetadata(await Deno.readFile(synthetic)).trained, "false");
+    // No metadata (e.g. the authors' checkpoint converted with the README's snippet): trained.
+    const bare = `${dir}/bare.safetensors`;
+    await Deno.writeFile(bare, writeSafetensors(Object.fromEntries(weights)));
+    let n = 0;
+    const both = async (file: string, flag?: "--trained" | "--untrained") => {
+      const e = await exportModel({
+        weights: file,
+        out: `${dir}/e${++n}`,
+        trained: flag === undefined ? undefined : flag === "--trained",
+      });
+      const b = await buildMain([
+        ...["--weights", file, "--labels", "affwild2", "--out", `${dir}/b${n}`],
+        ...(flag ? [flag] : []),
+      ]);
+      assert.equal(e.manifest.trained, b.manifest.trained, `${file} ${flag ?? ""}`);
+      return b.manifest;
+    };
+    const fromCheckpoint = await both(synthetic);
+    assert.equal(fromCheckpoint.trained, false);
+    assert.match(fromCheckpoint.provenance.source, /synthetic test run/);
+    assert.equal((await both(bare)).trained, true);
+    assert.equal((await both(bare, "--untrained")).trained, false);
+    assert.equal((await both(synthetic, "--trained")).trained, true);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -31,11 +31,16 @@ export interface SubmitOptions {
   deadline?: number;
   /** Caller identity for the `callers` count (e.g. the request id). */
   tag?: string;
+  /** Called with `performance.now()` start and end of every model run that holds some of these items. */
+  onRun?: (start: number, end: number) => void;
 }
 
 /** The batcher handle shared by all requests for one model. */
 export interface Batcher<I, O> {
-  /** Queues items; returns one promise per item. Throws 503 `overloaded` if they do not all fit. */
+  /**
+   * Queues items; returns one promise per item. Throws 503 `overloaded` if they do not all fit now, 413
+   * `payload_too_large` if they could never fit (more items than `maxQueue`).
+   */
   submit(items: I[], options?: SubmitOptions): Promise<O>[];
   /** Items waiting (not counting the batch being run). */
   readonly depth: number;
@@ -48,6 +53,7 @@ interface Pending<I, O> {
   at: number;
   deadline: number;
   tag: string;
+  onRun?: (start: number, end: number) => void;
   resolve: (o: O) => void;
   reject: (e: unknown) => void;
 }
@@ -114,6 +120,8 @@ export function createBatcher<I, O>(
     if (batch.length) {
       const t0 = performance.now();
       const ok = await runIsolated(batch);
+      const t1 = performance.now();
+      for (const f of new Set(batch.map((p) => p.onRun))) f?.(t0, t1);
       onBatch?.({
         size: batch.length,
         callers: new Set(batch.map((p) => p.tag)).size,
@@ -131,7 +139,14 @@ export function createBatcher<I, O>(
   }
 
   return {
-    submit(items, { deadline = Infinity, tag = "" } = {}) {
+    submit(items, { deadline = Infinity, tag = "", onRun } = {}) {
+      if (items.length > maxQueue) {
+        // Could never fit, however long the client waits: not retryable, unlike the 503 below.
+        throw new ApiError(
+          "payload_too_large",
+          `Cannot queue ${items.length} face(s): more than the queue holds (MAX_QUEUE=${maxQueue})`,
+        );
+      }
       if (queue.length + items.length > maxQueue) {
         throw new ApiError(
           "overloaded",
@@ -141,7 +156,7 @@ export function createBatcher<I, O>(
       }
       const at = performance.now();
       const promises = items.map((item) =>
-        new Promise<O>((resolve, reject) => queue.push({ item, at, deadline, tag, resolve, reject }))
+        new Promise<O>((resolve, reject) => queue.push({ item, at, deadline, tag, onRun, resolve, reject }))
       );
       schedule();
       return promises;

@@ -53,7 +53,20 @@ export const ENV_VARS: readonly EnvVar[] = Object.freeze([
   {
     name: "REQUEST_TIMEOUT_MS",
     default: "30000",
-    description: "Per-request deadline; past it the request answers 504 `deadline_exceeded`.",
+    description:
+      "Deadline of a `/v1/expressions` request (after its body is read); past it the request answers 504 `deadline_exceeded`.",
+  },
+  {
+    name: "VIDEO_TIMEOUT_MS",
+    default: "120000",
+    description:
+      "Deadline of a `/v1/videos/frames` request (after its body is read), else 504. On 2 CPU cores 256 frames take about 30-60 s.",
+  },
+  {
+    name: "BODY_TIMEOUT_MS",
+    default: "30000",
+    description:
+      "Time allowed to receive a whole request body; a client that stalls past it gets 408 `request_timeout` and the connection is closed.",
   },
   {
     name: "MAX_BODY_BYTES",
@@ -119,6 +132,8 @@ const ConfigSchema = z.object({
   MAX_QUEUE: int("MAX_QUEUE", { min: 1 }),
   IMAGE_CONCURRENCY: int("IMAGE_CONCURRENCY", { max: 1024 }),
   REQUEST_TIMEOUT_MS: int("REQUEST_TIMEOUT_MS", { min: 1 }),
+  VIDEO_TIMEOUT_MS: int("VIDEO_TIMEOUT_MS", { min: 1 }),
+  BODY_TIMEOUT_MS: int("BODY_TIMEOUT_MS", { min: 1 }),
   MAX_BODY_BYTES: int("MAX_BODY_BYTES", { min: 1024 }),
   MAX_PIXELS: int("MAX_PIXELS", { min: 1 }),
   MAX_FRAMES: int("MAX_FRAMES", { min: 1, max: 10000 }),
@@ -142,6 +157,8 @@ export interface Config {
   maxQueue: number;
   imageConcurrency: number;
   requestTimeoutMs: number;
+  videoTimeoutMs: number;
+  bodyTimeoutMs: number;
   maxBodyBytes: number;
   maxPixels: number;
   maxFrames: number;
@@ -172,6 +189,12 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     throw new Error(`Cannot start: invalid configuration: ${problems.join("; ")}`);
   }
   const e = r.data;
+  if (e.MAX_QUEUE < e.MAX_BATCH) {
+    // A request's faces are queued in chunks of MAX_BATCH; a smaller queue could never admit a full chunk.
+    throw new Error(
+      `Cannot start: invalid configuration: MAX_QUEUE=${e.MAX_QUEUE} is below MAX_BATCH=${e.MAX_BATCH} (MAX_QUEUE must be >= MAX_BATCH)`,
+    );
+  }
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -184,6 +207,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     maxQueue: e.MAX_QUEUE,
     imageConcurrency: e.IMAGE_CONCURRENCY,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    videoTimeoutMs: e.VIDEO_TIMEOUT_MS,
+    bodyTimeoutMs: e.BODY_TIMEOUT_MS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxPixels: e.MAX_PIXELS,
     maxFrames: e.MAX_FRAMES,

@@ -23,7 +23,7 @@ interface KnativeService {
   spec: {
     template: {
       metadata: { annotations: Record<string, string> };
-      spec: { containerConcurrency: number; containers: Container[] };
+      spec: { containerConcurrency: number; timeoutSeconds: number; containers: Container[] };
     };
   };
 }
@@ -62,6 +62,14 @@ Deno.test("knative manifest matches the app's port, probes and batcher", () => {
   // One replica accepts as many concurrent requests as fill one micro-batch.
   assert.equal(template.spec.containerConcurrency, config.maxBatch);
   assert.equal(Number(template.metadata.annotations["autoscaling.knative.dev/target"]), config.maxBatch);
+});
+
+Deno.test("knative request timeout outlasts the app's longest deadline (VIDEO_TIMEOUT_MS)", () => {
+  const config = loadConfig(env);
+  // Knative cuts the connection at timeoutSeconds: the app must answer (200 or its own 504) before that.
+  assert.ok(template.spec.timeoutSeconds * 1000 > config.videoTimeoutMs);
+  assert.ok(template.spec.timeoutSeconds * 1000 > config.requestTimeoutMs);
+  assert.ok(template.spec.timeoutSeconds * 1000 > config.bodyTimeoutMs);
 });
 
 Deno.test("Dockerfile exposes the default port, probes /readyz and starts with the README command", async () => {

@@ -93,3 +93,14 @@ Deno.test("createBatcher() drops items whose deadline passed in the queue with 5
   await assert.rejects(late, (e) => e instanceof ApiError && e.code === "deadline_exceeded");
   assert.equal(ran, 0);
 });
+
+Deno.test("createBatcher() answers 413 (not retryable) for a call larger than the whole queue", () => {
+  const b = createBatcher<number, number>({ run: (items) => Promise.resolve(items), maxQueue: 3 });
+  assert.throws(
+    () => b.submit([1, 2, 3, 4]),
+    (e: unknown) =>
+      e instanceof ApiError && e.status === 413 && e.code === "payload_too_large" &&
+      e.retryAfterSeconds === undefined && /MAX_QUEUE=3/.test(e.message),
+  );
+  assert.equal(b.depth, 0);
+});

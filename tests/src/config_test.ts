@@ -38,3 +38,15 @@ Deno.test("loadConfig() names every invalid variable and its value", () => {
       e.message.includes('EXECUTION_PROVIDER="tpu"') && e.message.includes('PORT="70000"'),
   );
 });
+
+Deno.test("loadConfig() refuses MAX_QUEUE below MAX_BATCH and has its own video and body deadlines", () => {
+  assert.throws(
+    () => loadConfig({ MAX_QUEUE: "4", MAX_BATCH: "8" }),
+    /MAX_QUEUE=4 is below MAX_BATCH=8/,
+  );
+  assert.equal(loadConfig({ MAX_QUEUE: "8", MAX_BATCH: "8" }).maxQueue, 8);
+  const c = loadConfig({});
+  assert.equal(c.videoTimeoutMs, 120000);
+  assert.equal(c.bodyTimeoutMs, 30000);
+  assert.ok(c.videoTimeoutMs > c.requestTimeoutMs);
+});

@@ -1,11 +1,14 @@
 /**
- * `deno task train eval`: runs an exported ONNX model (through src/session.ts, the project's one door to
- * onnxruntime) on a dataset split's images, preprocessed exactly as serving does (model/preprocess.ts with the
- * manifest's input spec), and scores the predictions with train/metrics.ts over all frames. Writes
- * metrics.json, predictions.txt and confusion.svg when given an output folder.
+ * `deno task train eval`: runs an exported ONNX expression model (through src/session.ts, the project's one door
+ * to onnxruntime) on a dataset split's images, preprocessed per the manifest's input spec (model/preprocess.ts;
+ * face-api's pad-square crop through src/faces.ts), and scores the predictions with train/metrics.ts over all
+ * frames. Any expression manifest works, so the shipped face-api baseline and a SCAN+CCI build are compared on
+ * the same split. Writes metrics.json, predictions.txt and confusion.svg when given an output folder.
  */
 import { join } from "node:path";
+import type { InputSpec } from "../model/manifest.ts";
 import { toTensor } from "../model/preprocess.ts";
+import type { RawImage } from "../src/image.ts";
 import { loadImages } from "./data/images.ts";
 import { DEFAULT_LABELS, type Sample } from "./data/sample.ts";
 import { computeMetrics, type EvalMetrics } from "./metrics.ts";
@@ -31,15 +34,74 @@ export interface EvalResult {
   model: { id: string; trained: boolean; provider: string };
 }
 
-/** Picks the classifier output: "logits" or "probabilities"/"scores" if named so, else the first. */
-function classifierOutput(names: readonly string[]): string {
-  return names.find((n) => n === "logits") ?? names.find((n) => /prob|score/i.test(n)) ?? names[0];
+/**
+ * The classifier output: "logits" (SCAN+CCI) or "probabilities" (face-api's expression net). Softmax is
+ * monotonic, so the argmax over the run's classes is the same on logits as on their softmax probabilities.
+ */
+function classifierOutput(names: readonly string[], manifestPath: string): string {
+  const name = names.find((n) => n === "logits") ?? names.find((n) => n === "probabilities");
+  if (!name) {
+    throw new Error(
+      `Cannot evaluate "${manifestPath}": the model has no "logits" or "probabilities" output (it has ${
+        names.join(", ")
+      })`,
+    );
+  }
+  return name;
+}
+
+/** Reads one sample at its native size as a RawImage (box crops happen in prepareFaceInput). */
+async function nativeImage(sample: Sample): Promise<RawImage> {
+  if (sample.pixels) {
+    const p = sample.pixels;
+    const data = new Uint8Array(p.width * p.height * 3);
+    for (let i = 0; i < p.width * p.height; i++) {
+      for (let c = 0; c < 3; c++) data[3 * i + c] = p.data[i * p.channels + (p.channels >= 3 ? c : 0)];
+    }
+    return { data, width: p.width, height: p.height, channels: 3 };
+  }
+  const { decodeImage } = await import("../src/image.ts");
+  return await decodeImage(await Deno.readFile(sample.path));
 }
 
 /**
- * Evaluates `samples` with the ONNX model of `manifestPath`. Model classes are matched to `labels` by name;
- * the argmax runs only over classes in `labels`, so an 8-class model can be scored on a 7-class set. Throws
- * when a label of the run is not produced by the model, or the model's input is not NCHW float RGB.
+ * Fills `out` with one batch in the model's input layout. `resize: "fill"` (SCAN+CCI): the trainer's loader
+ * (box crop, stretched to the input size), as in training. `resize: "pad-square"` (face-api's nets): serving's
+ * own face-api crop (src/faces.ts prepareFaceInput: the box, or the whole image, zero-padded to a centred
+ * square and resized bilinearly), so a baseline is scored on the pixels it sees in the API.
+ */
+async function loadBatch(
+  samples: readonly Sample[],
+  spec: InputSpec,
+  out: Float32Array<ArrayBuffer>,
+  per: number,
+) {
+  const { width, height } = spec.size;
+  if (spec.resize === "pad-square") {
+    const { prepareFaceInput } = await import("../src/faces.ts");
+    await Promise.all(samples.map(async (sample, i) => {
+      let image: RawImage;
+      try {
+        image = await nativeImage(sample);
+      } catch (err) {
+        throw new Error(`Cannot load image "${sample.path}" (${sample.source}): ${(err as Error).message}`);
+      }
+      const face = sample.box ? { box: sample.box, score: 1 } : null;
+      toTensor(prepareFaceInput(image, face, spec), spec, out, i * per);
+    }));
+    return;
+  }
+  if (width !== height) throw new Error(`Cannot evaluate: input is ${width}x${height}, expected a square`);
+  const images = await loadImages(samples, { size: width });
+  images.forEach((img, i) => toTensor(img, spec, out, i * per));
+}
+
+/**
+ * Evaluates `samples` with the expression model of `manifestPath`: any input spec (size, NCHW or NHWC, RGB, BGR
+ * or gray, `fill` or `pad-square` resize; e.g. SCAN+CCI or the shipped face-api baseline) and a `logits` or
+ * `probabilities` output. Model classes are matched to `labels` BY NAME, whatever the model's output order; the
+ * argmax runs only over classes in `labels`, so an 8-class model can be scored on a 7-class set. Throws when
+ * the model is not an expression model, its input is not float32, or a label of the run is not one it produces.
  */
 export async function evaluateOnnx(
   samples: readonly Sample[],
@@ -51,10 +113,10 @@ export async function evaluateOnnx(
   try {
     const { manifest } = session;
     const spec = manifest.input;
-    if (spec.layout !== "NCHW" || spec.dtype !== "float32" || spec.channelOrder === "GRAY") {
+    if (manifest.task !== "expression" || spec.dtype !== "float32") {
       throw new Error(
-        `Cannot evaluate "${manifestPath}": input is ${spec.layout} ${spec.dtype} ${spec.channelOrder}, ` +
-          "expected NCHW float32 RGB/BGR (an expression model)",
+        `Cannot evaluate "${manifestPath}": it is a ${manifest.task} model with ${spec.dtype} input, ` +
+          "expected an expression model with float32 input",
       );
     }
     const columns = labels.map((name) => {
@@ -68,33 +130,36 @@ export async function evaluateOnnx(
       }
       return i;
     });
-    const output = classifierOutput(session.outputNames);
+    const output = classifierOutput(session.outputNames, manifestPath);
     const { width, height } = spec.size;
-    if (width !== height) throw new Error(`Cannot evaluate: input is ${width}x${height}, expected a square`);
-    const per = 3 * width * height;
+    const channels = spec.channelOrder === "GRAY" ? 1 : 3;
+    const per = channels * width * height;
+    const dims = (n: number) =>
+      spec.layout === "NHWC" ? [n, height, width, channels] : [n, channels, height, width];
     const predictions: number[] = [];
     // Decode the next batch while the current one runs (sharp and onnxruntime both work off the JS thread).
-    const load = (b: number) => loadImages(samples.slice(b, b + batchSize), { size: width });
+    const load = async (b: number) => {
+      const batch = samples.slice(b, b + batchSize);
+      const data = new Float32Array(batch.length * per);
+      await loadBatch(batch, spec, data, per);
+      return data;
+    };
     let pending = load(0);
     for (let b = 0; b < samples.length; b += batchSize) {
-      const batch = samples.slice(b, b + batchSize);
-      const images = await pending;
+      const n = Math.min(batchSize, samples.length - b);
+      const data = await pending;
       if (b + batchSize < samples.length) pending = load(b + batchSize);
-      const data = new Float32Array(batch.length * per);
-      images.forEach((img, i) => toTensor(img, spec, data, i * per));
-      const out = await session.run({ [spec.name]: { data, dims: [batch.length, 3, height, width] } }, [
-        output,
-      ]);
+      const out = await session.run({ [spec.name]: { data, dims: dims(n) } }, [output]);
       const scores = out[output].data;
       const classes = out[output].dims[1];
-      for (let i = 0; i < batch.length; i++) {
+      for (let i = 0; i < n; i++) {
         let best = 0;
         for (let c = 1; c < columns.length; c++) {
           if (scores[i * classes + columns[c]] > scores[i * classes + columns[best]]) best = c;
         }
         predictions.push(best);
       }
-      onBatch?.(batch.length);
+      onBatch?.(n);
     }
     const truth = samples.map((s) => s.label);
     return {

@@ -152,6 +152,8 @@ Trains with the recipe; writes checkpoints to config.checkpoint.dir, history.jso
 config.outDir (or --out). Ctrl-C stops after the current step with a resumable checkpoint.`,
   eval:
     `deno task train eval --model DIR/<name>.manifest.json --dataset <reader:root[:split] | config.json> [options]
+  --model FILE       any expression model's manifest: a SCAN+CCI build, or the face-api baseline
+                     (model/face-expression.manifest.json), each preprocessed as its manifest says
   --out DIR          write metrics.json, predictions.txt, confusion.svg (default artifacts/eval/<id>)
   --batch N          images per inference batch (default 16)
   --provider cpu|cuda`,

@@ -7,7 +7,15 @@ import { CANONICAL_LABELS } from "../model/spec.ts";
 import { argmax } from "../src/smoothing.ts";
 import type { classifyExpressions } from "./expressions.routes.ts";
 import { type AppEnv, readyRegistry } from "./context.ts";
-import { fileBytes, fromBase64, mediaType, parseOptions, rawBody } from "./input.ts";
+import {
+  ACCEPTED,
+  fileBytes,
+  fromBase64,
+  mediaType,
+  parseOptions,
+  rawBody,
+  unsupportedType,
+} from "./input.ts";
 import { type Expression, ExpressionOptions, type FaceResult } from "../openapi/schemas.ts";
 
 /** Canonical scores -> the `Expression` object (label, confidence, scores by name). */
@@ -41,7 +49,7 @@ export const classifyExpressionsHandler: RouteHandler<typeof classifyExpressions
   const type = mediaType(c.req.header("content-type"));
   let bytes: Uint8Array;
   let json: Record<string, unknown> = {};
-  if (type === "multipart/form-data" || type === "application/x-www-form-urlencoded") {
+  if (type === "multipart/form-data") {
     bytes = await fileBytes((c.req.valid("form") as { image: File }).image);
   } else if (type === "application/json" || type.endsWith("+json")) {
     json = c.req.valid("json") as Record<string, unknown>;
@@ -58,7 +66,7 @@ export const classifyExpressionsHandler: RouteHandler<typeof classifyExpressions
       },
     );
   } else {
-    throw new ApiError("unsupported_media_type", `Cannot read request: unsupported content type "${type}"`);
+    throw unsupportedType(type, ACCEPTED.expressions);
   }
   const options = parseOptions(ExpressionOptions, c.req.query(), json);
   const model = registry.resolve(options.model);

@@ -1,4 +1,5 @@
 /** Route definitions for liveness/readiness and the Open Inference Protocol (v2) metadata aliases. */
+import { authResponses } from "./common.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import {
   Health,
@@ -67,6 +68,7 @@ export const v2Server = createRoute({
   summary: "Open Inference Protocol server metadata",
   responses: {
     200: { description: "Server metadata", content: { "application/json": { schema: V2ServerMetadata } } },
+    401: authResponses[401],
   },
 });
 
@@ -78,6 +80,7 @@ export const v2Model = createRoute({
   request: { params: ModelIdParam },
   responses: {
     200: { description: "Model metadata", content: { "application/json": { schema: V2ModelMetadata } } },
+    401: authResponses[401],
     404: { description: "Unknown model", ...problem },
     503: { description: "Not ready", ...problem },
   },
@@ -91,6 +94,7 @@ export const v2ModelReady = createRoute({
   request: { params: ModelIdParam },
   responses: {
     200: { description: "Model ready", content: { "application/json": { schema: V2ModelReady } } },
+    401: authResponses[401],
     404: { description: "Unknown model", ...problem },
     503: { description: "Not ready", content: { "application/json": { schema: V2ModelReady } } },
   },

@@ -62,6 +62,57 @@ export async function rawBody(req: { arrayBuffer(): Promise<ArrayBuffer> }): Pro
   return bytes;
 }
 
+/** The body forms an endpoint accepts, for 415 messages. */
+export const ACCEPTED = {
+  expressions:
+    "multipart/form-data (field `image`), image/jpeg, image/png, image/webp (raw body) or application/json",
+  frames: "multipart/form-data (repeated field `frames`) or application/json",
+} as const;
+
+/** 415 naming the received media type and the accepted ones. */
+export function unsupportedType(type: string, accepted: string): ApiError {
+  return new ApiError(
+    "unsupported_media_type",
+    `Cannot read request: unsupported content type "${type}" (send ${accepted})`,
+  );
+}
+
+/**
+ * The uploaded file(s) in a multipart field, read straight from the form so a wrong field name, a text value or a
+ * repeated single field gets a 400 naming the field it expected.
+ */
+export async function formFiles(
+  req: { formData(): Promise<FormData> },
+  field: string,
+  { multiple = false }: { multiple?: boolean } = {},
+): Promise<{ files: File[]; form: FormData }> {
+  let form: FormData;
+  try {
+    form = await req.formData();
+  } catch (err) {
+    throw new ApiError("invalid_request", `Cannot read multipart body: ${(err as Error).message}`, {
+      issues: [{ path: "(body)", message: "malformed multipart/form-data" }],
+    });
+  }
+  const values = form.getAll(field);
+  const files = values.filter((v): v is File => typeof v !== "string");
+  const expected = multiple ? `one or more files in field \`${field}\`` : `one file in field \`${field}\``;
+  const fields = [...new Set(form.keys())];
+  const problem = values.length === 0
+    ? `no field \`${field}\`${fields.length ? ` (got ${fields.map((f) => `\`${f}\``).join(", ")})` : ""}`
+    : files.length !== values.length
+    ? `field \`${field}\` holds text, not a file`
+    : !multiple && files.length > 1
+    ? `field \`${field}\` appears ${files.length} times`
+    : undefined;
+  if (problem) {
+    throw new ApiError("invalid_request", `Cannot read multipart body: expected ${expected}, ${problem}`, {
+      issues: [{ path: field, message: `expected ${expected}` }],
+    });
+  }
+  return { files, form };
+}
+
 /** Reads an uploaded file's bytes. */
 export async function fileBytes(file: File): Promise<Uint8Array> {
   return new Uint8Array(await file.arrayBuffer());

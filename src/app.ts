@@ -5,7 +5,6 @@
  * `application/problem+json`.
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { Context } from "hono";
@@ -14,8 +13,9 @@ import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "text" };
 import swaggerJs from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "text" };
 import { ApiError, type ErrorCode, toProblem } from "./errors.ts";
 import { createRateLimiter } from "./ratelimit.ts";
+import { bodyReader } from "./body.ts";
 import type { AppEnv, Deps } from "../routes/context.ts";
-import { issuesOf } from "../routes/input.ts";
+import { ACCEPTED, formFiles, issuesOf, mediaType, unsupportedType } from "../routes/input.ts";
 import * as health from "../routes/health.routes.ts";
 import * as healthHandlers from "../routes/health.handlers.ts";
 import * as models from "../routes/models.routes.ts";
@@ -45,6 +45,8 @@ export function keyMatches(candidate: string, keys: readonly string[]): boolean 
 function problemResponse(c: Context<AppEnv>, err: unknown, extra: Record<string, string> = {}): Response {
   const { problem, headers } = toProblem(err, { instance: c.req.path, requestId: c.get("requestId") });
   if (problem.code === "unauthorized") headers["www-authenticate"] = 'Bearer realm="scan-fer"';
+  // A client that stalled mid-body may still be sending: do not keep reading from that connection.
+  if (problem.code === "request_timeout") headers["connection"] = "close";
   return new Response(JSON.stringify(problem), { status: problem.status, headers: { ...headers, ...extra } });
 }
 
@@ -53,6 +55,7 @@ const HTTP_CODES: Record<number, ErrorCode> = {
   401: "unauthorized",
   404: "not_found",
   405: "method_not_allowed",
+  408: "request_timeout",
   413: "payload_too_large",
   415: "unsupported_media_type",
 };
@@ -61,7 +64,12 @@ const HTTP_CODES: Record<number, ErrorCode> = {
 export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   const { config, metrics, state } = deps;
   const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
+    defaultHook: async (result, c) => {
+      if (!result.success && result.target === "form") {
+        // Name the field the route expects (wrong name, text value, repeated `image`) instead of "Invalid input".
+        const frames = c.req.path.startsWith("/v1/videos/");
+        await formFiles(c.req, frames ? "frames" : "image", { multiple: frames });
+      }
       if (!result.success) {
         throw new ApiError("invalid_request", `Cannot read ${result.target}: some values are invalid`, {
           issues: issuesOf(
@@ -126,6 +134,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       "*",
       cors({
         origin: config.corsOrigins.includes("*") ? "*" : [...config.corsOrigins],
+        allowMethods: ["GET", "POST", "OPTIONS"],
         allowHeaders: ["authorization", "x-api-key", "content-type", "x-request-id"],
         exposeHeaders: ["x-request-id", "retry-after"],
         maxAge: 600,
@@ -170,18 +179,24 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
     }
     await next();
   };
-  for (const p of ["/v1/expressions", "/v1/videos/*", "/v1/models", "/v1/models/*"]) app.use(p, guard);
-  const limit = bodyLimit({
-    maxSize: config.maxBodyBytes,
-    onError: () => {
-      throw new ApiError(
-        "payload_too_large",
-        `Cannot read request: body is over the limit of ${config.maxBodyBytes} bytes`,
-      );
-    },
-  });
-  app.use("/v1/expressions", limit);
-  app.use("/v1/videos/*", limit);
+  // Model metadata is behind the key in both forms (v1 and the v2 aliases); only the health probes stay open.
+  const guarded = ["/v1/expressions", "/v1/videos/*", "/v1/models", "/v1/models/*", "/v2", "/v2/models/*"];
+  for (const p of guarded) app.use(p, guard);
+  // Bodies are read once, in full, before validation: limit on size and time, early close -> 400 (src/body.ts).
+  const limit = bodyReader({ maxBytes: config.maxBodyBytes, timeoutMs: config.bodyTimeoutMs });
+  // Before the route validators: a form-urlencoded or text body is the wrong media type (415), not a bad field.
+  const accepts = (frames: boolean) => async (c: Context<AppEnv>, next: () => Promise<void>) => {
+    const type = mediaType(c.req.header("content-type"));
+    const ok = type === "" || type === "multipart/form-data" || type === "application/json" ||
+      type.endsWith("+json") ||
+      (!frames && (type.startsWith("image/") || type === "application/octet-stream"));
+    if (c.req.method === "POST" && !ok) {
+      throw unsupportedType(type, frames ? ACCEPTED.frames : ACCEPTED.expressions);
+    }
+    await next();
+  };
+  app.use("/v1/expressions", accepts(false), limit);
+  app.use("/v1/videos/*", accepts(true), limit);
 
   app.openapi(health.healthz, healthHandlers.healthzHandler);
   app.openapi(health.readyz, healthHandlers.readyzHandler);
@@ -231,16 +246,30 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   );
   app.get("/", (c) => c.redirect("/docs"));
 
+  // Known paths with the wrong method answer 405 with Allow (not 404), whatever the path.
   const POST_ONLY = new Set(["/v1/expressions", "/v1/videos/frames"]);
+  const GET_ONLY = [
+    /^\/(healthz|readyz|metrics|openapi\.json|docs|)$/,
+    /^\/v1\/(models|client\.ts)$/,
+    /^\/v1\/models\/[^/]+$/,
+    /^\/v2(\/health\/(live|ready))?$/,
+    /^\/v2\/models\/[^/]+(\/ready)?$/,
+    /^\/vendor\/swagger-ui-dist\/swagger-ui(\.css|-bundle\.js)$/,
+  ];
   app.notFound((c) => {
-    if (POST_ONLY.has(c.req.path)) {
+    const allow = POST_ONLY.has(c.req.path)
+      ? "POST"
+      : GET_ONLY.some((r) => r.test(c.req.path))
+      ? "GET, HEAD"
+      : undefined;
+    if (allow) {
       return problemResponse(
         c,
         new ApiError(
           "method_not_allowed",
-          `Cannot route request: ${c.req.path} takes POST, not ${c.req.method}`,
+          `Cannot route request: ${c.req.path} takes ${allow.split(",")[0]}, not ${c.req.method}`,
         ),
-        { allow: "POST" },
+        { allow },
       );
     }
     return problemResponse(

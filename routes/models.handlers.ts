@@ -60,6 +60,7 @@ export const listModelsHandler: RouteHandler<typeof listModels, AppEnv> = (c) =>
   const registry = readyRegistry(c.get("deps"));
   return c.json({
     defaultModel: registry.defaultId,
+    ...(registry.defaultWarning ? { warning: registry.defaultWarning } : {}),
     models: [...registry.models.values()].map((m) => describeModel(m, registry)),
   }, 200);
 };

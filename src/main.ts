@@ -9,7 +9,8 @@ import { createLogger, type Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { loadRegistry } from "./registry.ts";
 import { createApp } from "./app.ts";
-import { createFacePipeline, prepareFaceInput } from "./faces.ts";
+import { join } from "node:path";
+import { createFacePipeline, FACE_MODELS, prepareFaceInput } from "./faces.ts";
 import type { FaceDetector } from "./classify.ts";
 import type { ServerState } from "../routes/context.ts";
 
@@ -23,20 +24,31 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
+/**
+ * The face-pipeline files (manifest and ONNX) missing from `modelDir`. The server needs all of them: without a
+ * detector every normal request would fail, so it refuses to start rather than report ready.
+ */
+export function missingFaceModels(modelDir: string): string[] {
+  const needed = [FACE_MODELS.detector, FACE_MODELS.landmarks, FACE_MODELS.expression]
+    .flatMap((m) => [m, m.replace(/\.manifest\.json$/, ".onnx")]);
+  return needed.filter((f) => {
+    try {
+      return !Deno.statSync(join(modelDir, f)).isFile;
+    } catch {
+      return true;
+    }
+  });
+}
+
 async function faceDetector(
   opts: { modelDir: string; executionProvider: "cpu" | "cuda"; intraOpNumThreads?: number },
-  logger: Logger,
-): Promise<FaceDetector | undefined> {
-  try {
-    const pipeline = await createFacePipeline(opts);
-    // Warm the detector and landmark nets once on a blank frame so the first request does not pay for it.
-    const blank = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 as const };
-    await pipeline.detect(blank, { landmarks: true });
-    return { detect: (image, o) => pipeline.detect(image, o), prepare: prepareFaceInput };
-  } catch (err) {
-    logger.warn("face pipeline unavailable", { error: (err as Error).message });
-    return undefined;
-  }
+): Promise<FaceDetector> {
+  // No catch: a server without its face detector must not become ready (startup fails instead).
+  const pipeline = await createFacePipeline(opts);
+  // Warm the detector and landmark nets once on a blank frame so the first request does not pay for it.
+  const blank = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 as const };
+  await pipeline.detect(blank, { landmarks: true });
+  return { detect: (image, o) => pipeline.detect(image, o), prepare: prepareFaceInput };
 }
 
 /** Starts the server for a config; used by the CLI below, the integration tests and the benchmark. */
@@ -66,7 +78,7 @@ export function startServer(
     defaultModel: config.defaultModel,
     logger,
     metrics,
-    createFaces: (o) => faceDetector(o, logger),
+    createFaces: (o) => faceDetector(o),
   }).then((registry) => {
     state.registry = registry;
     const coldStartMs = Math.round(performance.now() - startedAt);
@@ -111,6 +123,16 @@ if (import.meta.main) {
     config = loadConfig();
   } catch (err) {
     console.error((err as Error).message);
+    Deno.exit(2);
+  }
+  const missing = missingFaceModels(config.modelDir);
+  if (missing.length) {
+    console.error(
+      `Cannot start: the face models are missing from MODEL_DIR "${config.modelDir}" (${
+        missing.join(", ")
+      }); ` +
+        `build them with \`deno task models --out ${config.modelDir}\``,
+    );
     Deno.exit(2);
   }
   const logger = createLogger({ level: config.logLevel });

@@ -26,6 +26,8 @@ export interface LoadedModel extends ExpressionModel {
 export interface Registry {
   models: ReadonlyMap<string, LoadedModel>;
   defaultId: string;
+  /** Set when the default model is untrained (shown in `/v1/models`). */
+  defaultWarning?: string;
   /** Face detection + crops; absent when the detector artifacts are missing (detect=false still works). */
   faces?: FaceDetector;
   /** Bounds concurrent decode + detection across requests. */
@@ -170,6 +172,13 @@ export async function loadRegistry(
     );
   }
   const defaultId = chooseDefault(manifests.map((m) => m.manifest), defaultModel);
+  const defaultManifest = manifests.find((m) => m.manifest.id === defaultId)!.manifest;
+  // Serving an untrained model by default is allowed (a folder with only a seeded SCAN+CCI) but never silent.
+  const defaultWarning = defaultManifest.trained
+    ? undefined
+    : `the default model "${defaultId}" is untrained ` +
+      `(trained: false, seeded random weights): its expressions are meaningless; add a trained model or set DEFAULT_MODEL`;
+  if (defaultWarning) logger?.warn("untrained default model", { model: defaultId, detail: defaultWarning });
   const threads = intraOpThreads || undefined;
   const batchSize = metrics?.histogram("fer_batch_size", "Faces per model run", [
     1,
@@ -248,6 +257,7 @@ export async function loadRegistry(
   return {
     models,
     defaultId,
+    defaultWarning,
     faces,
     imageSlots,
     resolve(id) {

@@ -116,6 +116,17 @@ export function demoPhoto(n: 1 | 2 | 3 | 4 | 5 | 6): Uint8Array<ArrayBuffer> {
   );
 }
 
+/** Links the face-api ports (built into model/ when missing) into `dir`: the server needs them to start. */
+export async function withFaceModels(dir: string): Promise<void> {
+  const { faceModelDir } = await import("../faces/models.ts");
+  const src = await faceModelDir();
+  for (const name of ["face-detector-ssd", "face-detector-tiny", "face-landmarks68", "face-expression"]) {
+    for (const ext of [".onnx", ".manifest.json"]) {
+      await Deno.symlink(join(src, name + ext), join(dir, name + ext));
+    }
+  }
+}
+
 /**
  * A model folder for integration tests: the face-api ports (built into model/ when missing, then linked) plus an
  * untrained, width-reduced SCAN+CCI (`scan-cci`, 1/8 width, seed 1) so attention and the 224 aligned path run
@@ -124,16 +135,10 @@ export function demoPhoto(n: 1 | 2 | 3 | 4 | 5 | 6): Uint8Array<ArrayBuffer> {
 let apiDir: Promise<string> | undefined;
 export function apiModelDir(): Promise<string> {
   apiDir ??= (async () => {
-    const { faceModelDir } = await import("../faces/models.ts");
     const { buildScanCci, writeArtifact } = await import("../../model/build.ts");
     const { randomScanCci } = await import("../../model/scan_cci_random.ts");
-    const src = await faceModelDir();
     const dir = await Deno.makeTempDir({ prefix: "fer-api-" });
-    for (const name of ["face-detector-ssd", "face-landmarks68", "face-expression"]) {
-      for (const ext of [".onnx", ".manifest.json"]) {
-        await Deno.symlink(join(src, name + ext), join(dir, name + ext));
-      }
-    }
+    await withFaceModels(dir);
     const width = 8;
     const built = await buildScanCci({
       tensors: randomScanCci({ seed: 1, width, classes: 7 }),

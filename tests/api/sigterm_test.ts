@@ -3,11 +3,12 @@
  * SIGTERM it turns not-ready, finishes the request in flight and exits 0 well within 10 seconds.
  */
 import assert from "node:assert/strict";
-import { solidPng, writeTinyModel } from "./fixtures.ts";
+import { solidPng, withFaceModels, writeTinyModel } from "./fixtures.ts";
 
 Deno.test("src/main.ts logs its cold start and drains in-flight requests on SIGTERM", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fer-sigterm-" });
   await writeTinyModel(dir, { id: "tiny" });
+  await withFaceModels(dir); // the server refuses to start without its face detector
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../../src/main.ts", import.meta.url).pathname],
     env: {

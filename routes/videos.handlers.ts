@@ -7,7 +7,15 @@ import { argmax, meanScores, segments, type Smoothing, smoothScores } from "../s
 import { CANONICAL_LABELS } from "../model/spec.ts";
 import type { classifyFrames } from "./videos.routes.ts";
 import { type AppEnv, readyRegistry } from "./context.ts";
-import { fileBytes, fromBase64, issuesOf, mediaType, parseOptions } from "./input.ts";
+import {
+  ACCEPTED,
+  fileBytes,
+  fromBase64,
+  issuesOf,
+  mediaType,
+  parseOptions,
+  unsupportedType,
+} from "./input.ts";
 import { roundTimings, toExpression, toFaceResult } from "./expressions.handlers.ts";
 import { type FrameResult, type TrackSummary, VideoOptions } from "../openapi/schemas.ts";
 import { z as zod } from "zod";
@@ -92,7 +100,8 @@ export function assembleVideo(
 
 export const classifyFramesHandler: RouteHandler<typeof classifyFrames, AppEnv> = async (c) => {
   const deps = c.get("deps");
-  const deadline = performance.now() + deps.config.requestTimeoutMs;
+  // Videos have their own, longer deadline (VIDEO_TIMEOUT_MS): 256 frames take tens of seconds on CPU.
+  const deadline = performance.now() + deps.config.videoTimeoutMs;
   const registry = readyRegistry(deps);
   const type = mediaType(c.req.header("content-type"));
   let inputs: Uint8Array[];
@@ -103,7 +112,7 @@ export const classifyFramesHandler: RouteHandler<typeof classifyFrames, AppEnv> 
       "too_many_frames",
       `Cannot accept ${n} frames: the limit is ${deps.config.maxFrames} per request`,
     );
-  if (type === "multipart/form-data" || type === "application/x-www-form-urlencoded") {
+  if (type === "multipart/form-data") {
     const form = c.req.valid("form") as { frames: File[]; timestamps?: string };
     if (form.frames.length > deps.config.maxFrames) throw tooMany(form.frames.length);
     timestamps = parseTimestamps(form.timestamps, form.frames.length);
@@ -111,7 +120,7 @@ export const classifyFramesHandler: RouteHandler<typeof classifyFrames, AppEnv> 
   } else if (type === "application/json" || type.endsWith("+json")) {
     const body = c.req.valid("json") as { frames: { image: string; timestamp?: number }[] };
     if (body.frames.length > deps.config.maxFrames) throw tooMany(body.frames.length);
-    inputs = body.frames.map((f, i) => fromBase64(f.image, `frames.${i}.image`));
+    inputs = body.frames.map((f, i) => fromBase64(f.image, `frames[${i}].image`));
     timestamps = body.frames.map((f) => f.timestamp);
     json = await c.req.json();
   } else if (type === "") {
@@ -119,7 +128,7 @@ export const classifyFramesHandler: RouteHandler<typeof classifyFrames, AppEnv> 
       issues: [{ path: "(body)", message: "frames are required" }],
     });
   } else {
-    throw new ApiError("unsupported_media_type", `Cannot read request: unsupported content type "${type}"`);
+    throw unsupportedType(type, ACCEPTED.frames);
   }
   const options = parseOptions(VideoOptions, c.req.query(), json);
   const model = registry.resolve(options.model);
@@ -132,6 +141,7 @@ export const classifyFramesHandler: RouteHandler<typeof classifyFrames, AppEnv> 
       tag: c.get("requestId"),
       maxBatch: deps.config.maxBatch,
       imageSlots: registry.imageSlots,
+      frames: true,
     }),
     deadline,
   );

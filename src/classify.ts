@@ -2,8 +2,9 @@
  * The one orchestrator of inference: image bytes -> decoded RGB -> faces (detected, or the whole image as a crop)
  * -> the exact input crop the model wants -> one tensor per face -> the model's shared micro-batcher -> softmax
  * -> canonical expression scores (mapped by label name through the manifest). Images of one request (video
- * frames) are processed in order, and their faces are handed to the batcher in chunks of `maxBatch`, so a
- * request costs as few model runs as possible while only one chunk of tensors is held at a time.
+ * frames) are decoded and detected concurrently (up to IMAGE_CONCURRENCY across the server), results keep the
+ * input order, and faces are handed to the batcher in chunks of `maxBatch`, so a request costs as few model
+ * runs as possible.
  */
 import { ApiError } from "./errors.ts";
 import { decodeImage, encodePng, type RawImage } from "./image.ts";
@@ -33,7 +34,13 @@ export interface DetectedFace {
 export interface FaceDetector {
   detect(
     image: RawImage,
-    options: { minConfidence: number; maxFaces: number; minFaceSize: number; landmarks: boolean },
+    options: {
+      minConfidence: number;
+      maxFaces: number;
+      minFaceSize: number;
+      landmarks: boolean;
+      detector?: "ssd" | "tiny";
+    },
   ): Promise<DetectedFace[]>;
   prepare(
     image: RawImage,
@@ -58,6 +65,8 @@ export interface AnalyzeOptions {
   minConfidence: number;
   landmarks: boolean;
   attention: boolean;
+  /** Face detector: `ssd` (default, accurate) or `tiny` (about 3x faster on CPU, misses small faces). */
+  detector?: "ssd" | "tiny";
 }
 
 export interface AnalyzeContext {
@@ -71,13 +80,15 @@ export interface AnalyzeContext {
   maxBatch: number;
   /** Bounds concurrent decode + detection across all requests (see src/semaphore.ts). */
   imageSlots?: Semaphore;
+  /** The images are video frames: errors about one of them start with `frames[i]: `. */
+  frames?: boolean;
 }
 
 /** One face of one image, scores in canonical label order. */
 export interface AnalyzedFace {
   box: Box;
   detectionScore: number;
-  landmarks?: { points68?: [number, number][]; points5?: [number, number][] };
+  landmarks?: { points68: [number, number][]; points5: [number, number][] };
   scores: number[];
   attention?: string;
 }
@@ -90,7 +101,18 @@ export interface AnalyzedImage {
 
 export interface AnalyzeResult {
   images: AnalyzedImage[];
-  timings: { decodeMs: number; detectMs: number; classifyMs: number; totalMs: number };
+  /**
+   * Wall-clock ms per stage. `classifyMs` (first face queued -> last result) = `queueMs` (waiting for the
+   * model: queue and other requests' runs) + `inferenceMs` (runs holding this request's faces).
+   */
+  timings: {
+    decodeMs: number;
+    detectMs: number;
+    classifyMs: number;
+    queueMs: number;
+    inferenceMs: number;
+    totalMs: number;
+  };
 }
 
 function points(list: ArrayLike<unknown> | undefined): [number, number][] | undefined {
@@ -139,10 +161,39 @@ interface Slot {
   result?: Promise<FaceOutput>;
 }
 
+/** Milliseconds covered by the union of `[start, end]` intervals: a stage's wall time across parallel images. */
+export function unionMs(intervals: readonly [number, number][]): number {
+  const sorted = [...intervals].sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let end = -Infinity;
+  for (const [a, b] of sorted) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total;
+}
+
+/** An error about one frame, with `frames[i]: ` in front of its message (same code and issues). */
+function aboutFrame(err: unknown, i: number): unknown {
+  if (!(err instanceof ApiError) || err.code === "deadline_exceeded") return err;
+  return new ApiError(err.code, `frames[${i}]: ${err.message}`, {
+    issues: err.issues?.map((x) => ({
+      ...x,
+      path: `frames[${i}]${x.path === "(body)" ? "" : "." + x.path}`,
+    })),
+    retryAfterSeconds: err.retryAfterSeconds,
+    cause: err,
+  });
+}
+
 /**
- * Analyses a list of encoded images (one photo, or the frames of a video) with one model. Throws `ApiError` for
- * bad input (422/413/415 from decoding), 503 when detection is asked for but no detector is loaded or the queue
- * is full, and 504 past the deadline. Faces are classified in as few batched runs as the batcher allows.
+ * Analyses a list of encoded images (one photo, or the frames of a video) with one model. Images are decoded and
+ * face-detected concurrently (bounded by `ctx.imageSlots`, the server-wide IMAGE_CONCURRENCY) and their faces
+ * go to the batcher in chunks of `maxBatch` as soon as they are ready. Throws `ApiError` for bad input
+ * (422/413/415 from decoding; with `ctx.frames`, prefixed `frames[i]: `), 503 when detection is asked for but no
+ * detector is loaded or the queue is full, and 504 past the deadline. Timings are wall-clock per stage for the
+ * request: the time during which at least one image was in that stage.
  */
 export async function analyzeImages(
   inputs: readonly Uint8Array[],
@@ -157,6 +208,14 @@ export async function analyzeImages(
       `Cannot return attention: model "${model.id}" has no attention_map output (use a SCAN+CCI model)`,
     );
   }
+  if (options.landmarks && !options.detect) {
+    // Landmarks come from the detection pass; a crop sent with detect=false has none to return.
+    throw new ApiError(
+      "invalid_request",
+      "Cannot return landmarks with detect=false: landmarks come from face detection (set detect=true)",
+      { issues: [{ path: "landmarks", message: "needs detect=true" }] },
+    );
+  }
   if (options.detect && !ctx.faces) {
     throw new ApiError(
       "not_ready",
@@ -165,11 +224,14 @@ export async function analyzeImages(
   }
   const spec = model.manifest.input;
   const floats = 3 * spec.size.width * spec.size.height;
-  const timings = { decodeMs: 0, detectMs: 0, classifyMs: 0, totalMs: 0 };
-  const images: AnalyzedImage[] = [];
+  const decodeSpans: [number, number][] = [];
+  const detectSpans: [number, number][] = [];
+  const runSpans: [number, number][] = [];
+  const images: AnalyzedImage[] = new Array(inputs.length);
   const slots: Slot[] = [];
   let chunk: { slot: Slot; tensor: Float32Array }[] = [];
   let firstSubmit = 0;
+  let failed = false;
 
   function submit() {
     if (!chunk.length) return;
@@ -177,6 +239,7 @@ export async function analyzeImages(
     const promises = model.batcher.submit(chunk.map((c) => c.tensor), {
       deadline: ctx.deadline,
       tag: ctx.tag,
+      onRun: (a, b) => runSpans.push([a, b]),
     });
     chunk.forEach((c, i) => {
       c.slot.result = promises[i];
@@ -186,14 +249,14 @@ export async function analyzeImages(
     chunk = [];
   }
 
-  let pending: { slot: Slot; tensor: Float32Array }[] = [];
-
-  /** Decode, detect and crop one image; its face tensors go to `pending` (submitted outside the permit). */
-  async function analyzeOne(i: number): Promise<AnalyzedImage> {
+  /** Decode, detect and crop one image; its face tensors join the chunk (outside the image slot). */
+  async function analyzeOne(i: number): Promise<{ slot: Slot; tensor: Float32Array }[]> {
+    // A sibling frame failed: the request is lost, so skip the work still waiting for a slot.
+    if (failed) return [];
     checkDeadline(ctx.deadline, `decoding image ${i}`);
     let t = performance.now();
     const image = await decodeImage(inputs[i], { maxPixels: ctx.maxPixels });
-    timings.decodeMs += performance.now() - t;
+    decodeSpans.push([t, performance.now()]);
     t = performance.now();
     const found: (DetectedFace | null)[] = options.detect
       ? await ctx.faces!.detect(image, {
@@ -203,9 +266,11 @@ export async function analyzeImages(
         // Always: the crops need them (5-point alignment for SCAN+CCI, face-api's landmark box for the
         // baseline); they are only returned when asked for.
         landmarks: true,
+        ...(options.detector ? { detector: options.detector } : {}),
       })
       : [null];
     const analyzed: AnalyzedImage = { width: image.width, height: image.height, faces: [] };
+    const ready: { slot: Slot; tensor: Float32Array }[] = [];
     for (const f of found) {
       // A frame that already has the model's input size and needs no alignment is used as it is.
       const asIs = !f && spec.resize === "fill" && image.width === spec.size.width &&
@@ -221,28 +286,34 @@ export async function analyzeImages(
         scores: [],
       };
       if (options.landmarks && f && (f.landmarks68 || f.landmarks5)) {
-        face.landmarks = { points68: points(f.landmarks68), points5: points(f.landmarks5) };
+        face.landmarks = { points68: points(f.landmarks68) ?? [], points5: points(f.landmarks5) ?? [] };
       }
       analyzed.faces.push(face);
       const slot: Slot = { image: i, face, crop: options.attention ? crop : undefined };
-      slots.push(slot);
-      pending.push({ slot, tensor: toTensor(crop, spec, new Float32Array(floats)) });
+      ready.push({ slot, tensor: toTensor(crop, spec, new Float32Array(floats)) });
     }
-    timings.detectMs += performance.now() - t;
-    return analyzed;
+    detectSpans.push([t, performance.now()]);
+    images[i] = analyzed;
+    return ready;
   }
 
-  try {
-    for (let i = 0; i < inputs.length; i++) {
-      checkDeadline(ctx.deadline, `decoding image ${i}`);
-      const analyzed = ctx.imageSlots ? await ctx.imageSlots.run(() => analyzeOne(i)) : await analyzeOne(i);
-      images.push(analyzed);
-      for (const item of pending) {
+  async function one(i: number): Promise<void> {
+    try {
+      const ready = ctx.imageSlots ? await ctx.imageSlots.run(() => analyzeOne(i)) : await analyzeOne(i);
+      if (failed) return;
+      for (const item of ready) {
+        slots.push(item.slot);
         chunk.push(item);
         if (chunk.length >= ctx.maxBatch) submit();
       }
-      pending = [];
+    } catch (err) {
+      failed = true;
+      throw ctx.frames ? aboutFrame(err, i) : err;
     }
+  }
+
+  try {
+    await Promise.all(inputs.map((_, i) => one(i)));
     submit();
   } finally {
     // Items already queued still run; their results are simply dropped if we failed.
@@ -250,7 +321,8 @@ export async function analyzeImages(
   }
 
   const outputs = await Promise.all(slots.map((s) => s.result!));
-  timings.classifyMs = firstSubmit ? performance.now() - firstSubmit : 0;
+  const classifyMs = firstSubmit ? performance.now() - firstSubmit : 0;
+  const inferenceMs = Math.min(classifyMs, unionMs(runSpans));
   for (let k = 0; k < slots.length; k++) {
     const s = slots[k];
     s.face.scores = toCanonical(outputs[k].scores, model.manifest.labels);
@@ -258,6 +330,16 @@ export async function analyzeImages(
       s.face.attention = await attentionOverlay(s.crop, outputs[k].attention!, encodePng);
     }
   }
-  timings.totalMs = performance.now() - t0;
-  return { images, timings };
+  // Faces were pushed in completion order; each image lists its own faces in detection order already.
+  return {
+    images,
+    timings: {
+      decodeMs: unionMs(decodeSpans),
+      detectMs: unionMs(detectSpans),
+      classifyMs,
+      queueMs: classifyMs - inferenceMs,
+      inferenceMs,
+      totalMs: performance.now() - t0,
+    },
+  };
 }

@@ -6,7 +6,15 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 
 /** Paths whose operations sit behind the API key (when keys are configured). */
-const SECURED = ["/v1/expressions", "/v1/videos/frames", "/v1/models", "/v1/models/{id}"];
+const SECURED = [
+  "/v1/expressions",
+  "/v1/videos/frames",
+  "/v1/models",
+  "/v1/models/{id}",
+  "/v2",
+  "/v2/models/{id}",
+  "/v2/models/{id}/ready",
+];
 
 // deno-lint-ignore no-explicit-any
 type AnyApp = OpenAPIHono<any, any, any>;
@@ -23,7 +31,8 @@ export function buildOpenApiDocument(app: AnyApp): Record<string, unknown> {
         "visible facial expression, not inner emotional states. Errors are RFC 9457 problem+json with a " +
         "stable `code`.",
     },
-    servers: [{ url: "http://localhost:8080" }],
+    // Relative: Swagger UI's "Try it out" then calls the host and port that served /docs (any deployment URL).
+    servers: [{ url: "/" }],
   }) as unknown as {
     paths: Record<string, Record<string, { requestBody?: { required?: boolean }; security?: unknown }>>;
     components: Record<string, unknown>;

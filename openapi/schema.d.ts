@@ -194,6 +194,15 @@ export interface paths {
                         "application/json": components["schemas"]["V2ServerMetadata"];
                     };
                 };
+                /** @description Missing or invalid API key (`unauthorized`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
             };
         };
         put?: never;
@@ -230,6 +239,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["V2ModelMetadata"];
+                    };
+                };
+                /** @description Missing or invalid API key (`unauthorized`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description Unknown model */
@@ -286,6 +304,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["V2ModelReady"];
+                    };
+                };
+                /** @description Missing or invalid API key (`unauthorized`) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
                 /** @description Unknown model */
@@ -471,16 +498,18 @@ export interface paths {
                 query?: {
                     /** @description Expression model id (default: the server's default) */
                     model?: string;
-                    /** @description false: the image is already a face crop; it is classified whole */
+                    /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
                     detect?: boolean;
                     maxFaces?: number;
+                    /** @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces) */
+                    detector?: "ssd" | "tiny";
                     /** @description Smallest face side in pixels */
                     minFaceSize?: number;
                     /** @description Smallest face detection score */
                     minConfidence?: number;
-                    /** @description Return facial landmarks */
+                    /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0) */
                     landmarks?: boolean;
-                    /** @description Return the attention heatmap (models with an attention_map output only) */
+                    /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0) */
                     attention?: boolean;
                 };
                 header?: never;
@@ -491,8 +520,8 @@ export interface paths {
                 content: {
                     "multipart/form-data": components["schemas"]["ExpressionFormRequest"];
                     "application/json": components["schemas"]["ExpressionJsonRequest"];
-                    "image/*": string;
-                    "application/octet-stream": string;
+                    "image/*": Blob;
+                    "application/octet-stream": Blob;
                 };
             };
             responses: {
@@ -603,18 +632,20 @@ export interface paths {
                 query?: {
                     /** @description Expression model id (default: the server's default) */
                     model?: string;
-                    /** @description false: the image is already a face crop; it is classified whole */
+                    /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
                     detect?: boolean;
                     maxFaces?: number;
+                    /** @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces) */
+                    detector?: "ssd" | "tiny";
                     /** @description Smallest face side in pixels */
                     minFaceSize?: number;
                     /** @description Smallest face detection score */
                     minConfidence?: number;
-                    /** @description Return facial landmarks */
+                    /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0) */
                     landmarks?: boolean;
-                    /** @description Return the attention heatmap (models with an attention_map output only) */
+                    /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0) */
                     attention?: boolean;
-                    /** @description Link faces across frames into stable track ids */
+                    /** @description Link faces across frames into stable track ids (true/false, 1/0) */
                     track?: boolean;
                     /** @description Temporal smoothing of each track's scores (causal) */
                     smoothing?: "none" | "ema" | "window";
@@ -740,18 +771,6 @@ export interface components {
             version: string;
             extensions: string[];
         };
-        V2ModelMetadata: {
-            name: string;
-            versions: string[];
-            platform: string;
-            inputs: components["schemas"]["V2Tensor"][];
-            outputs: components["schemas"]["V2Tensor"][];
-        };
-        V2Tensor: {
-            name: string;
-            datatype: string;
-            shape: number[];
-        };
         /** @description RFC 9457 problem details (`application/problem+json`) */
         Problem: {
             /** @example https://scan-fer.dev/problems/undecodable-image */
@@ -771,12 +790,26 @@ export interface components {
                 message: string;
             }[];
         };
+        V2ModelMetadata: {
+            name: string;
+            versions: string[];
+            platform: string;
+            inputs: components["schemas"]["V2Tensor"][];
+            outputs: components["schemas"]["V2Tensor"][];
+        };
+        V2Tensor: {
+            name: string;
+            datatype: string;
+            shape: number[];
+        };
         V2ModelReady: {
             name: string;
             ready: boolean;
         };
         ModelList: {
             defaultModel: string;
+            /** @description Present when the default model is untrained (`trained: false`): its answers are meaningless */
+            warning?: string;
             models: components["schemas"]["ModelInfo"][];
         };
         ModelInfo: {
@@ -861,9 +894,9 @@ export interface components {
         };
         Landmarks: {
             /** @description 68-point iBUG layout */
-            points68?: components["schemas"]["Point"][];
+            points68: components["schemas"]["Point"][];
             /** @description eyes, nose tip, mouth corners */
-            points5?: components["schemas"]["Point"][];
+            points5: components["schemas"]["Point"][];
         };
         Point: [
             number,
@@ -887,16 +920,23 @@ export interface components {
             sadness: number;
             surprise: number;
         };
-        /** @description Time per stage in milliseconds */
+        /** @description Wall-clock milliseconds per stage for the whole request (stages overlap across video frames) */
         Timings: {
+            /** @description Wall time during which some image of the request was decoding */
             decodeMs: number;
+            /** @description Wall time during which some image was in face detection, landmarks and cropping */
             detectMs: number;
+            /** @description First face queued to last result: `queueMs` + `inferenceMs` */
             classifyMs: number;
+            /** @description Part of `classifyMs` spent waiting for the model (queue, other requests' runs) */
+            queueMs: number;
+            /** @description Wall time of the model runs that held this request's faces */
+            inferenceMs: number;
             totalMs: number;
         };
         ExpressionFormRequest: {
             /** Format: binary */
-            image: string;
+            image: Blob;
         };
         ExpressionJsonRequest: {
             /** @description Base64 image bytes (JPEG, PNG, WebP, ...); a `data:` URL prefix is accepted */
@@ -904,23 +944,35 @@ export interface components {
             /** @description Expression model id (default: the server's default) */
             model?: string;
             /**
-             * @description false: the image is already a face crop; it is classified whole
+             * @description false: the image is already a face crop; it is classified whole (true/false, 1/0)
              * @default true
              */
             detect?: boolean;
             /** @default 20 */
             maxFaces?: number;
-            /** @description Smallest face side in pixels */
+            /**
+             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces)
+             * @default ssd
+             * @enum {string}
+             */
+            detector?: "ssd" | "tiny";
+            /**
+             * @description Smallest face side in pixels
+             * @default 0
+             */
             minFaceSize?: number;
-            /** @description Smallest face detection score */
+            /**
+             * @description Smallest face detection score
+             * @default 0.5
+             */
             minConfidence?: number;
             /**
-             * @description Return facial landmarks
+             * @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0)
              * @default false
              */
             landmarks?: boolean;
             /**
-             * @description Return the attention heatmap (models with an attention_map output only)
+             * @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0)
              * @default false
              */
             attention?: boolean;
@@ -960,7 +1012,7 @@ export interface components {
             components["schemas"]["ExpressionLabel"]
         ];
         VideoFormRequest: {
-            frames: string[];
+            frames: Blob[];
             /** @description JSON array of numbers, one per frame */
             timestamps?: string;
         };
@@ -969,28 +1021,40 @@ export interface components {
             /** @description Expression model id (default: the server's default) */
             model?: string;
             /**
-             * @description false: the image is already a face crop; it is classified whole
+             * @description false: the image is already a face crop; it is classified whole (true/false, 1/0)
              * @default true
              */
             detect?: boolean;
             /** @default 20 */
             maxFaces?: number;
-            /** @description Smallest face side in pixels */
+            /**
+             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces)
+             * @default ssd
+             * @enum {string}
+             */
+            detector?: "ssd" | "tiny";
+            /**
+             * @description Smallest face side in pixels
+             * @default 0
+             */
             minFaceSize?: number;
-            /** @description Smallest face detection score */
+            /**
+             * @description Smallest face detection score
+             * @default 0.5
+             */
             minConfidence?: number;
             /**
-             * @description Return facial landmarks
+             * @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0)
              * @default false
              */
             landmarks?: boolean;
             /**
-             * @description Return the attention heatmap (models with an attention_map output only)
+             * @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0)
              * @default false
              */
             attention?: boolean;
             /**
-             * @description Link faces across frames into stable track ids
+             * @description Link faces across frames into stable track ids (true/false, 1/0)
              * @default true
              */
             track?: boolean;

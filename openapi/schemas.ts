@@ -10,10 +10,17 @@ import { CANONICAL_LABELS } from "../model/spec.ts";
 // state their type explicitly.
 
 function flag(defaultValue: boolean, description: string) {
-  return z.union([z.boolean(), z.enum(["true", "false", "1", "0"])])
+  return z.union([z.boolean(), z.string()])
     .default(defaultValue)
-    .transform((v) => v === true || v === "true" || v === "1")
-    .openapi({ type: "boolean", default: defaultValue, description });
+    .transform((v, ctx) => {
+      if (typeof v === "boolean") return v;
+      const t = v.trim().toLowerCase();
+      if (t === "true" || t === "1") return true;
+      if (t === "false" || t === "0") return false;
+      ctx.addIssue({ code: "custom", message: `expected true or false, got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    })
+    .openapi({ type: "boolean", default: defaultValue, description: `${description} (true/false, 1/0)` });
 }
 
 export const Problem = z.object({
@@ -55,8 +62,8 @@ export const Box = z.object({
 export const Point = z.tuple([z.number(), z.number()]).openapi("Point");
 
 export const Landmarks = z.object({
-  points68: z.array(Point).optional().openapi({ description: "68-point iBUG layout" }),
-  points5: z.array(Point).optional().openapi({ description: "eyes, nose tip, mouth corners" }),
+  points68: z.array(Point).openapi({ description: "68-point iBUG layout" }),
+  points5: z.array(Point).openapi({ description: "eyes, nose tip, mouth corners" }),
 }).openapi("Landmarks");
 
 export const FaceResult = z.object({
@@ -76,11 +83,25 @@ export const ModelRef = z.object({
 }).openapi("ModelRef", { description: "The model that answered" });
 
 export const Timings = z.object({
-  decodeMs: z.number(),
-  detectMs: z.number(),
-  classifyMs: z.number(),
+  decodeMs: z.number().openapi({
+    description: "Wall time during which some image of the request was decoding",
+  }),
+  detectMs: z.number().openapi({
+    description: "Wall time during which some image was in face detection, landmarks and cropping",
+  }),
+  classifyMs: z.number().openapi({
+    description: "First face queued to last result: `queueMs` + `inferenceMs`",
+  }),
+  queueMs: z.number().openapi({
+    description: "Part of `classifyMs` spent waiting for the model (queue, other requests' runs)",
+  }),
+  inferenceMs: z.number().openapi({
+    description: "Wall time of the model runs that held this request's faces",
+  }),
   totalMs: z.number(),
-}).openapi("Timings", { description: "Time per stage in milliseconds" });
+}).openapi("Timings", {
+  description: "Wall-clock milliseconds per stage for the whole request (stages overlap across video frames)",
+});
 
 export const ExpressionResponse = z.object({
   model: ModelRef,
@@ -95,17 +116,26 @@ const optionShape = {
   }),
   detect: flag(true, "false: the image is already a face crop; it is classified whole"),
   maxFaces: z.coerce.number().int().min(1).max(100).default(20),
+  detector: z.enum(["ssd", "tiny"]).default("ssd").openapi({
+    description: "Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces)",
+  }),
   minFaceSize: z.coerce.number().int().min(0).max(10000).openapi({
     type: "integer",
+    minimum: 0,
+    maximum: 10000,
+    default: 0,
     description: "Smallest face side in pixels",
   })
     .default(0),
   minConfidence: z.coerce.number().min(0).max(1).openapi({
     type: "number",
+    minimum: 0,
+    maximum: 1,
+    default: 0.5,
     description: "Smallest face detection score",
   })
     .default(0.5),
-  landmarks: flag(false, "Return facial landmarks"),
+  landmarks: flag(false, "Return facial landmarks (needs detect=true: they come from face detection)"),
   attention: flag(false, "Return the attention heatmap (models with an attention_map output only)"),
 };
 
@@ -224,6 +254,10 @@ export const ModelInfo = z.object({
 
 export const ModelList = z.object({
   defaultModel: z.string(),
+  warning: z.string().optional().openapi({
+    description:
+      "Present when the default model is untrained (`trained: false`): its answers are meaningless",
+  }),
   models: z.array(ModelInfo),
 }).openapi("ModelList");
 

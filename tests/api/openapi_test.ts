@@ -13,6 +13,7 @@ import { createLogger } from "../../src/logger.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { loadRegistry } from "../../src/registry.ts";
 import { writeTinyModel } from "./fixtures.ts";
+import { type components, createClient } from "../../openapi/client.ts";
 
 const root = new URL("../../", import.meta.url);
 
@@ -62,6 +63,46 @@ Deno.test("the document validates as OpenAPI 3.1 and names every endpoint", asyn
   ) {
     assert.ok(doc.components.schemas[name], name);
   }
+});
+
+Deno.test("the typed client rejects wrong JSON option types and types always-present fields as required", () => {
+  const api = createClient("http://127.0.0.1:9");
+  // Never called: this test is checked by the compiler (an unused @ts-expect-error fails `deno test`).
+  const typed = (face: components["schemas"]["FaceResult"]) => {
+    // @ts-expect-error maxFaces is a number in a JSON body (binary bodies are Blob, so no other shape matches)
+    void api.POST("/v1/expressions", { body: { image: "AAAA", maxFaces: "x" } });
+    void api.POST("/v1/expressions", {
+      body: { image: "AAAA", maxFaces: 3, detector: "tiny", landmarks: true },
+    });
+    const t: components["schemas"]["Timings"] = {
+      decodeMs: 0,
+      detectMs: 0,
+      classifyMs: 0,
+      queueMs: 0,
+      inferenceMs: 0,
+      totalMs: 0,
+    };
+    // points5 and points68 are always present in a landmarks object.
+    return [face.landmarks?.points5.length, face.landmarks?.points68.length, t.totalMs];
+  };
+  assert.equal(typeof typed, "function");
+  const doc = JSON.parse(generateDocumentText());
+  assert.deepEqual(doc.components.schemas.Landmarks.required, ["points68", "points5"]);
+  assert.deepEqual(doc.servers, [{ url: "/" }]);
+  // The limits the server enforces are in the document (query and JSON body alike).
+  const params = doc.paths["/v1/expressions"].post.parameters as { name: string; schema: object }[];
+  const body = doc.components.schemas.ExpressionJsonRequest.properties;
+  for (const schema of [params.find((p) => p.name === "minConfidence")!.schema, body.minConfidence]) {
+    assert.deepEqual({ ...schema, description: undefined }, {
+      type: "number",
+      minimum: 0,
+      maximum: 1,
+      default: 0.5,
+      description: undefined,
+    });
+  }
+  assert.equal(body.minFaceSize.minimum, 0);
+  assert.equal(body.minFaceSize.default, 0);
 });
 
 Deno.test("bundleClient() inlines the types and pins openapi-fetch by npm: specifier", () => {

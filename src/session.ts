@@ -89,6 +89,9 @@ async function createSession(
   provider: ExecutionProvider,
   { intraOpNumThreads, interOpNumThreads }: OpenOptions,
 ): Promise<ort.InferenceSession> {
+  // A failed CUDA attempt makes onnxruntime print raw `[E:onnxruntime:...]` lines on stderr before we log the
+  // fallback as JSON; the environment log level (read once, at the first session) silences them for the process.
+  if (provider === "cuda") ort.env.logLevel = "fatal";
   return await ort.InferenceSession.create(bytes, {
     executionProviders: [provider],
     graphOptimizationLevel: "all",

@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+
+Deno.test("openModel() with cuda: a failed CUDA attempt logs no raw onnxruntime lines on stderr", async () => {
+  // A subprocess: onnxruntime's environment log level is fixed at the process's first session.
+  const script = `
+    import { openModel } from ${JSON.stringify(new URL("../../src/session.ts", import.meta.url).href)};
+    const { buildFaceApiModels } = await import(${
+    JSON.stringify(new URL("../../model/models.ts", import.meta.url).href)
+  });
+    const dir = ${JSON.stringify(new URL("../../model/", import.meta.url).pathname)};
+    await buildFaceApiModels({ out: dir, ifMissing: true });
+    const s = await openModel(dir + "face-expression.manifest.json", { executionProvider: "cuda" });
+    console.log(JSON.stringify({ provider: s.provider, fallback: s.fallbackReason ?? null }));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  const result = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+  // Without CUDA the fallback is reported in data, not as onnxruntime's own stderr lines.
+  if (result.provider === "cpu") assert.match(result.fallback, /^cuda unavailable/);
+  assert.doesNotMatch(stderr, /\[E:onnxruntime/);
+});

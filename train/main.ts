@@ -1,13 +1,21 @@
 /**
  * `deno task train <command>`: the trainer's command line. Data preparation, evaluation, metrics, plots and the
  * model card live here and in train/data; `fit`, `export` and `gradcam` are loaded on demand from train/fit.ts,
- * train/export.ts and train/gradcam.ts. Usage mistakes (unknown flag, missing file) print one `error:` line
- * and exit 2; other failures print one line and exit 1; no stack traces either way.
+ * train/export.ts and train/gradcam.ts. Exit codes are the same for every command: usage mistakes (unknown
+ * command or option, missing or malformed value, a file or dataset root that does not exist) print one `error:`
+ * line and exit 2; data and runtime failures (malformed file content, invalid config, training or inference
+ * errors) print one line and exit 1; no stack traces either way.
  */
 import { basename, join } from "node:path";
 import { exampleConfig, loadConfig, type TrainConfig } from "./config.ts";
 import { mixDatasets } from "./data/mix.ts";
-import { type DatasetSource, parseDatasetArg, readDataset } from "./data/read.ts";
+import {
+  checkDatasetRoot,
+  DatasetNotFoundError,
+  type DatasetSource,
+  parseDatasetArg,
+  readDataset,
+} from "./data/read.ts";
 import type { Sample, SkipCount } from "./data/sample.ts";
 import { parseManifest } from "../model/manifest.ts";
 import { CANONICAL_LABELS, OTHER_LABEL } from "../model/spec.ts";
@@ -60,11 +68,22 @@ function need(flags: Record<string, string | boolean>, name: string): string {
   return v;
 }
 
-async function mustExist(path: string, what: string): Promise<void> {
+/** A path named on the command line must exist: `Cannot read <what> "<path>": no such file` is a usage error. */
+async function mustExist(path: string, what: string, kind: "file" | "folder" | "file or folder" = "file") {
   try {
     await Deno.stat(path);
-  } catch {
-    throw new UsageError(`${what} "${path}" not found`);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    throw new UsageError(`Cannot read ${what} "${path}": no such ${kind}`);
+  }
+}
+
+/** `--dataset reader:root[:split]`; a malformed one is a usage error. */
+function datasetArg(text: string): DatasetSource {
+  try {
+    return parseDatasetArg(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
 }
 
@@ -98,9 +117,7 @@ async function datasetSamples(
       : (config.validation.length ? config.validation : config.datasets);
     if (sources.length === 0) throw new UsageError(`config "${arg}" lists no datasets`);
   } else {
-    const source = parseDatasetArg(arg);
-    await mustExist(source.root, "dataset root");
-    sources = [source];
+    sources = [datasetArg(arg)];
   }
   const samples: Sample[] = [];
   const skipped: SkipCount[] = [];
@@ -194,8 +211,7 @@ async function prepare(flags: Record<string, string | boolean>): Promise<void> {
   const { prepareDataset, mergeShards, parseShard, cropAligner, faceAligner } = await import("./prepare.ts");
   const outDir = need(flags, "out");
   const shard = typeof flags.shard === "string" ? parseShardArg(parseShard, flags.shard) : undefined;
-  const source = parseDatasetArg(need(flags, "dataset"));
-  await mustExist(source.root, "dataset root");
+  const source = datasetArg(need(flags, "dataset"));
   const { samples, skipped } = await readDataset(source);
   const alignMode = (flags.align as string | undefined) ?? "faces";
   if (!["faces", "box"].includes(alignMode)) {
@@ -241,7 +257,7 @@ function parseShardArg(parse: (t: string) => { index: number; count: number }, t
 async function merge(flags: Record<string, string | boolean>): Promise<void> {
   const { mergeShards } = await import("./prepare.ts");
   const dir = need(flags, "out");
-  await mustExist(dir, "prepare folder");
+  await mustExist(dir, "prepare folder", "folder");
   out(await mergeShards(dir));
 }
 
@@ -306,6 +322,8 @@ async function fitCommand(flags: Record<string, string | boolean>): Promise<void
   if (flags.resume) config = { ...config, resume: true };
   if (typeof flags.epochs === "string") config = { ...config, epochs: int(flags, "epochs", config.epochs) };
   if (typeof flags.out === "string") config = { ...config, outDir: flags.out };
+  // Every root first: a wrong path (e.g. init-config's example roots) is said before TensorFlow.js loads.
+  for (const d of [...config.datasets, ...config.validation]) await checkDatasetRoot(d);
   const mod = await optional("fit");
   const fit = mod.fit as (c: TrainConfig, o: Record<string, unknown>) => Promise<Record<string, unknown>>;
   let validationData: unknown;
@@ -356,7 +374,66 @@ async function fitCommand(flags: Record<string, string | boolean>): Promise<void
   }
 }
 
+/** The options train/export.ts and train/gradcam.ts accept (kept in step with their parseArgs and HELP). */
+const DELEGATED_OPTIONS = {
+  export: {
+    checkpoint: { type: "string" },
+    weights: { type: "string" },
+    out: { type: "string" },
+    labels: { type: "string" },
+    fp16: { type: "boolean" },
+    id: { type: "string" },
+    metrics: { type: "string", multiple: true },
+    trained: { type: "boolean" },
+    untrained: { type: "boolean" },
+    source: { type: "string" },
+  },
+  gradcam: { weights: { type: "string" }, out: { type: "string" }, class: { type: "string" } },
+} as const;
+
+/**
+ * Checks what export and gradcam need before loading them, so their usage mistakes exit 2 like every other
+ * command's: unknown options, required and exclusive ones, and that the named files exist.
+ */
+async function checkDelegated(name: "export" | "gradcam", args: string[]): Promise<void> {
+  const { parseArgs } = await import("node:util");
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: name === "gradcam",
+      options: DELEGATED_OPTIONS[name],
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+  const weights = str(values.weights), out = str(values.out);
+  if (name === "export") {
+    const checkpoint = str(values.checkpoint);
+    if ((checkpoint === undefined) === (weights === undefined)) {
+      throw new UsageError("Cannot export model: give exactly one of --checkpoint DIR or --weights FILE");
+    }
+    if (!out) throw new UsageError("Cannot export model: --out DIR is required");
+    if (values.trained && values.untrained) {
+      throw new UsageError("Cannot export model: give at most one of --trained and --untrained");
+    }
+    if (checkpoint !== undefined) await mustExist(checkpoint, "checkpoint", "folder");
+    if (weights !== undefined) await mustExist(weights, "weights");
+    for (const f of (values.metrics ?? []) as string[]) await mustExist(f, "metrics");
+    return;
+  }
+  if (!weights || !out || parsed.positionals.length === 0) {
+    throw new UsageError("Cannot run Grad-CAM: --weights, --out and at least one IMAGE are required");
+  }
+  await mustExist(weights, "weights", "file or folder");
+  for (const image of parsed.positionals) await mustExist(image, "image");
+}
+
 async function delegate(name: "export" | "gradcam", args: string[]): Promise<void> {
+  await checkDelegated(name, args);
   const mod = await optional(name);
   const entry = mod.main ?? mod.cli;
   if (typeof entry !== "function") {
@@ -481,10 +558,11 @@ export async function main(args: string[]): Promise<number> {
   } catch (err) {
     const msg = (err as Error).message?.split("\n")[0] ?? String(err);
     console.error(`error: ${msg}`);
-    // Delegated modules may throw their own usage errors (by name) or node:util parseArgs errors (by code).
+    // Delegated modules may throw their own usage errors (by name) or node:util parseArgs errors (by code); a
+    // dataset root that does not exist is a wrong path in the command or config, like a missing --model file.
     const code = String((err as { code?: unknown }).code ?? "");
-    const usage = err instanceof UsageError || (err as Error).name === "UsageError" ||
-      code.startsWith("ERR_PARSE_ARGS");
+    const usage = err instanceof UsageError || err instanceof DatasetNotFoundError ||
+      (err as Error).name === "UsageError" || code.startsWith("ERR_PARSE_ARGS");
     return usage ? 2 : 1;
   }
 }

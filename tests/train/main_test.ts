@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { exampleConfig, parseConfig } from "../../train/config.ts";
+import { main } from "../../train/main.ts";
 import { FIXTURES } from "./data/helpers.ts";
 import { writeColourModel } from "./colour_model.ts";
 
@@ -66,11 +67,11 @@ Deno.test("train CLI: unknown flags and missing files give one error line and ex
       [["metrics", "--labels", "x", "--colour", "red"], /^error: unknown option --colour \(see --help\)$/],
       [
         ["metrics", "--labels", "/nonexistent/l.txt", "--predictions", "p"],
-        /^error: labels file "\/nonexistent\/l\.txt" not found$/,
+        /^error: Cannot read labels file "\/nonexistent\/l\.txt": no such file$/,
       ],
       [
         ["eval", "--model", join(tmp, "none.manifest.json"), "--dataset", "folder:/x"],
-        /^error: model manifest ".*none\.manifest\.json" not found$/,
+        /^error: Cannot read model manifest ".*none\.manifest\.json": no such file$/,
       ],
       [["frobnicate"], /^error: unknown command "frobnicate"/],
       [["fit"], /^error: missing --config \(see --help\)$/],
@@ -84,6 +85,56 @@ Deno.test("train CLI: unknown flags and missing files give one error line and ex
   const help = await train("prepare", "--help");
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--shard i\/N/);
+});
+
+Deno.test("train CLI exit codes are uniform: wrong paths and usage 2 in every command (export, gradcam too), bad content 1", async () => {
+  const config = join(tmp, "example.json");
+  await Deno.writeTextFile(config, JSON.stringify(exampleConfig()));
+  const invalid = join(tmp, "invalid.json");
+  await Deno.writeTextFile(invalid, JSON.stringify({ ...exampleConfig(), epochs: "x" }));
+  const garbage = join(tmp, "garbage.safetensors");
+  await Deno.writeFile(garbage, new Uint8Array(12));
+  const missing = join(tmp, "missing.safetensors");
+  const root = /^error: Cannot read dataset "affwild2": folder "\/data\/Aff-Wild2" does not exist$/;
+  const cases: [string[], number, RegExp][] = [
+    // init-config's example roots, unedited.
+    [["fit", "--config", config], 2, root],
+    [["card", "--config", config, "--out", join(tmp, "card.md")], 2, root],
+    [
+      ["eval", "--model", invalid, "--dataset", "rafdb:/nonexistent/RAF-DB:test"],
+      2,
+      /folder "\/nonexistent\/RAF-DB"/,
+    ],
+    [["prepare", "--dataset", "rafdb", "--out", tmp], 2, /^error: Cannot parse dataset "rafdb"/],
+    [
+      ["export", "--weights", missing, "--out", tmp],
+      2,
+      /^error: Cannot read weights ".*missing\.safetensors": no such file$/,
+    ],
+    [["export", "--weights", garbage], 2, /^error: Cannot export model: --out DIR is required$/],
+    [["export", "--weights", garbage, "--out", tmp, "--bogus"], 2, /^error: Unknown option '--bogus'/],
+    [["gradcam", "--weights", garbage, "--out", tmp], 2, /at least one IMAGE are required$/],
+    [
+      ["gradcam", "--weights", missing, "--out", tmp, "a.jpg"],
+      2,
+      /^error: Cannot read weights ".*": no such file or folder$/,
+    ],
+    [["export", "--weights", garbage, "--out", tmp], 1, /^error: Cannot read safetensors: /],
+    [["fit", "--config", invalid], 1, /^error: Cannot read config ".*invalid\.json": epochs: /],
+  ];
+  const lines: string[] = [];
+  const error = console.error;
+  console.error = (...a: unknown[]) => lines.push(a.join(" "));
+  try {
+    for (const [args, code, re] of cases) {
+      lines.length = 0;
+      assert.equal(await main(args), code, `${args.join(" ")}: ${lines.join("\n")}`);
+      assert.equal(lines.length, 1, `one line: ${lines.join("\n")}`);
+      assert.match(lines[0], re);
+    }
+  } finally {
+    console.error = error;
+  }
 });
 
 Deno.test("train init-config prints a config that parses back to the paper's example", async () => {

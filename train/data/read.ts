@@ -42,11 +42,42 @@ const DEFAULT_SPLIT: Record<ReaderName, string> = {
   prepared: "all",
 };
 
-/** Reads one dataset split with the reader it names; `labels` is the run's class list. */
+/**
+ * A dataset root that does not exist: the command line or the config names a wrong path (e.g. init-config's
+ * example roots left unedited). The CLI answers it as a usage error (exit 2); readers' own errors about what is
+ * inside an existing root are data errors (exit 1).
+ */
+export class DatasetNotFoundError extends Error {
+  override name = "DatasetNotFoundError";
+}
+
+/**
+ * Throws {@link DatasetNotFoundError} (`Cannot read dataset "affwild2": folder "/data/Aff-Wild2" does not
+ * exist`) when a source's root does not exist, so that is said plainly instead of a reader listing the sub-paths
+ * it looked for. Lets a command check every configured root before it starts any work.
+ */
+export async function checkDatasetRoot(source: Pick<DatasetSource, "reader" | "root">): Promise<void> {
+  try {
+    await Deno.stat(source.root);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    // FER2013's root may be the csv itself.
+    const kind = source.reader === "fer2013" && source.root.endsWith(".csv") ? "file" : "folder";
+    throw new DatasetNotFoundError(
+      `Cannot read dataset "${source.reader}": ${kind} "${source.root}" does not exist`,
+    );
+  }
+}
+
+/**
+ * Reads one dataset split with the reader it names; `labels` is the run's class list. A root that does not
+ * exist throws {@link DatasetNotFoundError} (see {@link checkDatasetRoot}) before any reader runs.
+ */
 export async function readDataset(
   source: DatasetSource,
   { labels = DEFAULT_LABELS }: { labels?: readonly string[] } = {},
 ): Promise<ReadResult> {
+  await checkDatasetRoot(source);
   const split = source.split ?? DEFAULT_SPLIT[source.reader];
   const opts = { ...source.options, split, labels };
   switch (source.reader) {

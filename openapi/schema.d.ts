@@ -828,7 +828,12 @@ export interface components {
             fallbackReason?: string;
             /** @description Supports `attention=true` */
             attention: boolean;
+            /** @description The model's native output order (same as `outputLabels`); response scores use `canonicalLabels` */
             labels: string[];
+            /** @description The model's native output order */
+            outputLabels: string[];
+            /** @description The order of `scores` in every response (mapped by name from the output order) */
+            canonicalLabels: components["schemas"]["ExpressionLabel"][];
             input: {
                 name: string;
                 shape: (number | string)[];
@@ -855,6 +860,8 @@ export interface components {
             license: string;
             intendedUse: string;
         };
+        /** @enum {string} */
+        ExpressionLabel: "neutral" | "anger" | "disgust" | "fear" | "happiness" | "sadness" | "surprise";
         TensorSpec: {
             name: string;
             shape: (number | string)[];
@@ -908,8 +915,6 @@ export interface components {
             confidence: number;
             scores: components["schemas"]["ExpressionScores"];
         };
-        /** @enum {string} */
-        ExpressionLabel: "neutral" | "anger" | "disgust" | "fear" | "happiness" | "sadness" | "surprise";
         /** @description Probability of each expression (sums to 1), canonical order */
         ExpressionScores: {
             neutral: number;

@@ -233,7 +233,14 @@ export const ModelInfo = z.object({
   provider: z.string().openapi({ description: "Execution provider in use (cpu or cuda)" }),
   fallbackReason: z.string().optional(),
   attention: z.boolean().openapi({ description: "Supports `attention=true`" }),
-  labels: z.array(z.string()),
+  labels: z.array(z.string()).openapi({
+    description:
+      "The model's native output order (same as `outputLabels`); response scores use `canonicalLabels`",
+  }),
+  outputLabels: z.array(z.string()).openapi({ description: "The model's native output order" }),
+  canonicalLabels: z.array(ExpressionLabel).openapi({
+    description: "The order of `scores` in every response (mapped by name from the output order)",
+  }),
   input: z.object({
     name: z.string(),
     shape: z.array(z.union([z.number().int(), z.string()])),

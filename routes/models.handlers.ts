@@ -5,6 +5,7 @@ import type { LoadedModel, Registry } from "../src/registry.ts";
 import type { getModel, listModels } from "./models.routes.ts";
 import { type AppEnv, readyRegistry } from "./context.ts";
 import type { ModelInfo } from "../openapi/schemas.ts";
+import { CANONICAL_LABELS } from "../model/spec.ts";
 
 /** A loaded model as its public description: the manifest plus runtime facts. */
 export function describeModel(m: LoadedModel, registry: Registry): z.infer<typeof ModelInfo> {
@@ -21,6 +22,8 @@ export function describeModel(m: LoadedModel, registry: Registry): z.infer<typeo
     ...(m.fallbackReason ? { fallbackReason: m.fallbackReason } : {}),
     attention: m.hasAttention,
     labels: f.labels,
+    outputLabels: f.labels,
+    canonicalLabels: [...CANONICAL_LABELS],
     input: {
       name: f.input.name,
       shape: f.input.shape,

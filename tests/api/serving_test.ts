@@ -12,6 +12,7 @@ import { createApp } from "../../src/app.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { loadRegistry } from "../../src/registry.ts";
+import { CANONICAL_LABELS } from "../../model/spec.ts";
 import { demoPhoto, solidPng, withFaceModels, writeTinyModel } from "./fixtures.ts";
 
 const logLines: Record<string, unknown>[] = [];
@@ -284,6 +285,10 @@ Deno.test("an untrained default model is served with a warning in the log and in
   const list = await (await app.request("/v1/models")).json();
   assert.equal(list.defaultModel, "tiny");
   assert.match(list.warning, /untrained/);
+  // QA #18: the output order and the response order are both stated.
+  assert.deepEqual(list.models[0].outputLabels, list.models[0].labels);
+  assert.deepEqual(list.models[0].canonicalLabels, [...CANONICAL_LABELS]);
+  assert.notDeepEqual(list.models[0].outputLabels, list.models[0].canonicalLabels);
   // A trained default carries no warning.
   await writeTinyModel(only, { id: "tiny", trained: true });
   assert.equal((await loadRegistry({ modelDir: only })).defaultWarning, undefined);

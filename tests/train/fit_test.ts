@@ -140,18 +140,12 @@ async function learnShapes(epochs: number): Promise<{ accuracy: number; seconds:
   }
 }
 
-Deno.test("fit() teaches a tiny model the synthetic shapes: held-out accuracy well above chance", async () => {
-  // Budget-bound (CI: 2 shared cores, ~1.5-2.5 min). The same seeded run is at 0.35 after 6 epochs; the
-  // opt-in test below continues it to >= 90%.
-  const { accuracy } = await learnShapes(6);
-  assert.ok(accuracy >= 0.3, `held-out accuracy ${accuracy} (chance 0.143)`);
-});
-
 Deno.test({
-  name: "fit() trains the tiny model to >= 90% held-out accuracy on synthetic shapes (TRAIN_LONG_TESTS=1)",
-  ignore: !Deno.env.get("TRAIN_LONG_TESTS"),
+  name: "fit() trains the tiny model to >= 90% held-out accuracy on synthetic shapes",
+  // The issue's bar, kept in every CI run: 24 epochs x 160 images, about 4-6 min on 2 cores (CI allows 90 min).
+  // SKIP_LONG_TESTS=1 skips it in local edit-test loops.
+  ignore: Deno.env.get("SKIP_LONG_TESTS") === "1",
   async fn() {
-    // 24 epochs x 160 images: ~5 min on 2 idle cores, so it is opt-in rather than part of every CI run.
     const { accuracy } = await learnShapes(24);
     assert.ok(accuracy >= 0.9, `held-out accuracy ${accuracy}`);
   },

@@ -22,7 +22,7 @@ const server = startServer(
 await server.ready;
 const base = `http://127.0.0.1:${server.port}`;
 const photos = [1, 2, 3, 4, 5, 6].map((n) =>
-  Deno.readFileSync(new URL(`../../node_modules/@vladmandic/face-api/demo/sample${n}.jpg`)
+  Deno.readFileSync(new URL(`../../node_modules/@vladmandic/face-api/demo/sample${n}.jpg`, import.meta.url))
 );
 const big = await Promise.all(
   photos.map(async (p) => new Uint8Array(await sharp(p).resize({ width: 800 }).jpeg().toBuffer())),
@@ -33,7 +33,9 @@ const small = new Uint8Array(
 );
 async function run(name: string, frames: Uint8Array[]) {
   const form = new FormData();
-  for (const f of frames) form.append("frames", new Blob([f as Uint8Array<ArrayBuffer>], { type: "image/jpeg" }), "f.jpg");
+  for (const f of frames) {
+    form.append("frames", new Blob([f as Uint8Array<ArrayBuffer>], { type: "image/jpeg" }), "f.jpg");
+  }
   const t0 = performance.now();
   const res = await fetch(`${base}/v1/videos/frames${detector ? `?detector=${detector}` : ""}`, {
     method: "POST",

@@ -9,6 +9,7 @@
  *   deno task train export --weights FILE.safetensors --out DIR [--labels affwild2] [--trained|--untrained]
  */
 import { parseArgs } from "node:util";
+import { EXPORT_OPTIONS } from "./cli_options.ts";
 import { buildScanCci, writeArtifact } from "../model/build.ts";
 import { type Manifest, type Metrics, sha256Hex } from "../model/manifest.ts";
 import type { TensorData } from "../model/scan_cci_params.ts";
@@ -112,18 +113,7 @@ export async function exportModel(
 export async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: {
-      checkpoint: { type: "string" },
-      weights: { type: "string" },
-      out: { type: "string" },
-      labels: { type: "string" },
-      fp16: { type: "boolean" },
-      id: { type: "string" },
-      metrics: { type: "string", multiple: true },
-      trained: { type: "boolean" },
-      untrained: { type: "boolean" },
-      source: { type: "string" },
-    },
+    options: EXPORT_OPTIONS,
     strict: true,
   });
   if (!values.out) throw new Error("Cannot export model: --out DIR is required");

@@ -11,6 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
 import { parseArgs } from "node:util";
+import { GRADCAM_OPTIONS } from "./cli_options.ts";
 import { basename, extname, join } from "node:path";
 import type { RawPixels } from "../model/preprocess.ts";
 import type { TensorData } from "../model/scan_cci_params.ts";
@@ -137,7 +138,7 @@ export async function gradcam(
 export async function main(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
-    options: { weights: { type: "string" }, out: { type: "string" }, class: { type: "string" } },
+    options: GRADCAM_OPTIONS,
     allowPositionals: true,
     strict: true,
   });

@@ -6,6 +6,7 @@
  * line and exit 2; data and runtime failures (malformed file content, invalid config, training or inference
  * errors) print one line and exit 1; no stack traces either way.
  */
+import { EXPORT_OPTIONS, GRADCAM_OPTIONS } from "./cli_options.ts";
 import { basename, join } from "node:path";
 import { exampleConfig, loadConfig, type TrainConfig } from "./config.ts";
 import { mixDatasets } from "./data/mix.ts";
@@ -374,22 +375,8 @@ async function fitCommand(flags: Record<string, string | boolean>): Promise<void
   }
 }
 
-/** The options train/export.ts and train/gradcam.ts accept (kept in step with their parseArgs and HELP). */
-const DELEGATED_OPTIONS = {
-  export: {
-    checkpoint: { type: "string" },
-    weights: { type: "string" },
-    out: { type: "string" },
-    labels: { type: "string" },
-    fp16: { type: "boolean" },
-    id: { type: "string" },
-    metrics: { type: "string", multiple: true },
-    trained: { type: "boolean" },
-    untrained: { type: "boolean" },
-    source: { type: "string" },
-  },
-  gradcam: { weights: { type: "string" }, out: { type: "string" }, class: { type: "string" } },
-} as const;
+/** The options train/export.ts and train/gradcam.ts accept (one definition, in train/cli_options.ts). */
+const DELEGATED_OPTIONS = { export: EXPORT_OPTIONS, gradcam: GRADCAM_OPTIONS } as const;
 
 /**
  * Checks what export and gradcam need before loading them, so their usage mistakes exit 2 like every other

@@ -16,7 +16,7 @@ import {
   fullyConnected,
 } from "./feature_extractor.ts";
 import { createGraph } from "./layers.ts";
-import type { BuiltNet, NetDescription } from "./package.ts";
+import { type BuiltNet, faceApiInput, type NetDescription } from "./package.ts";
 
 /** Number of outputs: 68 (x, y) pairs. */
 export const LANDMARK_OUTPUTS = 136;
@@ -38,18 +38,7 @@ export function buildLandmarks68(weights: FaceApiWeights): BuiltNet {
 }
 
 /** Shared input spec of the two 112x112 face-api nets. */
-export const FACE_CROP_INPUT: NetDescription["input"] = {
-  name: "image",
-  shape: ["N", FEATURE_INPUT_SIZE, FEATURE_INPUT_SIZE, 3],
-  dtype: "float32",
-  layout: "NHWC",
-  channelOrder: "RGB",
-  size: { width: FEATURE_INPUT_SIZE, height: FEATURE_INPUT_SIZE },
-  scale: 1,
-  mean: [0, 0, 0],
-  std: [1, 1, 1],
-  resize: "pad-square",
-};
+export const FACE_CROP_INPUT: NetDescription["input"] = faceApiInput(FEATURE_INPUT_SIZE);
 
 /** How face-api brings a face crop to the 112x112 input (stated in both manifests). */
 export const FACE_CROP_PREPROCESSING = {

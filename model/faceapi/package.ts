@@ -71,3 +71,22 @@ export async function packageNet(
   }, description.file);
   return { bytes, manifest };
 }
+
+/**
+ * The input spec every face-api port shares: float32 NHWC RGB 0..255 (each graph normalises like face-api), a
+ * square of `size` reached by padding to a square first.
+ */
+export function faceApiInput(size: number): NetDescription["input"] {
+  return {
+    name: "image",
+    shape: ["N", size, size, 3],
+    dtype: "float32",
+    layout: "NHWC",
+    channelOrder: "RGB",
+    size: { width: size, height: size },
+    scale: 1,
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    resize: "pad-square",
+  };
+}

@@ -22,7 +22,7 @@ import {
   op,
   relu6,
 } from "./layers.ts";
-import type { BuiltNet, NetDescription } from "./package.ts";
+import { type BuiltNet, faceApiInput, type NetDescription } from "./package.ts";
 
 /** Input side of the SSD detector. */
 export const SSD_INPUT_SIZE = 512;
@@ -271,18 +271,7 @@ export const SSD_DESCRIPTION: NetDescription = {
       },
     },
   },
-  input: {
-    name: "image",
-    shape: ["N", SSD_INPUT_SIZE, SSD_INPUT_SIZE, 3],
-    dtype: "float32",
-    layout: "NHWC",
-    channelOrder: "RGB",
-    size: { width: SSD_INPUT_SIZE, height: SSD_INPUT_SIZE },
-    scale: 1,
-    mean: [0, 0, 0],
-    std: [1, 1, 1],
-    resize: "pad-square",
-  },
+  input: faceApiInput(SSD_INPUT_SIZE),
   outputs: [
     {
       name: "boxes",

@@ -21,7 +21,7 @@ import {
   op,
   samePads,
 } from "./layers.ts";
-import type { BuiltNet, NetDescription } from "./package.ts";
+import { type BuiltNet, faceApiInput, type NetDescription } from "./package.ts";
 
 /** face-api's TinyFaceDetector anchors (width, height in grid cells), mean RGB and NMS IoU. */
 export const TINY_ANCHORS = [
@@ -143,18 +143,7 @@ export function tinyDescription(inputSize = TINY_INPUT_SIZE): NetDescription {
         },
       },
     },
-    input: {
-      name: "image",
-      shape: ["N", inputSize, inputSize, 3],
-      dtype: "float32",
-      layout: "NHWC",
-      channelOrder: "RGB",
-      size: { width: inputSize, height: inputSize },
-      scale: 1,
-      mean: [0, 0, 0],
-      std: [1, 1, 1],
-      resize: "pad-square",
-    },
+    input: faceApiInput(inputSize),
     outputs: [{
       name: "grid",
       shape: ["N", cells, cells, 25],

@@ -51,6 +51,13 @@ function convInfo(
   );
 }
 
+/** Forward-conv geometry both gradient kernels take (as tfjs's conv2d does). */
+export interface ConvGradOptions {
+  strides?: number | [number, number];
+  pad?: Pad;
+  dimRoundingMode?: "floor" | "round" | "ceil";
+}
+
 /**
  * dW as one convolution with the roles swapped: the input transposed to [ci, H, W, n] (channels as batch, batch
  * as channels) is correlated with dy transposed to [oh, ow, n, co] at dilation = stride, which yields
@@ -62,15 +69,7 @@ export function conv2dFilterGrad(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
   filterShape: [number, number, number, number],
-  {
-    strides = 1 as number | [number, number],
-    pad = "valid" as Pad,
-    dimRoundingMode = undefined as
-      | "floor"
-      | "round"
-      | "ceil"
-      | undefined,
-  } = {},
+  { strides = 1, pad = "valid", dimRoundingMode }: ConvGradOptions = {},
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [kh, kw, ci, co] = filterShape;
@@ -94,15 +93,7 @@ export function conv2dInputGrad(
   dy: tf.Tensor4D,
   filter: tf.Tensor4D,
   inputShape: [number, number, number, number],
-  {
-    strides = 1 as number | [number, number],
-    pad = "valid" as Pad,
-    dimRoundingMode = undefined as
-      | "floor"
-      | "round"
-      | "ceil"
-      | undefined,
-  } = {},
+  { strides = 1, pad = "valid", dimRoundingMode }: ConvGradOptions = {},
 ): tf.Tensor4D {
   return tf.tidy(() => {
     const [kh, kw] = filter.shape;

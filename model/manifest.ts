@@ -26,6 +26,12 @@ export const OutputSpec = z.object({
   name: z.string(),
   shape: z.array(z.union([z.number().int(), z.string()])),
   dtype: z.enum(["float32", "float16", "int64", "int32"]),
+  /**
+   * What the output holds, so readers never guess from its name: class `logits` (softmax them), class
+   * `probabilities` (use as they are), a spatial `attention` map, or `other` (detector and landmark tensors).
+   * Optional only so that manifests written before this field still load.
+   */
+  kind: z.enum(["logits", "probabilities", "attention", "other"]).optional(),
   description: z.string().optional(),
 });
 export type OutputSpec = z.infer<typeof OutputSpec>;
@@ -55,6 +61,8 @@ export const Manifest = z.object({
   task: z.enum(["expression", "face-detection", "face-landmarks"]),
   architecture: z.object({
     name: z.string(),
+    /** The architecture table entry this graph was built from (e.g. "scan-cci", "faceapi-expression"). */
+    family: z.string().optional(),
     version: z.string(),
     details: z.record(z.string(), z.unknown()).optional(),
   }),

@@ -13,9 +13,9 @@
 import { parseArgs } from "node:util";
 import { basename, join } from "node:path";
 import { type Manifest, type Metrics, parseManifest, sha256Hex } from "./manifest.ts";
-import { scanCciModel } from "./scan_cci.ts";
-import { countTrainable, scanCciParamSpecs, type TensorData } from "./scan_cci_params.ts";
-import { randomScanCci } from "./scan_cci_random.ts";
+import { scanCciModel } from "./scan_cci/model.ts";
+import { countTrainable, scanCciParamSpecs, type TensorData } from "./scan_cci/params.ts";
+import { randomScanCci } from "./scan_cci/random.ts";
 import { INTENDED_USE, LABEL_ORDERS, SCAN_CCI_INPUT } from "./spec.ts";
 import { weightsTrained } from "./weights/provenance.ts";
 import { readSafetensors, readSafetensorsMetadata } from "./weights/safetensors.ts";

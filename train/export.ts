@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { EXPORT_OPTIONS } from "./cli_options.ts";
 import { buildScanCci, writeArtifact } from "../model/build.ts";
 import { type Manifest, type Metrics, sha256Hex } from "../model/manifest.ts";
-import type { TensorData } from "../model/scan_cci_params.ts";
+import type { TensorData } from "../model/scan_cci/params.ts";
 import { weightsTrained } from "../model/weights/provenance.ts";
 import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from "../model/weights/safetensors.ts";
 import { CANONICAL_LABELS, LABEL_ORDERS } from "../model/spec.ts";

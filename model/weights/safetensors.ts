@@ -5,7 +5,7 @@
  * exactly (I64/I32, e.g. BatchNorm counters in a converted checkpoint, are read as float32 too); writing emits F32 with sorted keys, contiguous offsets and a space-padded header, so the same tensors
  * always give the same bytes.
  */
-import type { TensorData } from "../scan_cci_params.ts";
+import type { TensorData } from "../scan_cci/params.ts";
 
 /** Readable dtypes and their sizes; integer tensors (e.g. BatchNorm's `num_batches_tracked`) become float32 too. */
 const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4 };

@@ -136,7 +136,7 @@ let apiDir: Promise<string> | undefined;
 export function apiModelDir(): Promise<string> {
   apiDir ??= (async () => {
     const { buildScanCci, writeArtifact } = await import("../../model/build.ts");
-    const { randomScanCci } = await import("../../model/scan_cci_random.ts");
+    const { randomScanCci } = await import("../../model/scan_cci/random.ts");
     const dir = await Deno.makeTempDir({ prefix: "fer-api-" });
     await withFaceModels(dir);
     const width = 8;

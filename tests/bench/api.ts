@@ -20,7 +20,7 @@ import { decodeImage, encodePng } from "../../src/image.ts";
 import { openModel } from "../../src/session.ts";
 import { toTensor } from "../../model/preprocess.ts";
 import { buildScanCci, writeArtifact } from "../../model/build.ts";
-import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { randomScanCci } from "../../model/scan_cci/random.ts";
 import { DEMO_PHOTOS, faceModelDir } from "../faces/models.ts";
 
 const { values } = parseArgs({

@@ -10,7 +10,7 @@
 import * as ort from "onnxruntime-node";
 import { parseArgs } from "node:util";
 import { buildScanCci, writeArtifact } from "../../model/build.ts";
-import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { randomScanCci } from "../../model/scan_cci/random.ts";
 import { type Manifest, parseManifest } from "../../model/manifest.ts";
 import {
   DataType,

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { buildScanCci } from "../../model/build.ts";
-import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { randomScanCci } from "../../model/scan_cci/random.ts";
 
 const out = Deno.args[0] ?? "artifacts/gpu";
 await Deno.mkdir(out, { recursive: true });

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
 import { buildScanCci } from "../../model/build.ts";
-import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { randomScanCci } from "../../model/scan_cci/random.ts";
 import { provenanceMetadata } from "../../model/weights/provenance.ts";
 import { writeSafetensors } from "../../model/weights/safetensors.ts";
 import { toTensor } from "../../model/preprocess.ts";

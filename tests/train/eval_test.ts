@@ -8,7 +8,7 @@ import sharp from "sharp";
 import { buildScanCci, writeArtifact } from "../../model/build.ts";
 import { buildFaceApiModels, FACEAPI_NETS } from "../../model/models.ts";
 import { toTensor } from "../../model/preprocess.ts";
-import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { randomScanCci } from "../../model/scan_cci/random.ts";
 import { prepareFaceInput } from "../../src/faces.ts";
 import { decodeImage } from "../../src/image.ts";
 import { openModel } from "../../src/session.ts";

@@ -36,6 +36,7 @@ export const EXPRESSION_DESCRIPTION: NetDescription = {
   task: "expression",
   architecture: {
     name: "face-expression",
+    family: "faceapi-expression",
     version: "face-api-1.7.15",
     details: {
       weights: "face_expression_model",
@@ -54,6 +55,7 @@ export const EXPRESSION_DESCRIPTION: NetDescription = {
     name: "probabilities",
     shape: ["N", LABEL_ORDERS.faceapi.length],
     dtype: "float32",
+    kind: "probabilities",
     description: "softmax over face-api's 7 expressions, in `labels` order",
   }],
   intendedUse: INTENDED_USE,

@@ -58,6 +58,7 @@ export const LANDMARKS68_DESCRIPTION: NetDescription = {
   task: "face-landmarks",
   architecture: {
     name: "face-landmark-68",
+    family: "faceapi-landmarks68",
     version: "face-api-1.7.15",
     details: {
       weights: "face_landmark_68_model",
@@ -72,6 +73,7 @@ export const LANDMARKS68_DESCRIPTION: NetDescription = {
     name: "landmarks",
     shape: ["N", LANDMARK_OUTPUTS],
     dtype: "float32",
+    kind: "other",
     description: "raw FaceLandmark68Net output: 68 interleaved (x, y) pairs relative to the 112x112 " +
       "centred-padded square (0..1); point order is dlib's 68-point scheme",
   }],

@@ -4,6 +4,7 @@
  * provenance of the weights it was made from.
  */
 import { encodeModel } from "../onnx/helper.ts";
+import type { Artifact } from "../artifact.ts";
 import { type InputSpec, type Manifest, type OutputSpec, parseManifest, sha256Hex } from "../manifest.ts";
 import type { FaceApiWeights } from "../weights/faceapi.ts";
 import type { Graph } from "./layers.ts";
@@ -41,7 +42,7 @@ export async function packageNet(
   net: BuiltNet,
   description: NetDescription,
   weights: FaceApiWeights,
-): Promise<{ bytes: Uint8Array; manifest: Manifest }> {
+): Promise<Artifact> {
   const bytes = encodeModel(net.model);
   const manifest = parseManifest({
     schemaVersion: 1,
@@ -69,7 +70,7 @@ export async function packageNet(
     license: FACEAPI_LICENSE,
     intendedUse: description.intendedUse,
   }, description.file);
-  return { bytes, manifest };
+  return { onnx: bytes, manifest };
 }
 
 /**

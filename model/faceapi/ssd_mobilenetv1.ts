@@ -250,6 +250,7 @@ export const SSD_DESCRIPTION: NetDescription = {
   task: "face-detection",
   architecture: {
     name: "ssd-mobilenetv1",
+    family: "faceapi-ssd-mobilenetv1",
     version: "face-api-1.7.15",
     details: {
       weights: "ssd_mobilenetv1_model",
@@ -277,6 +278,7 @@ export const SSD_DESCRIPTION: NetDescription = {
       name: "boxes",
       shape: ["N", SSD_ANCHORS, 4],
       dtype: "float32",
+      kind: "other",
       description: "decoded anchor boxes (y1, x1, y2, x2) relative to the 512x512 padded square (0..1, " +
         "unclipped), exactly face-api outputLayer before NMS",
     },
@@ -284,6 +286,7 @@ export const SSD_DESCRIPTION: NetDescription = {
       name: "scores",
       shape: ["N", SSD_ANCHORS],
       dtype: "float32",
+      kind: "other",
       description: "face probability per anchor: sigmoid of class channel 1 (face-api outputLayer)",
     },
   ],

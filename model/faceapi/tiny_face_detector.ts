@@ -124,6 +124,7 @@ export function tinyDescription(inputSize = TINY_INPUT_SIZE): NetDescription {
     task: "face-detection",
     architecture: {
       name: "tiny-face-detector",
+      family: "faceapi-tiny-face-detector",
       version: "face-api-1.7.15",
       details: {
         weights: "tiny_face_detector_model",
@@ -148,6 +149,7 @@ export function tinyDescription(inputSize = TINY_INPUT_SIZE): NetDescription {
       name: "grid",
       shape: ["N", cells, cells, 25],
       dtype: "float32",
+      kind: "other",
       description: "raw TinyFaceDetector output (NHWC); channel 5a+k is anchor a's (tx, ty, tw, th, score " +
         "logit)",
     }],

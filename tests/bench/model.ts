@@ -9,7 +9,8 @@
  */
 import * as ort from "onnxruntime-node";
 import { parseArgs } from "node:util";
-import { buildScanCci, writeArtifact } from "../../model/build.ts";
+import { writeArtifact } from "../../model/artifact.ts";
+import { buildScanCci } from "../../model/scan_cci/build.ts";
 import { randomScanCci } from "../../model/scan_cci/random.ts";
 import { type Manifest, parseManifest } from "../../model/manifest.ts";
 import {

@@ -6,7 +6,7 @@
  *   deno run -A tests/tools/constant_model.ts artifacts/gpu
  */
 import { join } from "node:path";
-import { buildScanCci } from "../../model/build.ts";
+import { buildScanCci } from "../../model/scan_cci/build.ts";
 import { randomScanCci } from "../../model/scan_cci/random.ts";
 
 const out = Deno.args[0] ?? "artifacts/gpu";

@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
-import { buildScanCci } from "../../model/build.ts";
+import { buildScanCci } from "../../model/scan_cci/build.ts";
 import { randomScanCci } from "../../model/scan_cci/random.ts";
 import { provenanceMetadata } from "../../model/weights/provenance.ts";
 import { writeSafetensors } from "../../model/weights/safetensors.ts";

@@ -51,6 +51,9 @@ export const FACE_CROP_PREPROCESSING = {
   normalisation: `(x - [${FEATURE_MEAN_RGB.join(", ")}]) / 255 inside the graph`,
 };
 
+/** The family of the landmark net, the key of its model/architectures.ts entry. */
+export const LANDMARKS68_FAMILY = "faceapi-landmarks68";
+
 /** Manifest description of the landmark net (contract used by src/faces.ts). */
 export const LANDMARKS68_DESCRIPTION: NetDescription = {
   id: "landmarks68",
@@ -58,7 +61,7 @@ export const LANDMARKS68_DESCRIPTION: NetDescription = {
   task: "face-landmarks",
   architecture: {
     name: "face-landmark-68",
-    family: "faceapi-landmarks68",
+    family: LANDMARKS68_FAMILY,
     version: "face-api-1.7.15",
     details: {
       weights: "face_landmark_68_model",

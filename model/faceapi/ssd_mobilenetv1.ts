@@ -243,6 +243,9 @@ export function buildSsdMobilenetV1(weights: FaceApiWeights): BuiltNet {
   return { model: makeModel(graph, { docString: "face-api SSD MobileNetV1 face detector" }), graph: g };
 }
 
+/** The family of the SSD detector, the key of its model/architectures.ts entry. */
+export const SSD_FAMILY = "faceapi-ssd-mobilenetv1";
+
 /** Manifest description of the SSD detector (contract used by src/faces.ts). */
 export const SSD_DESCRIPTION: NetDescription = {
   id: "ssd-mobilenetv1",
@@ -250,7 +253,7 @@ export const SSD_DESCRIPTION: NetDescription = {
   task: "face-detection",
   architecture: {
     name: "ssd-mobilenetv1",
-    family: "faceapi-ssd-mobilenetv1",
+    family: SSD_FAMILY,
     version: "face-api-1.7.15",
     details: {
       weights: "ssd_mobilenetv1_model",

@@ -10,15 +10,7 @@
 import { scanCciModel } from "../../model/scan_cci/model.ts";
 import { scanCciParamSpecs, type TensorData } from "../../model/scan_cci/params.ts";
 import { createRng } from "../../model/scan_cci/random.ts";
-import {
-  DataType,
-  encodeModel,
-  makeGraph,
-  makeModel,
-  makeNode,
-  makeTensor,
-  makeValueInfo,
-} from "../../model/onnx/helper.ts";
+import { matmulProbeModel, PROBE_SHAPE } from "./matmul_probe.ts";
 import { join } from "node:path";
 
 const out = Deno.args[0] ?? "scratch/dev";
@@ -39,14 +31,7 @@ for (const s of scanCciParamSpecs()) {
 }
 await Deno.writeFile(join(out, "perpatch.onnx"), scanCciModel(weights).bytes);
 await Deno.writeFile(join(out, "fp16.onnx"), scanCciModel(weights, { fp16: true }).bytes);
-const [m, k, n] = [1024, 2048, 1024];
+const [, k, n] = PROBE_SHAPE;
 const w = new Float32Array(k * n).map((_, i) => pattern[i % period] * 0.02);
-const g = makeGraph(
-  [makeNode("MatMul", ["a", "w"], ["y"])],
-  "matmul",
-  [makeValueInfo("a", DataType.FLOAT, [m, k])],
-  [makeValueInfo("y", DataType.FLOAT, [m, n])],
-  [makeTensor("w", DataType.FLOAT, [k, n], w)],
-);
-await Deno.writeFile(join(out, "matmul.onnx"), encodeModel(makeModel(g)));
+await Deno.writeFile(join(out, "matmul.onnx"), matmulProbeModel(w));
 console.log(`Wrote perpatch/fp16/matmul .onnx to ${out}`);

@@ -30,6 +30,7 @@ export interface NetDescription {
 
 /** The face-api release the weights and semantics are taken from. */
 export const FACEAPI_SOURCE = "@vladmandic/face-api@1.7.15";
+/** The licence note every face-api port's manifest carries. */
 export const FACEAPI_LICENSE = "MIT (face-api weights and code by Vladimir Mandic / Vincent Mühler)";
 /**
  * Names the builder in every manifest. Bump the version whenever a graph changes for the same weights, so

@@ -8,7 +8,8 @@
 # The GPU variant starts from NVIDIA's CUDA 12 + cuDNN 9 runtime and lets onnxruntime-node's install script fetch
 # its CUDA 12 execution provider at build time (ONNXRUNTIME_NODE_INSTALL=cuda12). The CPU variant starts from
 # Debian and skips that download. Model artifacts are built at image build time from the weights shipped in the
-# npm packages, so the container needs no network at run time.
+# npm packages into MODEL_DIR (the image's own artifacts/models/; the host's artifacts/ is not copied), so the
+# container needs no network at run time.
 ARG VARIANT=gpu
 ARG DENO_VERSION=2.9.6
 
@@ -28,7 +29,7 @@ RUN apt-get update \
 
 RUN useradd --create-home --uid 10001 app
 WORKDIR /app
-ENV DENO_DIR=/app/.deno DENO_NO_UPDATE_CHECK=1 NO_COLOR=1 PORT=8080 HOST=0.0.0.0 MODEL_DIR=/app/model
+ENV DENO_DIR=/app/.deno DENO_NO_UPDATE_CHECK=1 NO_COLOR=1 PORT=8080 HOST=0.0.0.0 MODEL_DIR=/app/artifacts/models
 
 # Dependencies first (cached layer), strictly from the lock file. Only onnxruntime-node's script is allowed to
 # run, and only to fetch the CUDA provider in the GPU variant.

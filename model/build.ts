@@ -7,164 +7,16 @@
  * `--weights` reads the reference state_dicts in the `base.`/`attention.`/`region.` safetensors layout; the
  * labels option names the order the weights were trained in (the authors trained in AffectNet order).
  * `--random-seed` builds the reference's PyTorch initialisation (untrained: `trained: false`), optionally on the
- * VGGFace2 backbone. The library functions `buildScanCci` and `writeArtifact` are what the trainer's exporter
- * calls. Files are written via temporary names and renames; on any error nothing is written.
+ * VGGFace2 backbone. The work is model/scan_cci/build.ts's `buildScanCci` and model/artifact.ts's
+ * `writeArtifact` (what the trainer's exporter calls too); this file parses and checks the arguments. Files are
+ * written via temporary names and renames; on any error nothing is written.
  */
 import { parseArgs } from "node:util";
-import { basename, join } from "node:path";
-import { type Manifest, type Metrics, parseManifest, sha256Hex } from "./manifest.ts";
-import { scanCciModel } from "./scan_cci.ts";
-import { countTrainable, scanCciParamSpecs, type TensorData } from "./scan_cci_params.ts";
-import { randomScanCci } from "./scan_cci_random.ts";
-import { INTENDED_USE, LABEL_ORDERS, SCAN_CCI_INPUT } from "./spec.ts";
-import { weightsTrained } from "./weights/provenance.ts";
-import { readSafetensors, readSafetensorsMetadata } from "./weights/safetensors.ts";
-import { vggface2Backbone } from "./weights/vggface2.ts";
-
-const TOOL = "scan-fer model/build.ts";
-const LICENSE_TRAINED =
-  "Code: scan-fer (ours). Weights: trained on research-only datasets (e.g. AffectNet, " +
-  "Aff-Wild2, VGGFace2); they carry those datasets' licences (typically non-commercial research use only).";
-const LICENSE_RANDOM =
-  "Code: scan-fer (ours). Expression heads are random initialisation (no training data)." +
-  " A VGGFace2 backbone, if used, carries the VGGFace2 licence (non-commercial research use).";
-
-/** What `buildScanCci` needs: weights (reference names), the native label order, and provenance. */
-export interface BuildScanCciOptions {
-  tensors: Map<string, TensorData>;
-  /** Native label order of the weights, e.g. "affectnet" or "affwild2", or explicit canonical names. */
-  labels: keyof typeof LABEL_ORDERS | readonly string[];
-  fp16?: boolean;
-  width?: number;
-  id?: string;
-  source: string;
-  trained: boolean;
-  weightsSha256?: string;
-  seed?: number;
-  metrics?: Metrics[];
-}
-
-/**
- * Builds the ONNX bytes and a validated manifest (labels in output order, input spec, outputs, sha256, bytes,
- * trainable parameter count, GFLOPs counted from the graph's Conv/MatMul/Gemm, provenance, licence note).
- * Throws one error listing every weight problem; returns nothing partial.
- */
-export async function buildScanCci(
-  {
-    tensors,
-    labels,
-    fp16 = false,
-    width,
-    id = "scan-cci",
-    source,
-    trained,
-    weightsSha256,
-    seed,
-    metrics = [],
-  }: BuildScanCciOptions,
-): Promise<{ onnx: Uint8Array; manifest: Manifest }> {
-  const labelOrder = typeof labels === "string" ? labels : undefined;
-  const names = typeof labels === "string" ? LABEL_ORDERS[labels] : labels;
-  if (!names) {
-    throw new Error(
-      `Cannot build SCAN+CCI: unknown label order "${labels}" (use ${Object.keys(LABEL_ORDERS).join(", ")})`,
-    );
-  }
-  const built = scanCciModel(tensors, {
-    fp16,
-    width,
-    classes: names.length,
-    metadata: { id, labels: names.join(","), ...(labelOrder ? { labelOrder } : {}) },
-  });
-  const manifest = parseManifest({
-    schemaVersion: 1,
-    id,
-    task: "expression",
-    architecture: {
-      name: "SCAN+CCI",
-      version: "1",
-      details: {
-        backbone: "ResNet-50 (Bottleneck v1.5) conv1..layer3",
-        width: built.width,
-        localPatches: 25,
-        cciRegions: 4,
-        heads: ["attention", "region_tl", "region_tr", "region_bl", "region_br"],
-        io: "float32 (fp16 models cast inside the graph)",
-        paper: "Gera & Balasubramanian, ABAW 2020, arXiv:2007.10298",
-      },
-    },
-    file: `${id}.onnx`,
-    sha256: await sha256Hex(built.bytes),
-    bytes: built.bytes.length,
-    opset: 17,
-    precision: fp16 ? "fp16" : "fp32",
-    labels: [...names],
-    labelOrder,
-    input: {
-      name: SCAN_CCI_INPUT.name,
-      shape: ["N", 3, SCAN_CCI_INPUT.size, SCAN_CCI_INPUT.size],
-      dtype: "float32",
-      layout: SCAN_CCI_INPUT.layout,
-      channelOrder: SCAN_CCI_INPUT.channelOrder,
-      size: { width: SCAN_CCI_INPUT.size, height: SCAN_CCI_INPUT.size },
-      scale: SCAN_CCI_INPUT.scale,
-      mean: [...SCAN_CCI_INPUT.mean],
-      std: [...SCAN_CCI_INPUT.std],
-      resize: "fill",
-    },
-    outputs: [
-      {
-        name: "logits",
-        shape: ["N", names.length],
-        dtype: "float32",
-        description: "mean of the 5 head logits",
-      },
-      {
-        name: "head_logits",
-        shape: ["N", 5, names.length],
-        dtype: "float32",
-        description: "attention, region TL, TR, BL, BR logits",
-      },
-      {
-        name: "attention_map",
-        shape: ["N", 28, 28],
-        dtype: "float32",
-        description: "channel mean of the global SCAN weights (sigmoid, 0..1) over the 28x28 layer2 grid",
-      },
-    ],
-    parameters: countTrainable(scanCciParamSpecs({ width: built.width, classes: names.length })),
-    gflops: Math.round(built.flopsPerImage / 1e6) / 1e3,
-    trained,
-    provenance: { source, weightsSha256, seed, tool: TOOL },
-    metrics,
-    license: trained ? LICENSE_TRAINED : LICENSE_RANDOM,
-    intendedUse: INTENDED_USE,
-  }, `${id}.manifest.json`);
-  return { onnx: built.bytes, manifest };
-}
-
-/**
- * Writes `<dir>/<manifest.file>` and `<dir>/<id>.manifest.json` via temporary files and renames (manifest
- * last), so a reader never sees a half-written pair. Returns both paths.
- */
-export async function writeArtifact(
-  dir: string,
-  { onnx, manifest }: { onnx: Uint8Array; manifest: Manifest },
-): Promise<{ onnxPath: string; manifestPath: string }> {
-  await Deno.mkdir(dir, { recursive: true });
-  const onnxPath = join(dir, manifest.file);
-  const manifestPath = join(dir, `${manifest.id}.manifest.json`);
-  const tmp = `.tmp-${crypto.randomUUID()}`;
-  try {
-    await Deno.writeFile(`${onnxPath}${tmp}`, onnx);
-    await Deno.writeTextFile(`${manifestPath}${tmp}`, JSON.stringify(manifest, null, 2) + "\n");
-    await Deno.rename(`${onnxPath}${tmp}`, onnxPath);
-    await Deno.rename(`${manifestPath}${tmp}`, manifestPath);
-  } finally {
-    for (const p of [`${onnxPath}${tmp}`, `${manifestPath}${tmp}`]) await Deno.remove(p).catch(() => {});
-  }
-  return { onnxPath, manifestPath };
-}
+import { writeArtifact } from "./artifact.ts";
+import type { Manifest } from "./manifest.ts";
+import { buildScanCci, seededScanCciWeights } from "./scan_cci/build.ts";
+import { LABEL_ORDERS } from "./spec.ts";
+import { readWeightsFile } from "./weights/provenance.ts";
 
 const USAGE = "Usage: deno task model:build (--weights FILE.safetensors [--trained | --untrained] |\n" +
   "                              --random-seed N [--backbone FILE.pkl])\n" +
@@ -204,10 +56,6 @@ async function readInput(what: string, path: string): Promise<Uint8Array> {
       : (e as Error).message;
     throw new UsageError(`Cannot read ${what} "${path}": ${reason}`);
   }
-}
-
-function toTensorMap(m: Map<string, { shape: number[]; data: Float32Array }>): Map<string, TensorData> {
-  return new Map([...m].map(([k, v]) => [k, { shape: v.shape, data: v.data }]));
 }
 
 /**
@@ -272,45 +120,21 @@ export async function main(
     usage(`--random-seed must be an integer in [0, 2^32), got "${seedText}"`);
   }
   const labels = values.labels as "affectnet" | "affwild2";
+  const common = { labels, fp16: values.fp16, width, id: values.id };
   let built;
   if (values.weights) {
     const bytes = await readInput("weights", values.weights);
-    const tensors = toTensorMap(readSafetensors(bytes));
     const override = values.trained ? true : values.untrained ? false : undefined;
-    const decision = weightsTrained(readSafetensorsMetadata(bytes), { override, file: values.weights });
-    built = await buildScanCci({
-      tensors,
-      labels,
-      fp16: values.fp16,
-      width,
-      id: values.id,
-      source: `safetensors:${basename(values.weights)}${decision.source ? ` (${decision.source})` : ""}`,
-      trained: decision.trained,
-      weightsSha256: await sha256Hex(bytes),
-    });
+    const file = await readWeightsFile(bytes, { file: values.weights, override });
+    built = await buildScanCci({ ...common, ...file });
   } else {
     // Read the backbone before the (full-width: slow) random init, so a wrong path fails at once.
-    const backbone = values.backbone ? await readInput("backbone", values.backbone) : undefined;
-    const tensors = randomScanCci({ seed, width: width ?? 1, classes: LABEL_ORDERS[labels].length });
-    let source = "random-init:pytorch-defaults";
-    let weightsSha256: string | undefined;
-    if (values.backbone && backbone) {
-      const bytes = backbone;
-      for (const [k, v] of vggface2Backbone(bytes)) tensors.set(k, v);
-      source = `vggface2-backbone:${basename(values.backbone)}+random-heads`;
-      weightsSha256 = await sha256Hex(bytes);
-    }
-    built = await buildScanCci({
-      tensors,
-      labels,
-      fp16: values.fp16,
-      width,
-      id: values.id,
-      source,
-      trained: false,
-      weightsSha256,
-      seed,
-    });
+    const backbone = values.backbone
+      ? { bytes: await readInput("backbone", values.backbone), file: values.backbone }
+      : undefined;
+    const classes = LABEL_ORDERS[labels].length;
+    const seeded = await seededScanCciWeights({ seed, width: width ?? 1, classes, backbone });
+    built = await buildScanCci({ ...common, ...seeded, trained: false, seed });
   }
   const paths = await writeArtifact(values.out, built);
   return { ...paths, manifest: built.manifest };

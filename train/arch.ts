@@ -15,8 +15,8 @@ import {
   scanCciChannels,
   scanCciParamSpecs,
   type TensorData,
-} from "../model/scan_cci_params.ts";
-import { randomScanCci } from "../model/scan_cci_random.ts";
+} from "../model/scan_cci/params.ts";
+import { randomScanCci } from "../model/scan_cci/random.ts";
 
 /** PyTorch BatchNorm2d defaults. */
 const BN_EPS = 1e-5;

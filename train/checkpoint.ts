@@ -10,7 +10,7 @@
  */
 import { provenanceMetadata } from "../model/weights/provenance.ts";
 import { readSafetensors, writeSafetensors } from "../model/weights/safetensors.ts";
-import type { TensorData } from "../model/scan_cci_params.ts";
+import type { TensorData } from "../model/scan_cci/params.ts";
 import type { RngState } from "./data/rng.ts";
 import type { SamplerState } from "./data/sampler.ts";
 

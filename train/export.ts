@@ -1,20 +1,21 @@
 /**
- * Trained tfjs weights -> `scan-cci.onnx` + manifest, through the model helper's builder (model/build.ts), so
+ * Trained tfjs weights -> `scan-cci.onnx` + manifest, through the model builder (model/scan_cci/build.ts), so
  * the served graph is the one and only SCAN+CCI graph. The manifest says `trained: true` only for a checkpoint
  * of a real training run on real (non-synthetic) data; synthetic smoke runs say `trained: false` and name their
- * source. A weights file follows model:build's rule (its `__metadata__`, else trained; --trained/--untrained
- * override).
+ * source. A weights file is opened like model:build opens it (model/weights/provenance.ts's `readWeightsFile`:
+ * its `__metadata__`, else trained; --trained/--untrained override).
  *
  *   deno task train export --checkpoint artifacts/checkpoints/epoch-0020 --out artifacts/models [--fp16]
  *   deno task train export --weights FILE.safetensors --out DIR [--labels affwild2] [--trained|--untrained]
  */
 import { parseArgs } from "node:util";
 import { EXPORT_OPTIONS } from "./cli_options.ts";
-import { buildScanCci, writeArtifact } from "../model/build.ts";
+import { writeArtifact } from "../model/artifact.ts";
 import { type Manifest, type Metrics, sha256Hex } from "../model/manifest.ts";
-import type { TensorData } from "../model/scan_cci_params.ts";
-import { weightsTrained } from "../model/weights/provenance.ts";
-import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from "../model/weights/safetensors.ts";
+import { buildScanCci } from "../model/scan_cci/build.ts";
+import type { TensorData } from "../model/scan_cci/params.ts";
+import { readWeightsFile } from "../model/weights/provenance.ts";
+import { writeSafetensors } from "../model/weights/safetensors.ts";
 import { CANONICAL_LABELS, LABEL_ORDERS } from "../model/spec.ts";
 import { loadCheckpoint } from "./checkpoint.ts";
 
@@ -79,15 +80,11 @@ export async function exportModel(
     names = labels ?? s.labels;
     sha = await sha256Hex(await Deno.readFile(`${checkpoint}/weights.safetensors`));
   } else if (typeof weights === "string") {
-    const bytes = await Deno.readFile(weights);
-    tensors = readSafetensors(bytes) as Map<string, TensorData>;
-    // The same rule as model:build --weights: `trained` overrides, else the file's provenance metadata, else
-    // (no metadata, e.g. a converted checkpoint of the authors) trained weights.
-    const decision = weightsTrained(readSafetensorsMetadata(bytes), { override: trained, file: weights });
-    isTrained = decision.trained;
-    src = source ??
-      (decision.source ? `${decision.source} (weights file ${weights})` : `weights file ${weights}`);
-    sha = await sha256Hex(bytes);
+    const file = await readWeightsFile(await Deno.readFile(weights), { file: weights, override: trained });
+    tensors = file.tensors;
+    isTrained = file.trained;
+    src = source ?? file.source;
+    sha = file.weightsSha256;
   } else {
     tensors = weights!;
     isTrained = trained ?? false;

@@ -5,7 +5,7 @@
  */
 import type { TrainConfig } from "./config.ts";
 import type { TrainData } from "./synthetic.ts";
-import type { TensorData } from "../model/scan_cci_params.ts";
+import type { TensorData } from "../model/scan_cci/params.ts";
 import { readDataset } from "./data/read.ts";
 import { mixDatasets } from "./data/mix.ts";
 import { loadImages } from "./data/images.ts";

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { GRADCAM_OPTIONS } from "./cli_options.ts";
 import { basename, extname, join } from "node:path";
 import type { RawPixels } from "../model/preprocess.ts";
-import type { TensorData } from "../model/scan_cci_params.ts";
+import type { TensorData } from "../model/scan_cci/params.ts";
 import { readSafetensors } from "../model/weights/safetensors.ts";
 import { CANONICAL_LABELS, canonicalIndex } from "../model/spec.ts";
 import { createScanCci, type ScanCci } from "./arch.ts";

@@ -29,6 +29,9 @@ export function buildExpression(weights: FaceApiWeights): BuiltNet {
   return { model: makeModel(graph, { docString: "face-api FaceExpressionNet" }), graph: g };
 }
 
+/** The family of the expression net, the key of its model/architectures.ts entry. */
+export const EXPRESSION_FAMILY = "faceapi-expression";
+
 /** Manifest description of the expression net. */
 export const EXPRESSION_DESCRIPTION: NetDescription = {
   id: "faceapi-expression",
@@ -36,6 +39,7 @@ export const EXPRESSION_DESCRIPTION: NetDescription = {
   task: "expression",
   architecture: {
     name: "face-expression",
+    family: EXPRESSION_FAMILY,
     version: "face-api-1.7.15",
     details: {
       weights: "face_expression_model",
@@ -54,6 +58,7 @@ export const EXPRESSION_DESCRIPTION: NetDescription = {
     name: "probabilities",
     shape: ["N", LABEL_ORDERS.faceapi.length],
     dtype: "float32",
+    kind: "probabilities",
     description: "softmax over face-api's 7 expressions, in `labels` order",
   }],
   intendedUse: INTENDED_USE,

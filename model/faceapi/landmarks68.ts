@@ -51,6 +51,9 @@ export const FACE_CROP_PREPROCESSING = {
   normalisation: `(x - [${FEATURE_MEAN_RGB.join(", ")}]) / 255 inside the graph`,
 };
 
+/** The family of the landmark net, the key of its model/architectures.ts entry. */
+export const LANDMARKS68_FAMILY = "faceapi-landmarks68";
+
 /** Manifest description of the landmark net (contract used by src/faces.ts). */
 export const LANDMARKS68_DESCRIPTION: NetDescription = {
   id: "landmarks68",
@@ -58,6 +61,7 @@ export const LANDMARKS68_DESCRIPTION: NetDescription = {
   task: "face-landmarks",
   architecture: {
     name: "face-landmark-68",
+    family: LANDMARKS68_FAMILY,
     version: "face-api-1.7.15",
     details: {
       weights: "face_landmark_68_model",
@@ -72,6 +76,7 @@ export const LANDMARKS68_DESCRIPTION: NetDescription = {
     name: "landmarks",
     shape: ["N", LANDMARK_OUTPUTS],
     dtype: "float32",
+    kind: "other",
     description: "raw FaceLandmark68Net output: 68 interleaved (x, y) pairs relative to the 112x112 " +
       "centred-padded square (0..1); point order is dlib's 68-point scheme",
   }],

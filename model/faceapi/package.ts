@@ -4,6 +4,7 @@
  * provenance of the weights it was made from.
  */
 import { encodeModel } from "../onnx/helper.ts";
+import type { Artifact } from "../artifact.ts";
 import { type InputSpec, type Manifest, type OutputSpec, parseManifest, sha256Hex } from "../manifest.ts";
 import type { FaceApiWeights } from "../weights/faceapi.ts";
 import type { Graph } from "./layers.ts";
@@ -29,6 +30,7 @@ export interface NetDescription {
 
 /** The face-api release the weights and semantics are taken from. */
 export const FACEAPI_SOURCE = "@vladmandic/face-api@1.7.15";
+/** The licence note every face-api port's manifest carries. */
 export const FACEAPI_LICENSE = "MIT (face-api weights and code by Vladimir Mandic / Vincent Mühler)";
 /**
  * Names the builder in every manifest. Bump the version whenever a graph changes for the same weights, so
@@ -41,7 +43,7 @@ export async function packageNet(
   net: BuiltNet,
   description: NetDescription,
   weights: FaceApiWeights,
-): Promise<{ bytes: Uint8Array; manifest: Manifest }> {
+): Promise<Artifact> {
   const bytes = encodeModel(net.model);
   const manifest = parseManifest({
     schemaVersion: 1,
@@ -69,7 +71,7 @@ export async function packageNet(
     license: FACEAPI_LICENSE,
     intendedUse: description.intendedUse,
   }, description.file);
-  return { bytes, manifest };
+  return { onnx: bytes, manifest };
 }
 
 /**

@@ -243,6 +243,9 @@ export function buildSsdMobilenetV1(weights: FaceApiWeights): BuiltNet {
   return { model: makeModel(graph, { docString: "face-api SSD MobileNetV1 face detector" }), graph: g };
 }
 
+/** The family of the SSD detector, the key of its model/architectures.ts entry. */
+export const SSD_FAMILY = "faceapi-ssd-mobilenetv1";
+
 /** Manifest description of the SSD detector (contract used by src/faces.ts). */
 export const SSD_DESCRIPTION: NetDescription = {
   id: "ssd-mobilenetv1",
@@ -250,6 +253,7 @@ export const SSD_DESCRIPTION: NetDescription = {
   task: "face-detection",
   architecture: {
     name: "ssd-mobilenetv1",
+    family: SSD_FAMILY,
     version: "face-api-1.7.15",
     details: {
       weights: "ssd_mobilenetv1_model",
@@ -277,6 +281,7 @@ export const SSD_DESCRIPTION: NetDescription = {
       name: "boxes",
       shape: ["N", SSD_ANCHORS, 4],
       dtype: "float32",
+      kind: "other",
       description: "decoded anchor boxes (y1, x1, y2, x2) relative to the 512x512 padded square (0..1, " +
         "unclipped), exactly face-api outputLayer before NMS",
     },
@@ -284,6 +289,7 @@ export const SSD_DESCRIPTION: NetDescription = {
       name: "scores",
       shape: ["N", SSD_ANCHORS],
       dtype: "float32",
+      kind: "other",
       description: "face probability per anchor: sigmoid of class channel 1 (face-api outputLayer)",
     },
   ],

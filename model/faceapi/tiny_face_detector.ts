@@ -115,6 +115,9 @@ export function buildTinyFaceDetector(
   return { model: makeModel(graph, { docString: "face-api TinyFaceDetector" }), graph: g };
 }
 
+/** The family of the tiny detector, the key of its model/architectures.ts entry. */
+export const TINY_FAMILY = "faceapi-tiny-face-detector";
+
 /** Manifest description of the tiny detector at `inputSize`. */
 export function tinyDescription(inputSize = TINY_INPUT_SIZE): NetDescription {
   const cells = inputSize / 32;
@@ -124,6 +127,7 @@ export function tinyDescription(inputSize = TINY_INPUT_SIZE): NetDescription {
     task: "face-detection",
     architecture: {
       name: "tiny-face-detector",
+      family: TINY_FAMILY,
       version: "face-api-1.7.15",
       details: {
         weights: "tiny_face_detector_model",
@@ -148,6 +152,7 @@ export function tinyDescription(inputSize = TINY_INPUT_SIZE): NetDescription {
       name: "grid",
       shape: ["N", cells, cells, 25],
       dtype: "float32",
+      kind: "other",
       description: "raw TinyFaceDetector output (NHWC); channel 5a+k is anchor a's (tx, ty, tw, th, score " +
         "logit)",
     }],

@@ -5,6 +5,7 @@
  * `numpy.ndarray`, `collections.OrderedDict` and `_codecs.encode` (how Python 3 pickles bytes at protocol 2);
  * every other global is refused by name. Arrays come back as Float32Array whatever their float/int dtype.
  */
+import { halfToFloat } from "./half.ts";
 
 /** A decoded numpy array. `dtype` is numpy's type string, e.g. "<f4". */
 export interface PickledArray {
@@ -132,15 +133,6 @@ const READERS: Record<string, [number, (v: DataView, o: number, le: boolean) => 
   i4: [4, (v, o, le) => v.getInt32(o, le)],
   i8: [8, (v, o, le) => Number(v.getBigInt64(o, le))],
 };
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
 
 function toArray(name: string, a: NdArray): PickledArray {
   if (!a.dtype) fail(`array "${name}" has no dtype`);

@@ -1,9 +1,14 @@
 /**
  * Where a safetensors weights file came from, and whether its weights are a trained expression model. Our own
  * writers (training checkpoints, test tools, random-init dumps) put `{ "trained": "true"|"false", "source": ... }`
- * in the file's `__metadata__`; `model:build --weights` and `train export --weights` both read it through
- * {@link weightsTrained}, so the two commands always give the same manifest `trained` flag for the same file.
+ * in the file's `__metadata__`; `model:build --weights` and `train export --weights` both open the file through
+ * {@link readWeightsFile}, so the two commands always give the same manifest `trained` flag and provenance for
+ * the same file.
  */
+import { basename } from "node:path";
+import { sha256Hex } from "../manifest.ts";
+import type { TensorData } from "../scan_cci/params.ts";
+import { readSafetensors, readSafetensorsMetadata } from "./safetensors.ts";
 
 /** Provenance as written into a safetensors `__metadata__` (string values, as the format requires). */
 export interface WeightsProvenance {
@@ -51,4 +56,32 @@ export function weightsTrained(
     );
   }
   return { trained: value === "true", reason: "metadata", source };
+}
+
+/** A weights file opened for a build: its tensors, the `trained` decision and the manifest's provenance. */
+export interface WeightsFile {
+  tensors: Map<string, TensorData>;
+  trained: boolean;
+  /** `safetensors:<file name>`, plus the file's own `source` metadata in parentheses when it has one. */
+  source: string;
+  weightsSha256: string;
+}
+
+/**
+ * Reads a safetensors weights file's tensors and decides its provenance with {@link weightsTrained} (`override`
+ * is --trained / --untrained). `file` names the file in the provenance text and in errors. Throws for malformed
+ * safetensors or an odd `trained` entry.
+ */
+export async function readWeightsFile(
+  bytes: Uint8Array,
+  { file, override }: { file: string; override?: boolean },
+): Promise<WeightsFile> {
+  const tensors = new Map([...readSafetensors(bytes)].map(([k, v]) => [k, { shape: v.shape, data: v.data }]));
+  const decision = weightsTrained(readSafetensorsMetadata(bytes), { override, file });
+  return {
+    tensors,
+    trained: decision.trained,
+    source: `safetensors:${basename(file)}${decision.source ? ` (${decision.source})` : ""}`,
+    weightsSha256: await sha256Hex(bytes),
+  };
 }

@@ -5,7 +5,8 @@
  * exactly (I64/I32, e.g. BatchNorm counters in a converted checkpoint, are read as float32 too); writing emits F32 with sorted keys, contiguous offsets and a space-padded header, so the same tensors
  * always give the same bytes.
  */
-import type { TensorData } from "../scan_cci_params.ts";
+import type { TensorData } from "../scan_cci/params.ts";
+import { halfToFloat } from "./half.ts";
 
 /** Readable dtypes and their sizes; integer tensors (e.g. BatchNorm's `num_batches_tracked`) become float32 too. */
 const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4 };
@@ -14,15 +15,6 @@ const MAX_HEADER = 100 * 1024 * 1024;
 /** A tensor read from a safetensors file, converted to float32; `dtype` is the stored one. */
 export interface SafeTensor extends TensorData {
   dtype: string;
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
 const u32 = new Uint32Array(1);

@@ -3,7 +3,7 @@
  * SCAN+CCI backbone tensors: layer4 and fc are dropped (SCAN+CCI stops at layer3), everything else becomes
  * `base.<key>` and must match the full-width ResNet-50 shapes. Problems are reported together in one error.
  */
-import { scanCciParamSpecs, type TensorData } from "../scan_cci_params.ts";
+import { scanCciParamSpecs, type TensorData } from "../scan_cci/params.ts";
 import { readNumpyPickle } from "./pickle.ts";
 
 /** Backbone tensors (`base.*`) from VGGFace2 pickle bytes; throws one error listing every problem. */

@@ -135,8 +135,9 @@ export async function withFaceModels(dir: string): Promise<void> {
 let apiDir: Promise<string> | undefined;
 export function apiModelDir(): Promise<string> {
   apiDir ??= (async () => {
-    const { buildScanCci, writeArtifact } = await import("../../model/build.ts");
-    const { randomScanCci } = await import("../../model/scan_cci_random.ts");
+    const { buildScanCci } = await import("../../model/scan_cci/build.ts");
+    const { writeArtifact } = await import("../../model/artifact.ts");
+    const { randomScanCci } = await import("../../model/scan_cci/random.ts");
     const dir = await Deno.makeTempDir({ prefix: "fer-api-" });
     await withFaceModels(dir);
     const width = 8;

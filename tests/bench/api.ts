@@ -19,8 +19,9 @@ import { alignedCrop, createFacePipeline } from "../../src/faces.ts";
 import { decodeImage, encodePng } from "../../src/image.ts";
 import { openModel } from "../../src/session.ts";
 import { toTensor } from "../../model/preprocess.ts";
-import { buildScanCci, writeArtifact } from "../../model/build.ts";
-import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { writeArtifact } from "../../model/artifact.ts";
+import { buildScanCci } from "../../model/scan_cci/build.ts";
+import { randomScanCci } from "../../model/scan_cci/random.ts";
 import { DEMO_PHOTOS, faceModelDir } from "../faces/models.ts";
 
 const { values } = parseArgs({

@@ -9,18 +9,11 @@
  */
 import * as ort from "onnxruntime-node";
 import { parseArgs } from "node:util";
-import { buildScanCci, writeArtifact } from "../../model/build.ts";
-import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { writeArtifact } from "../../model/artifact.ts";
+import { buildScanCci } from "../../model/scan_cci/build.ts";
+import { randomScanCci } from "../../model/scan_cci/random.ts";
 import { type Manifest, parseManifest } from "../../model/manifest.ts";
-import {
-  DataType,
-  encodeModel,
-  makeGraph,
-  makeModel,
-  makeNode,
-  makeTensor,
-  makeValueInfo,
-} from "../../model/onnx/helper.ts";
+import { matmulProbeModel, PROBE_SHAPE } from "../tools/matmul_probe.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -82,16 +75,9 @@ async function timeInterleaved(
 
 /** A float32 MatMul session (weights as a constant, like a model's) and a runner timing one call in ms. */
 async function matmulProbe(): Promise<{ flops: number; shape: string; run: () => Promise<number> }> {
-  const [m, k, n] = [1024, 2048, 1024];
+  const [m, k, n] = PROBE_SHAPE;
   const w = new Float32Array(k * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-  const g = makeGraph(
-    [makeNode("MatMul", ["a", "w"], ["y"])],
-    "matmul",
-    [makeValueInfo("a", DataType.FLOAT, [m, k])],
-    [makeValueInfo("y", DataType.FLOAT, [m, n])],
-    [makeTensor("w", DataType.FLOAT, [k, n], w)],
-  );
-  const session = await ort.InferenceSession.create(encodeModel(makeModel(g)), options);
+  const session = await ort.InferenceSession.create(matmulProbeModel(w), options);
   const a = new ort.Tensor("float32", new Float32Array(m * k).fill(0.25), [m, k]);
   for (let i = 0; i < 3; i++) await session.run({ a });
   return {

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildScanCci, cli, main } from "../../model/build.ts";
+import { cli, main } from "../../model/build.ts";
+import { buildScanCci } from "../../model/scan_cci/build.ts";
 import { parseManifest, sha256Hex } from "../../model/manifest.ts";
 import { openModel } from "../../src/session.ts";
-import { scanCciParamSpecs } from "../../model/scan_cci_params.ts";
-import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { scanCciParamSpecs } from "../../model/scan_cci/params.ts";
+import { randomScanCci } from "../../model/scan_cci/random.ts";
 import { LABEL_ORDERS } from "../../model/spec.ts";
 import { writeSafetensors } from "../../model/weights/safetensors.ts";
 import { vggface2Backbone } from "../../model/weights/vggface2.ts";
@@ -42,6 +43,8 @@ Deno.test("main() builds from safetensors: files, manifest (AffectNet labels, sh
   assert.equal(manifest.precision, "fp32");
   assert.equal(manifest.provenance.weightsSha256, await sha256Hex(Deno.readFileSync(weightsFile)));
   assert.deepEqual(manifest.outputs.map((o) => o.name), ["logits", "head_logits", "attention_map"]);
+  assert.deepEqual(manifest.outputs.map((o) => o.kind), ["logits", "logits", "attention"]);
+  assert.equal(manifest.architecture.family, "scan-cci");
   assert.equal((manifest.architecture.details as { width: number }).width, 16);
   assert.ok(manifest.gflops > 0 && manifest.gflops < 1);
   assert.equal(Deno.readDirSync(out).toArray().length, 2, "no temporary files left");

@@ -6,8 +6,8 @@
  *   deno run -A tests/tools/constant_model.ts artifacts/gpu
  */
 import { join } from "node:path";
-import { buildScanCci } from "../../model/build.ts";
-import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { buildScanCci } from "../../model/scan_cci/build.ts";
+import { randomScanCci } from "../../model/scan_cci/random.ts";
 
 const out = Deno.args[0] ?? "artifacts/gpu";
 await Deno.mkdir(out, { recursive: true });

@@ -26,7 +26,7 @@ a = np.full((1024, 2048), 0.25, np.float32)
 ms, n = timeit(lambda: mm.run(None, {"a": a}), 4)
 res["matmul_gflops"] = 2 * 1024 * 2048 * 1024 / (ms * 1e6)
 GF = 14.504
-for name in ("perpatch", "batched", "fp16"):
+for name in ("perpatch", "fp16"):
     r0 = rss(); t = time.time()
     s = ort.InferenceSession(f"/tmp/{name}.onnx", opts(), providers=["CPUExecutionProvider"])
     r = {"create_ms": (time.time() - t) * 1000, "rss_after_mb": rss(), "rss_added_mb": rss() - r0}

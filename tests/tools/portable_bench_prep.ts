@@ -1,24 +1,16 @@
 /**
  * Prepares a portable CPU benchmark for a machine without Deno (e.g. a quiet lent machine with Python
- * onnxruntime 1.30, the same core as onnxruntime-node 1.30): full-width SCAN+CCI graphs (per-patch, batched, fp16)
+ * onnxruntime 1.30, the same core as onnxruntime-node 1.30): full-width SCAN+CCI graphs (fp32, fp16)
  * and a MatMul probe, with weights whose values repeat with a short period so the files gzip to ~25 MB.
  * Dense kernels run at the same speed whatever the values; scales follow the PyTorch-style init.
  *
  *   deno run -A tests/tools/portable_bench_prep.ts OUT_DIR && gzip -1 OUT_DIR/*.onnx
  *   cp tests/tools/portable_bench.py OUT_DIR/ ; python3 OUT_DIR/portable_bench.py   # on the target machine
  */
-import { scanCciModel } from "../../model/scan_cci.ts";
-import { scanCciParamSpecs, type TensorData } from "../../model/scan_cci_params.ts";
-import { createRng } from "../../model/scan_cci_random.ts";
-import {
-  DataType,
-  encodeModel,
-  makeGraph,
-  makeModel,
-  makeNode,
-  makeTensor,
-  makeValueInfo,
-} from "../../model/onnx/helper.ts";
+import { scanCciModel } from "../../model/scan_cci/model.ts";
+import { scanCciParamSpecs, type TensorData } from "../../model/scan_cci/params.ts";
+import { createRng } from "../../model/scan_cci/random.ts";
+import { matmulProbeModel, PROBE_SHAPE } from "./matmul_probe.ts";
 import { join } from "node:path";
 
 const out = Deno.args[0] ?? "scratch/dev";
@@ -38,16 +30,8 @@ for (const s of scanCciParamSpecs()) {
   weights.set(s.name, { shape: s.shape, data });
 }
 await Deno.writeFile(join(out, "perpatch.onnx"), scanCciModel(weights).bytes);
-await Deno.writeFile(join(out, "batched.onnx"), scanCciModel(weights, { localScan: "batched" }).bytes);
 await Deno.writeFile(join(out, "fp16.onnx"), scanCciModel(weights, { fp16: true }).bytes);
-const [m, k, n] = [1024, 2048, 1024];
+const [, k, n] = PROBE_SHAPE;
 const w = new Float32Array(k * n).map((_, i) => pattern[i % period] * 0.02);
-const g = makeGraph(
-  [makeNode("MatMul", ["a", "w"], ["y"])],
-  "matmul",
-  [makeValueInfo("a", DataType.FLOAT, [m, k])],
-  [makeValueInfo("y", DataType.FLOAT, [m, n])],
-  [makeTensor("w", DataType.FLOAT, [k, n], w)],
-);
-await Deno.writeFile(join(out, "matmul.onnx"), encodeModel(makeModel(g)));
-console.log(`Wrote perpatch/batched/fp16/matmul .onnx to ${out}`);
+await Deno.writeFile(join(out, "matmul.onnx"), matmulProbeModel(w));
+console.log(`Wrote perpatch/fp16/matmul .onnx to ${out}`);

@@ -10,8 +10,8 @@
 import * as ort from "onnxruntime-node";
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { scanCciModel } from "../../model/scan_cci.ts";
-import { createRng, randomScanCci } from "../../model/scan_cci_random.ts";
+import { scanCciModel } from "../../model/scan_cci/model.ts";
+import { createRng, randomScanCci } from "../../model/scan_cci/random.ts";
 import { provenanceMetadata } from "../../model/weights/provenance.ts";
 import { writeSafetensors } from "../../model/weights/safetensors.ts";
 

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { batchNormTrain, createScanCci, paramGroup } from "../../train/arch.ts";
 import { initBackend } from "../../train/backend.ts";
-import { scanCciParamSpecs } from "../../model/scan_cci_params.ts";
-import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { scanCciParamSpecs } from "../../model/scan_cci/params.ts";
+import { randomScanCci } from "../../model/scan_cci/random.ts";
 
 await initBackend();
 const WIDTH = 32;

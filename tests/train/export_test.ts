@@ -7,7 +7,7 @@ import { saveCheckpoint } from "../../train/checkpoint.ts";
 import { exportModel } from "../../train/export.ts";
 import { main as buildMain } from "../../model/build.ts";
 import { readSafetensorsMetadata, writeSafetensors } from "../../model/weights/safetensors.ts";
-import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { randomScanCci } from "../../model/scan_cci/random.ts";
 import { parseManifest } from "../../model/manifest.ts";
 import { CANONICAL_LABELS } from "../../model/spec.ts";
 

@@ -3,7 +3,7 @@ import { evaluateModel, fit, type FitResult } from "../../train/fit.ts";
 import { parseConfig } from "../../train/config.ts";
 import { syntheticShapes } from "../../train/synthetic.ts";
 import { loadCheckpoint } from "../../train/checkpoint.ts";
-import type { TensorData } from "../../model/scan_cci_params.ts";
+import type { TensorData } from "../../model/scan_cci/params.ts";
 
 /** A tiny recipe: width 32, 2 steps of 4 images per epoch, plain uniform sampler, random init. */
 function tinyConfig(dir: string, over: Record<string, unknown> = {}) {

@@ -4,7 +4,7 @@ import { createScanCci } from "../../train/arch.ts";
 import { initBackend } from "../../train/backend.ts";
 import { gradcam } from "../../train/gradcam.ts";
 import { renderShape } from "../../train/synthetic.ts";
-import { randomScanCci } from "../../model/scan_cci_random.ts";
+import { randomScanCci } from "../../model/scan_cci/random.ts";
 
 await initBackend();
 

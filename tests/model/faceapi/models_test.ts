@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { buildFaceApiModels, FACEAPI_NETS, manifestFileFor } from "../../../model/models.ts";
+import { manifestFileFor } from "../../../model/artifact.ts";
+import { buildFaceApiModels, FACEAPI_NETS } from "../../../model/faceapi/nets.ts";
 import { parseManifest, sha256Hex } from "../../../model/manifest.ts";
 import { decodeModel } from "../../../model/onnx/helper.ts";
 import { LABEL_ORDERS } from "../../../model/spec.ts";
@@ -87,6 +88,13 @@ Deno.test("buildFaceApiModels() writes every net with a valid manifest matching 
   const expression = first.find((r) => r.id === "faceapi-expression")!.manifest;
   assert.deepEqual(expression.labels, [...LABEL_ORDERS.faceapi]);
   assert.equal(expression.labelOrder, "faceapi");
+  // Readers take what an output is from the manifest, never from its name.
+  assert.equal(expression.architecture.family, "faceapi-expression");
+  assert.deepEqual(expression.outputs.map((o) => o.kind), ["probabilities"]);
+  for (const r of first.filter((x) => x.manifest.task !== "expression")) {
+    assert.match(r.manifest.architecture.family ?? "", /^faceapi-/, r.id);
+    assert.ok(r.manifest.outputs.every((o) => o.kind === "other"), r.id);
+  }
 });
 
 Deno.test("buildFaceApiModels() is deterministic: a second build gives identical bytes", async () => {
@@ -130,6 +138,14 @@ Deno.test("buildFaceApiModels({ ifMissing }) keeps matching files and rebuilds a
     parseManifest(JSON.parse(await Deno.readTextFile(expression.manifestPath))).intendedUse,
     expression.manifest.intendedUse,
   );
+  // A manifest written before `architecture.family` and `outputs[].kind` existed is stale as well.
+  const landmarksManifest = JSON.parse(await Deno.readTextFile(landmarks.manifestPath));
+  delete landmarksManifest.architecture.family;
+  for (const o of landmarksManifest.outputs) delete o.kind;
+  await Deno.writeTextFile(landmarks.manifestPath, JSON.stringify(landmarksManifest));
+  const fourth = await buildFaceApiModels({ out: dir, ifMissing: true });
+  assert.deepEqual(fourth.map((r) => r.status), ["kept", "built", "kept", "kept"]);
+  assert.equal(fourth[1].manifest.architecture.family, "faceapi-landmarks68");
 });
 
 Deno.test("model/models.ts --if-missing prints what it kept", async () => {

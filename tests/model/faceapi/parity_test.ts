@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
 import { encodeModel } from "../../../model/onnx/helper.ts";
 import { readFaceApiWeights } from "../../../model/weights/faceapi.ts";
-import { FACEAPI_NETS } from "../../../model/models.ts";
+import { FACEAPI_NETS } from "../../../model/faceapi/nets.ts";
 import { batchTensorData, decodeSample, faceapi, loadReference, maxAbsDiff, tf } from "./reference.ts";
 
 const PHOTOS = [2, 5];

@@ -6,12 +6,12 @@
  * layer3, four 7x7 quadrants -> GAP -> shared MLP. Outputs: `logits` (mean of the 5 heads), `head_logits`
  * (attention, TL, TR, BL, BR) and `attention_map` (channel mean of the global SCAN weights).
  *
- * The 25 local SCAN convs (model/scan_cci_local.ts) run as gathers of zero-padded 6x6 im2col canvases and one
- * prepackable MatMul per patch; graph-building helpers live in model/scan_cci_graph.ts.
+ * The 25 local SCAN convs (local.ts) run as gathers of zero-padded 6x6 im2col canvases and one
+ * prepackable MatMul per patch; graph-building helpers live in graph.ts.
  */
-import { DataType, encodeModel, float, makeGraph, makeModel, makeValueInfo } from "./onnx/helper.ts";
-import { BN_EPS, type Ctx, floatInit, int64Init, op, param } from "./scan_cci_graph.ts";
-import { localScanBatched, localScanPerPatch } from "./scan_cci_local.ts";
+import { DataType, encodeModel, float, makeGraph, makeModel, makeValueInfo } from "../onnx/helper.ts";
+import { BN_EPS, type Ctx, floatInit, int64Init, op, param } from "./graph.ts";
+import { localScan } from "./local.ts";
 import {
   CCI_REGIONS,
   EXPANSION,
@@ -19,8 +19,8 @@ import {
   RESNET50_LAYERS,
   scanCciChannels,
   type TensorData,
-} from "./scan_cci_params.ts";
-import { resolveScanCciWeights } from "./scan_cci_weights.ts";
+} from "./params.ts";
+import { resolveScanCciWeights } from "./weights.ts";
 
 const NORMALIZE_EPS = 1e-12;
 
@@ -130,7 +130,7 @@ function scanWeights(ctx: Ctx, x: string, prefix: string): string {
 /** Attention branch: V_l, V_g from the global SCAN, L2-normalised concat -> fc. Also returns the SCAN weights. */
 function attentionBranch(ctx: Ctx, fu: string): { logits: string; weights: string } {
   const c = ctx.shapes.get(fu)![1];
-  const vl = ctx.localScan === "batched" ? localScanBatched(ctx, fu) : localScanPerPatch(ctx, fu);
+  const vl = localScan(ctx, fu);
   const weights = scanWeights(ctx, fu, "attention.global_attention_mask");
   let g = op(ctx, "Mul", [weights, fu], "global.attended", ctx.shapes.get(fu)!);
   g = op(ctx, "GlobalAveragePool", [g], "global.gap", [1, c, 1, 1]);
@@ -225,10 +225,8 @@ export interface ScanCciModel {
  */
 export function scanCciModel(
   weights: Map<string, TensorData>,
-  { fp16 = false, width, classes, metadata = {}, localScan = "per-patch" }: {
+  { fp16 = false, width, classes, metadata = {} }: {
     fp16?: boolean;
-    /** How the 25 local SCAN convs are laid out (same math; see localScanPerPatch / localScanBatched). */
-    localScan?: "per-patch" | "batched";
     width?: number;
     classes?: number;
     metadata?: Record<string, string>;
@@ -241,7 +239,6 @@ export function scanCciModel(
     shapes: new Map([["input", [1, 3, 224, 224]]]),
     weights: resolved.tensors,
     fdt: fp16 ? DataType.FLOAT16 : DataType.FLOAT,
-    localScan,
   };
   const ch = scanCciChannels(resolved.width);
   const x = fp16

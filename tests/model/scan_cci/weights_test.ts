@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { countTrainable, scanCciParamSpecs, type TensorData } from "../../model/scan_cci_params.ts";
-import { randomScanCci } from "../../model/scan_cci_random.ts";
-import { resolveScanCciWeights } from "../../model/scan_cci_weights.ts";
+import { countTrainable, scanCciParamSpecs, type TensorData } from "../../../model/scan_cci/params.ts";
+import { randomScanCci } from "../../../model/scan_cci/random.ts";
+import { resolveScanCciWeights } from "../../../model/scan_cci/weights.ts";
 
 const base = randomScanCci({ seed: 3, width: 16, style: "test" });
 

@@ -2,11 +2,12 @@
  * SCAN's 25 local branches (V_l) as ONNX. Each patch's 3x3 im2col is gathered onto a zero-padded 6x6 canvas:
  * cells outside the patch read an all-zero row, which is exactly the conv's zero padding and also makes the product
  * with the input zero, so each patch's GAP is a masked sum divided by its true area; the max over patches is V_l.
- * Two layouts of the same math: per-patch 2-D MatMuls (default, faster) and one batched 3-D MatMul.
+ * Per patch one 2-D MatMul with a constant weight, which onnxruntime prepacks (a single batched 3-D MatMul was
+ * measured slower: its im2col Transpose is a full copy and 3-D weights are not prepacked).
  */
-import { BN_EPS, type Ctx, floatInit, int64Init, op } from "./scan_cci_graph.ts";
-import { LOCAL_PATCHES } from "./scan_cci_params.ts";
-import { localPatches, type Patch, PATCH_CANVAS, PATCH_MAP_SIZE } from "./scan_cci_patches.ts";
+import { BN_EPS, type Ctx, floatInit, int64Init, op } from "./graph.ts";
+import { LOCAL_PATCHES } from "./params.ts";
+import { localPatches, type Patch, PATCH_CANVAS, PATCH_MAP_SIZE } from "./patches.ts";
 
 /** Gather indices of one patch's 3x3 im2col (`taps: true`) or its cells on a 6x6 canvas; `zero` = pad row. */
 function canvasIndices(p: Patch, taps: boolean, zero: number): number[] {
@@ -60,11 +61,11 @@ function paddedRows(ctx: Ctx, fu: string): string {
 }
 
 /**
- * V_l, default form: per patch one Gather of its im2col rows [N*36, 9C] and one MatMul with a 2-D constant
+ * V_l: per patch one Gather of its im2col rows [N*36, 9C] and one MatMul with a 2-D constant
  * weight (which onnxruntime prepacks once), then all 25 side by side for PReLU/BN/Sigmoid, the product with the
  * input cells, the masked GAP and the max over patches. No transposes of the im2col at any batch size.
  */
-export function localScanPerPatch(ctx: Ctx, fu: string): string {
+export function localScan(ctx: Ctx, fu: string): string {
   const c = ctx.shapes.get(fu)![1];
   const cells = PATCH_MAP_SIZE * PATCH_MAP_SIZE;
   const canvas = PATCH_CANVAS * PATCH_CANVAS;
@@ -116,66 +117,4 @@ export function localScanPerPatch(ctx: Ctx, fu: string): string {
   const inv = patches.map((p) => 1 / (p.rows * p.cols));
   y = op(ctx, "Mul", [y, floatInit(ctx, "local.inv_area", [m, 1], inv)], "local.gap", [1, m, c]);
   return op(ctx, "ReduceMax", [y], "local.max", [1, c], { axes: [1], keepdims: 0 });
-}
-
-/**
- * V_l, alternative form kept for benchmarking: one Gather of all 25 im2cols, a Transpose to [25, N*36, 9C] and one
- * batched MatMul with a [25, 9C, C] weight (not prepacked by onnxruntime, and the Transpose is a full copy).
- */
-export function localScanBatched(ctx: Ctx, fu: string): string {
-  const c = ctx.shapes.get(fu)![1];
-  const cells = PATCH_MAP_SIZE * PATCH_MAP_SIZE;
-  const canvas = PATCH_CANVAS * PATCH_CANVAS;
-  const m = LOCAL_PATCHES;
-  const patches = localPatches();
-  const flat = paddedRows(ctx, fu);
-  const colIdx = int64Init(ctx, "local.col_index", patches.flatMap((p) => canvasIndices(p, true, cells)));
-  let cols = op(ctx, "Gather", [flat, colIdx], "local.cols", [1, m * canvas * 9, c], { axis: 1 });
-  const colsShape = int64Init(ctx, "local.cols_shape", [-1, m, canvas * 9 * c]);
-  cols = op(ctx, "Reshape", [cols, colsShape], "local.cols_r", [1, m, canvas * 9 * c]);
-  cols = op(ctx, "Transpose", [cols], "local.cols_t", [m, 1, canvas * 9 * c], { perm: [1, 0, 2] });
-  const im2colShape = int64Init(ctx, "local.im2col_shape", [m, -1, 9 * c]);
-  cols = op(ctx, "Reshape", [cols, im2colShape], "local.im2col", [m, canvas, 9 * c]);
-  const wk = new Float32Array(m * 9 * c * c);
-  const slope = new Float32Array(m * c);
-  const scale = new Float32Array(m * c);
-  const shift = new Float32Array(m * c);
-  for (let p = 0; p < m; p++) {
-    const params = localParams(ctx, p, c);
-    wk.set(params.wk, p * 9 * c * c);
-    slope.set(params.slope, p * c);
-    scale.set(params.scale, p * c);
-    shift.set(params.shift, p * c);
-  }
-  let y = op(ctx, "MatMul", [cols, floatInit(ctx, "local.weight", [m, 9 * c, c], wk)], "local.conv", [
-    m,
-    canvas,
-    c,
-  ]);
-  y = op(ctx, "PRelu", [y, floatInit(ctx, "local.prelu", [m, 1, c], slope)], "local.prelu_out", [
-    m,
-    canvas,
-    c,
-  ]);
-  y = op(ctx, "Mul", [y, floatInit(ctx, "local.bn_scale", [m, 1, c], scale)], "local.bn_mul", [m, canvas, c]);
-  y = op(ctx, "Add", [y, floatInit(ctx, "local.bn_shift", [m, 1, c], shift)], "local.bn", [m, canvas, c]);
-  y = op(ctx, "Sigmoid", [y], "local.sigmoid", [m, canvas, c]);
-  const cellIdx = int64Init(ctx, "local.cell_index", patches.flatMap((p) => canvasIndices(p, false, cells)));
-  let x = op(ctx, "Gather", [flat, cellIdx], "local.cells", [1, m * canvas, c], { axis: 1 });
-  x = op(ctx, "Reshape", [x, int64Init(ctx, "local.cells_shape", [-1, m, canvas * c])], "local.cells_r", [
-    1,
-    m,
-    canvas * c,
-  ]);
-  x = op(ctx, "Transpose", [x], "local.cells_t", [m, 1, canvas * c], { perm: [1, 0, 2] });
-  x = op(ctx, "Reshape", [x, int64Init(ctx, "local.x_shape", [m, -1, c])], "local.x", [m, canvas, c]);
-  y = op(ctx, "Mul", [y, x], "local.attended", [m, canvas, c]);
-  const sumShape = int64Init(ctx, "local.sum_shape", [m, -1, canvas, c]);
-  y = op(ctx, "Reshape", [y, sumShape], "local.per_image", [m, 1, canvas, c]);
-  y = op(ctx, "ReduceSum", [y, int64Init(ctx, "local.sum_axes", [2])], "local.sum", [m, 1, c], {
-    keepdims: 0,
-  });
-  const inv = patches.map((p) => 1 / (p.rows * p.cols));
-  y = op(ctx, "Mul", [y, floatInit(ctx, "local.inv_area", [m, 1, 1], inv)], "local.gap", [m, 1, c]);
-  return op(ctx, "ReduceMax", [y], "local.max", [1, c], { axes: [0], keepdims: 0 });
 }

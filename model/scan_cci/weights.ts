@@ -5,7 +5,7 @@
  * branch's `classifiers.<i>` aliases of `region_net` (the same module four times in the reference). Every
  * missing, unexpected or mis-shaped tensor is reported in one error, so a user fixes a file in one pass.
  */
-import { scanCciChannels, scanCciParamSpecs, type TensorData } from "./scan_cci_params.ts";
+import { scanCciChannels, scanCciParamSpecs, type TensorData } from "./params.ts";
 
 const PREFIXES = ["base.", "attention.", "region."];
 

@@ -3,7 +3,7 @@
  * code (models/resnet.py, models/attentionnet.py) with plain loops: no ONNX, no batching tricks, patches cut the
  * way the reference's unfold/permute cuts them and each convolved on its own grid. Used to check the ONNX graph.
  */
-import type { TensorData } from "../../model/scan_cci_params.ts";
+import type { TensorData } from "../../../model/scan_cci/params.ts";
 
 /** A CHW float64 feature map. */
 interface Map3 {

@@ -4,7 +4,7 @@
  * statistics included, from well-scaled non-trivial ranges, so that a comparison against an independent forward
  * at 1e-4 actually exercises every term (identity BatchNorm would hide a swapped mean/var).
  */
-import { type ParamSpec, scanCciParamSpecs, type TensorData } from "./scan_cci_params.ts";
+import { type ParamSpec, scanCciParamSpecs, type TensorData } from "./params.ts";
 
 /** A small deterministic PRNG (mulberry32) with uniform and normal draws; the same seed gives the same stream. */
 export function createRng(

@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
-import { decodeModel } from "../../model/onnx/helper.ts";
-import { scanCciModel } from "../../model/scan_cci.ts";
-import { localPatches } from "../../model/scan_cci_patches.ts";
-import { createRng, randomScanCci } from "../../model/scan_cci_random.ts";
+import { decodeModel } from "../../../model/onnx/helper.ts";
+import { scanCciModel } from "../../../model/scan_cci/model.ts";
+import { localPatches } from "../../../model/scan_cci/patches.ts";
+import { createRng, randomScanCci } from "../../../model/scan_cci/random.ts";
 import { referenceForward, referencePatches } from "./reference_forward.ts";
 
 const WIDTH = 8;
@@ -60,14 +60,6 @@ Deno.test("scanCciModel() matches the naive float64 reference forward within 1e-
   assert.ok(diffs.heads < 1e-4 && diffs.logits < 1e-4 && diffs.map < 1e-4, JSON.stringify(diffs));
   // The two images differ, so batching did not mix them up.
   assert.ok(maxDiff(heads.slice(0, 35), heads.slice(35)) > 1e-2);
-});
-
-Deno.test('scanCciModel({ localScan: "batched" }) computes the same outputs as the default per-patch layout', async () => {
-  const [a, b] = await Promise.all([
-    run(built.bytes, images),
-    run(scanCciModel(weights, { localScan: "batched" }).bytes, images),
-  ]);
-  assert.ok(maxDiff(a.heads, b.heads) < 1e-5 && maxDiff(a.map, b.map) < 1e-6);
 });
 
 Deno.test("scanCciModel() output depends on each local patch's own SCAN (swapping two 4x6 patches' weights shows)", async () => {

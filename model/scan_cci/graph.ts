@@ -1,7 +1,7 @@
 /**
  * The small graph-building context SCAN+CCI's files share: a node list with batch-1 shapes (for the FLOP count),
- * initializers in the model's float type, and the checked state-dict weights. Keeps model/scan_cci.ts and
- * model/scan_cci_local.ts to the architecture itself.
+ * initializers in the model's float type, and the checked state-dict weights. Keeps model.ts and local.ts to
+ * the architecture itself.
  */
 import {
   DataType,
@@ -10,8 +10,8 @@ import {
   makeTensor,
   type NodeProto,
   type TensorProto,
-} from "./onnx/helper.ts";
-import type { TensorData } from "./scan_cci_params.ts";
+} from "../onnx/helper.ts";
+import type { TensorData } from "./params.ts";
 
 /** PyTorch BatchNorm2d eps, as in the reference. */
 export const BN_EPS = 1e-5;
@@ -24,7 +24,6 @@ export interface Ctx {
   shapes: Map<string, number[]>;
   weights: Map<string, TensorData>;
   fdt: DataTypeCode;
-  localScan: "per-patch" | "batched";
 }
 
 /** Appends one node with a single output and records its batch-1 shape. */

@@ -10,8 +10,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
-import { parseArgs } from "node:util";
-import { GRADCAM_OPTIONS } from "./cli_options.ts";
 import { basename, extname, join } from "node:path";
 import type { RawPixels } from "../model/preprocess.ts";
 import type { TensorData } from "../model/scan_cci_params.ts";
@@ -132,24 +130,4 @@ export async function gradcam(
     if (owned) model.dispose();
   }
   return results;
-}
-
-/** CLI entry used by `deno task train gradcam`. */
-export async function main(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: GRADCAM_OPTIONS,
-    allowPositionals: true,
-    strict: true,
-  });
-  if (!values.weights || !values.out || positionals.length === 0) {
-    throw new Error("Cannot run Grad-CAM: usage: gradcam --weights PATH --out DIR [--class NAME] IMAGE...");
-  }
-  const r = await gradcam({
-    weights: values.weights,
-    out: values.out,
-    images: positionals,
-    class: values.class,
-  });
-  console.log(JSON.stringify(r.map(({ cam: _c, ...rest }) => rest), null, 2));
 }

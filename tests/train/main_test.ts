@@ -112,7 +112,11 @@ Deno.test("train CLI exit codes are uniform: wrong paths and usage 2 in every co
       /^error: Cannot read weights ".*missing\.safetensors": no such file$/,
     ],
     [["export", "--weights", garbage], 2, /^error: Cannot export model: --out DIR is required$/],
-    [["export", "--weights", garbage, "--out", tmp, "--bogus"], 2, /^error: Unknown option '--bogus'/],
+    [
+      ["export", "--weights", garbage, "--out", tmp, "--bogus"],
+      2,
+      /^error: unknown option --bogus \(see --help\)$/,
+    ],
     [["gradcam", "--weights", garbage, "--out", tmp], 2, /at least one IMAGE are required$/],
     [
       ["gradcam", "--weights", missing, "--out", tmp, "a.jpg"],

@@ -17,8 +17,6 @@ import { metricsCommand } from "./commands/metrics.ts";
 import { prepareCommand } from "./commands/prepare.ts";
 import { DatasetNotFoundError, READER_NAMES } from "./data/read.ts";
 
-export { UsageError };
-
 /** Every command by name, in the order the help lists them. */
 export const COMMANDS: Record<string, Command> = {
   "init-config": initConfigCommand,

@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { exampleConfig, parseConfig } from "../../train/config.ts";
 import { main } from "../../train/main.ts";
+import { computeMetrics } from "../../train/metrics.ts";
 import { FIXTURES } from "./data/helpers.ts";
 import { writeColourModel } from "./colour_model.ts";
 
@@ -183,7 +184,6 @@ Deno.test("train prepare --shard i/N then merge gives one manifest of every item
 });
 
 Deno.test("train card writes a model card with the mix's per-class counts and the given metrics", async () => {
-  const { computeMetrics } = await import("../../train/metrics.ts");
   const config = join(tmp, "card.json"),
     metrics = join(tmp, "card-metrics.json"),
     card = join(tmp, "CARD.md");

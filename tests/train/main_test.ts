@@ -10,20 +10,14 @@ import { writeColourModel } from "./colour_model.ts";
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const tmp = await Deno.makeTempDir();
 
-/** Runs `deno task train ...` as a user would (same permissions as the task). */
+/** `deno task train`'s own command line (deno.json), so the tests run the CLI with the task's permissions. */
+const TASK: string[] = JSON.parse(await Deno.readTextFile(join(REPO, "deno.json"))).tasks.train.split(" ")
+  .slice(1);
+
+/** Runs `deno task train ...` as a user would. */
 async function train(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "train/main.ts",
-      ...args,
-    ],
+    args: [...TASK, ...args],
     cwd: REPO,
     env: { NO_COLOR: "1" },
   }).output();

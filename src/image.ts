@@ -157,3 +157,13 @@ export async function encodePng(
     .toBuffer();
   return new Uint8Array(png.buffer, png.byteOffset, png.length);
 }
+
+/** Encodes interleaved 8-bit pixels (1 or 3 channels) as JPEG: the trainer's prepared face crops. */
+export async function encodeJpeg(
+  image: { data: Uint8Array | Uint8ClampedArray; width: number; height: number; channels: number },
+  { quality = 95 }: { quality?: number } = {},
+): Promise<Uint8Array> {
+  const raw = { width: image.width, height: image.height, channels: image.channels as 1 | 3 };
+  const jpeg = await sharp(image.data, { raw }).jpeg({ quality }).toBuffer();
+  return new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.length);
+}

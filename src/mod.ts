@@ -3,7 +3,7 @@
  * command-line tools) may use. Everything here is re-exported from its own file; importing this module instead
  * of those files keeps the trainer on one stable surface while the engine's inner layout changes.
  */
-export { decodeImage, encodePng } from "./image.ts";
+export { decodeImage, encodeJpeg, encodePng } from "./image.ts";
 export type { DecodeOptions, RawImage } from "./image.ts";
 export { alignedCrop, createFacePipeline, FACE_MODELS, prepareFaceInput } from "./faces.ts";
 export type { AlignedFace, Box, Face, FacePipeline, FacePipelineOptions } from "./faces.ts";

@@ -1,7 +1,6 @@
 /**
- * The command-line options of `train export` and `train gradcam`, in one place: those modules parse them, and
- * train/main.ts checks a command line against them before loading TensorFlow.js (so usage errors are instant).
- * This module imports nothing, so the CLI can read it cheaply.
+ * The command-line options of `train export`, in one place: train/export.ts parses them, and
+ * train/commands/export.ts checks a command line against them first (so usage mistakes exit 2).
  */
 
 /** `deno task train export` options (node:util parseArgs format). */
@@ -16,11 +15,4 @@ export const EXPORT_OPTIONS = {
   trained: { type: "boolean" },
   untrained: { type: "boolean" },
   source: { type: "string" },
-} as const;
-
-/** `deno task train gradcam` options (node:util parseArgs format). */
-export const GRADCAM_OPTIONS = {
-  weights: { type: "string" },
-  out: { type: "string" },
-  class: { type: "string" },
 } as const;

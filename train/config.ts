@@ -7,11 +7,13 @@
  */
 import { z } from "zod";
 import { CANONICAL_LABELS, OTHER_LABEL } from "../model/spec.ts";
-import { READER_NAMES } from "./data/read.ts";
+import { READER_NAMES, READERS } from "./data/read.ts";
 
 /** One dataset split in the mix. `maxPerClass` null = all samples (the paper's Table 3 caps: 15k..100k). */
 export const DatasetEntry = z.object({
-  reader: z.enum(READER_NAMES),
+  reader: z.enum(READER_NAMES).describe(
+    Object.entries(READERS).map(([name, r]) => `${name}: ${r.description}`).join("; "),
+  ),
   root: z.string().min(1),
   /** Reader split name (train/val/test/all); the reader's default when omitted. */
   split: z.string().optional(),

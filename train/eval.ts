@@ -8,8 +8,8 @@
 import { join } from "node:path";
 import type { InputSpec } from "../model/manifest.ts";
 import { toTensor } from "../model/preprocess.ts";
-import type { RawImage } from "../src/image.ts";
-import { loadImages } from "./data/images.ts";
+import { openModel, prepareFaceInput, type RawImage } from "../src/mod.ts";
+import { loadImages, sampleImage } from "./data/images.ts";
 import { DEFAULT_LABELS, type Sample } from "./data/sample.ts";
 import { computeMetrics, type EvalMetrics } from "./metrics.ts";
 import { confusionSvg } from "./plots.ts";
@@ -50,20 +50,6 @@ function classifierOutput(names: readonly string[], manifestPath: string): strin
   return name;
 }
 
-/** Reads one sample at its native size as a RawImage (box crops happen in prepareFaceInput). */
-async function nativeImage(sample: Sample): Promise<RawImage> {
-  if (sample.pixels) {
-    const p = sample.pixels;
-    const data = new Uint8Array(p.width * p.height * 3);
-    for (let i = 0; i < p.width * p.height; i++) {
-      for (let c = 0; c < 3; c++) data[3 * i + c] = p.data[i * p.channels + (p.channels >= 3 ? c : 0)];
-    }
-    return { data, width: p.width, height: p.height, channels: 3 };
-  }
-  const { decodeImage } = await import("../src/image.ts");
-  return await decodeImage(await Deno.readFile(sample.path));
-}
-
 /**
  * Fills `out` with one batch in the model's input layout. `resize: "fill"` (SCAN+CCI): the trainer's loader
  * (box crop, stretched to the input size), as in training. `resize: "pad-square"` (face-api's nets): serving's
@@ -78,11 +64,10 @@ async function loadBatch(
 ) {
   const { width, height } = spec.size;
   if (spec.resize === "pad-square") {
-    const { prepareFaceInput } = await import("../src/faces.ts");
     await Promise.all(samples.map(async (sample, i) => {
       let image: RawImage;
       try {
-        image = await nativeImage(sample);
+        image = await sampleImage(sample);
       } catch (err) {
         throw new Error(`Cannot load image "${sample.path}" (${sample.source}): ${(err as Error).message}`);
       }
@@ -108,7 +93,6 @@ export async function evaluateOnnx(
   { manifestPath, labels = DEFAULT_LABELS, batchSize = 16, executionProvider = "cpu", onBatch }: EvalOptions,
 ): Promise<EvalResult> {
   if (samples.length === 0) throw new Error("Cannot evaluate: the dataset split holds no samples");
-  const { openModel } = await import("../src/session.ts");
   const session = await openModel(manifestPath, { executionProvider });
   try {
     const { manifest } = session;

@@ -65,7 +65,7 @@ export interface FitOptions {
   onEpoch?: (r: EpochRecord) => void;
   /** Abort to stop after the current step and write a resumable checkpoint. */
   signal?: AbortSignal;
-  /** Training data; default: read `config.datasets` with part A's readers. */
+  /** Training data; default: read and mix `config.datasets` (train/fit_data.ts). */
   data?: TrainData;
   /** Held-out data evaluated after every epoch (accuracy of the averaged heads). */
   validationData?: TrainData;

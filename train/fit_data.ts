@@ -8,6 +8,7 @@ import type { TrainData } from "./synthetic.ts";
 import type { TensorData } from "../model/scan_cci/params.ts";
 import { readDataset } from "./data/read.ts";
 import { mixDatasets } from "./data/mix.ts";
+import type { Sample } from "./data/sample.ts";
 import { loadImages } from "./data/images.ts";
 import { readSafetensors } from "../model/weights/safetensors.ts";
 import { vggface2Backbone } from "../model/weights/vggface2.ts";
@@ -31,6 +32,24 @@ export async function loadTrainData(config: TrainConfig): Promise<TrainData> {
     synthetic: false,
     labels: Int32Array.from(samples, (s) => s.label),
     load: (indices) => loadImages(Array.from(indices, (i) => samples[i]), { size: 224 }),
+  };
+}
+
+/**
+ * `config.validation` as {@link TrainData} (no mixing, no caps: every sample of every split), or undefined when
+ * the config names no validation split.
+ */
+export async function loadValidationData(config: TrainConfig): Promise<TrainData | undefined> {
+  if (config.validation.length === 0) return undefined;
+  const samples: Sample[] = [];
+  for (const d of config.validation) {
+    samples.push(...(await readDataset(d, { labels: config.labels })).samples);
+  }
+  return {
+    name: config.validation.map((d) => d.reader).join("+"),
+    synthetic: false,
+    labels: Int32Array.from(samples, (s) => s.label),
+    load: (indices) => loadImages(Array.from(indices, (i) => samples[i])),
   };
 }
 

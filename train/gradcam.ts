@@ -2,22 +2,20 @@
  * Grad-CAM (Selvaraju et al.) for SCAN+CCI at the layer3 (Conv_4x) output, the 14x14 map the CCI branch reads:
  * the gradient of one class's final logit (mean of the five heads) with respect to the layer3 activations is
  * averaged over space to weight each channel, the weighted channel sum is passed through ReLU, normalised to
- * 0..1, bilinearly upsampled 14 -> 224 and drawn as a jet heatmap over the image (PNG, via sharp).
+ * 0..1, bilinearly upsampled 14 -> 224 and drawn as a jet heatmap over the image (PNG, through the engine's image door).
  *
  *   deno task train gradcam --weights CHECKPOINT_DIR|FILE.safetensors --out DIR [--class happiness] IMAGE...
  *
  * Only the CCI heads depend on layer3 (the SCAN heads read layer2), so the map explains their share of the logit.
  */
 import * as tf from "@tensorflow/tfjs";
-import sharp from "sharp";
-import { parseArgs } from "node:util";
-import { GRADCAM_OPTIONS } from "./cli_options.ts";
 import { basename, extname, join } from "node:path";
 import type { RawPixels } from "../model/preprocess.ts";
 import type { TensorData } from "../model/scan_cci/params.ts";
 import { readSafetensors } from "../model/weights/safetensors.ts";
 import { CANONICAL_LABELS, canonicalIndex } from "../model/spec.ts";
 import { createScanCci, type ScanCci } from "./arch.ts";
+import { encodePng } from "../src/mod.ts";
 import { toBatchTensor } from "./augment.ts";
 import { initBackend } from "./backend.ts";
 import { loadCheckpoint } from "./checkpoint.ts";
@@ -124,7 +122,10 @@ export async function gradcam(
         }
         const name = typeof src === "string" ? basename(src, extname(src)) : `image-${i}`;
         file = join(out, `${name}-gradcam.png`);
-        await sharp(rgb, { raw: { width: img.width, height: img.height, channels: 3 } }).png().toFile(file);
+        await Deno.writeFile(
+          file,
+          await encodePng({ data: rgb, width: img.width, height: img.height, channels: 3 }),
+        );
       }
       results.push({ file, class: c, label: labels[c] ?? String(c), probabilities: Array.from(probs), cam });
     }
@@ -132,24 +133,4 @@ export async function gradcam(
     if (owned) model.dispose();
   }
   return results;
-}
-
-/** CLI entry used by `deno task train gradcam`. */
-export async function main(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: GRADCAM_OPTIONS,
-    allowPositionals: true,
-    strict: true,
-  });
-  if (!values.weights || !values.out || positionals.length === 0) {
-    throw new Error("Cannot run Grad-CAM: usage: gradcam --weights PATH --out DIR [--class NAME] IMAGE...");
-  }
-  const r = await gradcam({
-    weights: values.weights,
-    out: values.out,
-    images: positionals,
-    class: values.class,
-  });
-  console.log(JSON.stringify(r.map(({ cam: _c, ...rest }) => rest), null, 2));
 }

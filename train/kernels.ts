@@ -127,11 +127,29 @@ export function conv2dInputGrad(
   });
 }
 
-function checkKernelAttrs(op: string, attrs: { dataFormat?: string }) {
-  if (attrs.dataFormat && attrs.dataFormat !== "NHWC") {
-    throw new Error(`Cannot run ${op}: data format "${attrs.dataFormat}" is not supported, use NHWC`);
-  }
-}
+type ConvGradAttrs = tf.Conv2DBackpropFilterAttrs & tf.Conv2DBackpropInputAttrs;
+
+/** The two fast kernels: name -> the gradient computed from the kernel's inputs and attributes. */
+const FAST_CONV_GRADIENTS: Record<string, (inputs: tf.NamedTensorInfoMap, a: ConvGradAttrs) => tf.Tensor4D> =
+  {
+    Conv2DBackpropFilter: (inputs, a) =>
+      conv2dFilterGrad(asTensor(inputs.x) as tf.Tensor4D, asTensor(inputs.dy) as tf.Tensor4D, a.filterShape, {
+        strides: a.strides,
+        pad: a.pad as Pad,
+        dimRoundingMode: a.dimRoundingMode,
+      }),
+    Conv2DBackpropInput: (inputs, a) =>
+      conv2dInputGrad(
+        asTensor(inputs.dy) as tf.Tensor4D,
+        asTensor(inputs.filter) as tf.Tensor4D,
+        a.inputShape,
+        {
+          strides: a.strides,
+          pad: a.pad as Pad,
+          dimRoundingMode: a.dimRoundingMode,
+        },
+      ),
+  };
 
 /**
  * Registers the fast Conv2DBackpropFilter / Conv2DBackpropInput kernels for `backendName` (replacing any built-in
@@ -139,45 +157,21 @@ function checkKernelAttrs(op: string, attrs: { dataFormat?: string }) {
  * backend, whose kernels are already fast.
  */
 export function registerFastConvGradients(backendName: string): string[] {
-  const names = ["Conv2DBackpropFilter", "Conv2DBackpropInput"];
-  for (const name of names) {
-    if (tf.getKernel(name, backendName)) tf.unregisterKernel(name, backendName);
+  for (const [kernelName, gradient] of Object.entries(FAST_CONV_GRADIENTS)) {
+    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({
+      kernelName,
+      backendName,
+      kernelFunc: ({ inputs, attrs }) => {
+        const a = attrs as unknown as ConvGradAttrs;
+        if (a.dataFormat && a.dataFormat !== "NHWC") {
+          throw new Error(
+            `Cannot run ${kernelName}: data format "${a.dataFormat}" is not supported, use NHWC`,
+          );
+        }
+        return tf.tidy(() => gradient(inputs, a));
+      },
+    });
   }
-  tf.registerKernel({
-    kernelName: "Conv2DBackpropFilter",
-    backendName,
-    kernelFunc: ({ inputs, attrs }) => {
-      const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-      checkKernelAttrs("Conv2DBackpropFilter", a);
-      return tf.tidy(() =>
-        conv2dFilterGrad(
-          asTensor(inputs.x) as tf.Tensor4D,
-          asTensor(inputs.dy) as tf.Tensor4D,
-          a.filterShape,
-          {
-            strides: a.strides,
-            pad: a.pad as Pad,
-            dimRoundingMode: a.dimRoundingMode,
-          },
-        )
-      );
-    },
-  });
-  tf.registerKernel({
-    kernelName: "Conv2DBackpropInput",
-    backendName,
-    kernelFunc: ({ inputs, attrs }) => {
-      const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
-      checkKernelAttrs("Conv2DBackpropInput", a);
-      return tf.tidy(() =>
-        conv2dInputGrad(
-          asTensor(inputs.dy) as tf.Tensor4D,
-          asTensor(inputs.filter) as tf.Tensor4D,
-          a.inputShape,
-          { strides: a.strides, pad: a.pad as Pad, dimRoundingMode: a.dimRoundingMode },
-        )
-      );
-    },
-  });
-  return names;
+  return Object.keys(FAST_CONV_GRADIENTS);
 }

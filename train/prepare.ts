@@ -9,6 +9,7 @@
  */
 import { join, relative } from "node:path";
 import type { RawPixels } from "../model/preprocess.ts";
+import { createFacePipeline } from "../src/mod.ts";
 import { decodeToRgb, encodeImage } from "./data/images.ts";
 import { parsePreparedLine, type PreparedEntry } from "./data/prepared.ts";
 import { DEFAULT_LABELS, type Sample, splitLines } from "./data/sample.ts";
@@ -241,7 +242,6 @@ function iou(a: { x: number; y: number; width: number; height: number }, b: type
 export async function faceAligner(
   { modelDir = "model", minConfidence = 0.3, fallback = "crop" as "crop" | "skip" } = {},
 ): Promise<{ align: AlignFn; release: () => Promise<void> }> {
-  const { createFacePipeline } = await import("../src/faces.ts");
   const pipeline = await createFacePipeline({ modelDir });
   const crop = cropAligner();
   const align: AlignFn = async (bytes, sample) => {

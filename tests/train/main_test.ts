@@ -3,26 +3,21 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { exampleConfig, parseConfig } from "../../train/config.ts";
 import { main } from "../../train/main.ts";
+import { computeMetrics } from "../../train/metrics.ts";
 import { FIXTURES } from "./data/helpers.ts";
 import { writeColourModel } from "./colour_model.ts";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const tmp = await Deno.makeTempDir();
 
-/** Runs `deno task train ...` as a user would (same permissions as the task). */
+/** `deno task train`'s own command line (deno.json), so the tests run the CLI with the task's permissions. */
+const TASK: string[] = JSON.parse(await Deno.readTextFile(join(REPO, "deno.json"))).tasks.train.split(" ")
+  .slice(1);
+
+/** Runs `deno task train ...` as a user would. */
 async function train(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "train/main.ts",
-      ...args,
-    ],
+    args: [...TASK, ...args],
     cwd: REPO,
     env: { NO_COLOR: "1" },
   }).output();
@@ -112,7 +107,11 @@ Deno.test("train CLI exit codes are uniform: wrong paths and usage 2 in every co
       /^error: Cannot read weights ".*missing\.safetensors": no such file$/,
     ],
     [["export", "--weights", garbage], 2, /^error: Cannot export model: --out DIR is required$/],
-    [["export", "--weights", garbage, "--out", tmp, "--bogus"], 2, /^error: Unknown option '--bogus'/],
+    [
+      ["export", "--weights", garbage, "--out", tmp, "--bogus"],
+      2,
+      /^error: unknown option --bogus \(see --help\)$/,
+    ],
     [["gradcam", "--weights", garbage, "--out", tmp], 2, /at least one IMAGE are required$/],
     [
       ["gradcam", "--weights", missing, "--out", tmp, "a.jpg"],
@@ -179,7 +178,6 @@ Deno.test("train prepare --shard i/N then merge gives one manifest of every item
 });
 
 Deno.test("train card writes a model card with the mix's per-class counts and the given metrics", async () => {
-  const { computeMetrics } = await import("../../train/metrics.ts");
   const config = join(tmp, "card.json"),
     metrics = join(tmp, "card-metrics.json"),
     card = join(tmp, "CARD.md");

@@ -3,9 +3,11 @@ import { join } from "node:path";
 import { readExpW } from "../../train/data/expw.ts";
 import { readPrepared } from "../../train/data/prepared.ts";
 import { loadImage } from "../../train/data/images.ts";
+import { DEMO_PHOTOS, faceModelDir } from "../faces/models.ts";
 import {
   type AlignFn,
   cropAligner,
+  faceAligner,
   mergeShards,
   parseShard,
   prepareDataset,
@@ -106,8 +108,6 @@ Deno.test("prepareDataset() shards are a deterministic partition and mergeShards
 });
 
 Deno.test("faceAligner() aligns a detected face, falls back to the box crop, and skips faceless images", async () => {
-  const { faceModelDir, DEMO_PHOTOS } = await import("../faces/models.ts");
-  const { faceAligner } = await import("../../train/prepare.ts");
   const { align, release } = await faceAligner({ modelDir: await faceModelDir() });
   try {
     const photo = await Deno.readFile(DEMO_PHOTOS[0]);

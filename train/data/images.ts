@@ -1,13 +1,12 @@
 /**
  * Image loading for training and evaluation: a sample's image (file, optionally cropped to its face box, or the
- * inline FER2013 pixels) -> 224x224 interleaved RGB uint8, the RawPixels that model/preprocess.ts toTensor takes.
- * Serving decodes through src/image.ts; the trainer has its own sharp call because it reads trusted local files
- * in bulk and needs box crops, but it applies the same EXIF rotation and "fill" resize so both see the same
- * pixels for the same aligned crop.
+ * inline FER2013 pixels) -> size x size interleaved RGB uint8, the RawPixels that model/preprocess.ts toTensor
+ * takes. Decoding and cropping go through the serving engine (src/mod.ts: `decodeImage`, `alignedCrop`), so
+ * training sees byte for byte the pixels serving feeds a `fill` model for the same image and face box.
  */
-import sharp from "sharp";
 import type { RawPixels } from "../../model/preprocess.ts";
-import type { Box, Sample } from "./sample.ts";
+import { alignedCrop, type Box, decodeImage, encodeJpeg, encodePng, type RawImage } from "../../src/mod.ts";
+import type { Sample } from "./sample.ts";
 
 /** Options of {@link loadImage}. */
 export interface LoadImageOptions {
@@ -17,95 +16,79 @@ export interface LoadImageOptions {
   margin?: number;
 }
 
-/** Clamps a (possibly fractional, possibly out-of-image) box to integer pixels inside the image. */
-export function clampBox(box: Box, width: number, height: number, margin = 0): Box {
-  const x0 = Math.max(0, Math.floor(box.x - margin * box.width));
-  const y0 = Math.max(0, Math.floor(box.y - margin * box.height));
-  const x1 = Math.min(width, Math.ceil(box.x + box.width * (1 + margin)));
-  const y1 = Math.min(height, Math.ceil(box.y + box.height * (1 + margin)));
-  if (x1 - x0 < 1 || y1 - y0 < 1) {
-    throw new Error(
-      `Cannot crop face: box ${JSON.stringify(box)} lies outside the ${width}x${height} image`,
-    );
+/** Largest image the trainer decodes (datasets are trusted local files; serving's default is 40 MP). */
+const MAX_PIXELS = 100_000_000;
+
+/**
+ * The face box to crop: `box` grown by `margin` of its size on each side, then clipped to the image (as the
+ * serving detector clips its boxes). Throws `Cannot crop face: ...` when nothing of it lies inside the image.
+ */
+export function faceBox(box: Box, width: number, height: number, margin = 0): Box {
+  const x0 = Math.max(0, box.x - margin * box.width), y0 = Math.max(0, box.y - margin * box.height);
+  const x1 = Math.min(width, box.x + box.width * (1 + margin));
+  const y1 = Math.min(height, box.y + box.height * (1 + margin));
+  if (!(x1 - x0 > 0 && y1 - y0 > 0)) {
+    throw new Error(`Cannot crop face: box ${JSON.stringify(box)} lies outside the ${width}x${height} image`);
   }
   return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
-/** Decodes image bytes (or a path), crops `box` if given, and resizes to size x size RGB. */
+/**
+ * Serving's `fill` crop of `box` (or of the whole image) stretched to size x size: the same function, so the same
+ * pixels, as an API request with that face box.
+ */
+export function cropFace(
+  image: RawImage,
+  box: Box | undefined,
+  { size = 224, margin = 0 }: LoadImageOptions = {},
+) {
+  const face = box ? { box: faceBox(box, image.width, image.height, margin), score: 1 } : null;
+  return alignedCrop(image, face, size, size);
+}
+
+/** Decodes image bytes (or a path) to 8-bit RGB with EXIF orientation applied, through the engine's image door. */
+export async function readImage(input: Uint8Array | string): Promise<RawImage> {
+  return await decodeImage(typeof input === "string" ? await Deno.readFile(input) : input, {
+    maxPixels: MAX_PIXELS,
+  });
+}
+
+/** Decodes image bytes (or a path), crops `box` if given (displayed coordinates), and resizes to size x size. */
 export async function decodeToRgb(
   input: Uint8Array | string,
   { size = 224, margin = 0, box }: LoadImageOptions & { box?: Box } = {},
 ): Promise<RawPixels> {
-  let img = sharp(input, { limitInputPixels: 100_000_000 }).rotate();
-  if (box) {
-    // Decode (EXIF-rotated) once to raw pixels, then crop and resize the raw buffer: boxes are in displayed
-    // coordinates, and a second decode of a large scene would double the cost.
-    const full = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const { width, height, channels } = full.info;
-    const c = clampBox(box, width, height, margin);
-    img = sharp(full.data, { raw: { width, height, channels } })
-      .extract({ left: c.x, top: c.y, width: c.width, height: c.height });
-  }
-  const { data, info } = await img
-    .resize(size, size, { fit: "fill" })
-    .removeAlpha()
-    .toColourspace("srgb")
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    width: info.width,
-    height: info.height,
-    channels: info.channels,
-  };
+  return cropFace(await readImage(input), box, { size, margin });
 }
 
-/** Expands 1-channel pixels to interleaved RGB (gray replicated), which toTensor and augmentation expect. */
-function grayToRgb(p: RawPixels): RawPixels {
-  if (p.channels === 3) return p;
-  const out = new Uint8Array(p.width * p.height * 3);
-  for (let i = 0, j = 0; i < p.width * p.height; i++, j += 3) {
-    const v = p.data[i * p.channels];
-    out[j] = v;
-    out[j + 1] = v;
-    out[j + 2] = v;
+/** A sample's whole image at its native size as RGB: FER2013's inline gray pixels replicated, others decoded. */
+export async function sampleImage(sample: Sample): Promise<RawImage> {
+  const p = sample.pixels;
+  if (!p) return await readImage(sample.path);
+  const data = new Uint8Array(p.width * p.height * 3);
+  for (let i = 0; i < p.width * p.height; i++) {
+    for (let c = 0; c < 3; c++) data[3 * i + c] = p.data[i * p.channels + (p.channels >= 3 ? c : 0)];
   }
-  return { data: out, width: p.width, height: p.height, channels: 3 };
+  return { data, width: p.width, height: p.height, channels: 3 };
 }
 
 /**
- * Loads one sample as size x size interleaved RGB uint8. FER2013 samples are resized from their inline 48x48
- * gray pixels; others are read from `path` and cropped to `box` when the dataset ships full scenes.
- * Errors name the sample's path and source line.
+ * Loads one sample as size x size interleaved RGB uint8: its image (FER2013's inline 48x48 gray as RGB), cropped
+ * to `box` when the dataset ships full scenes. Errors name the sample's path and source line.
  */
 export async function loadImage(
   sample: Sample,
   { size = 224, margin = 0 }: LoadImageOptions = {},
 ): Promise<RawPixels> {
   try {
-    if (sample.pixels) {
-      const p = sample.pixels;
-      const { data, info } = await sharp(p.data, {
-        raw: { width: p.width, height: p.height, channels: p.channels as 1 | 3 },
-      })
-        .resize(size, size, { fit: "fill" })
-        .raw()
-        .toBuffer({ resolveWithObject: true });
-      return grayToRgb({
-        data: new Uint8Array(data),
-        width: info.width,
-        height: info.height,
-        channels: info.channels,
-      });
-    }
-    return grayToRgb(await decodeToRgb(sample.path, { size, margin, box: sample.box }));
+    return cropFace(await sampleImage(sample), sample.box, { size, margin });
   } catch (err) {
     throw new Error(`Cannot load image "${sample.path}" (${sample.source}): ${(err as Error).message}`);
   }
 }
 
 /**
- * Loads many samples with bounded concurrency (sharp decodes on its own thread pool, so a few in flight keep
+ * Loads many samples with bounded concurrency (decoding runs on sharp's thread pool, so a few in flight keep
  * the cores busy without holding every decoded image in memory).
  */
 export async function loadImages(
@@ -126,9 +109,5 @@ export async function loadImages(
 
 /** Encodes interleaved RGB (or gray) pixels as JPEG (quality 95) or PNG, for `prepare`'s aligned crops. */
 export async function encodeImage(pixels: RawPixels, format: "jpg" | "png" = "jpg"): Promise<Uint8Array> {
-  const img = sharp(pixels.data, {
-    raw: { width: pixels.width, height: pixels.height, channels: pixels.channels as 1 | 3 | 4 },
-  });
-  const buf = format === "png" ? await img.png().toBuffer() : await img.jpeg({ quality: 95 }).toBuffer();
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  return format === "png" ? await encodePng(pixels) : await encodeJpeg(pixels, { quality: 95 });
 }

@@ -6,14 +6,7 @@
  */
 import { CANONICAL_LABELS } from "../../model/spec.ts";
 import type { RawPixels } from "../../model/preprocess.ts";
-
-/** A face box in source-image pixels (x, y = top-left corner). */
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+import type { Box } from "../../src/mod.ts";
 
 /** One labelled face image. */
 export interface Sample {
@@ -25,7 +18,7 @@ export interface Sample {
   dataset: string;
   /** Split name as requested, e.g. "train", "val", "test". */
   split: string;
-  /** Face box inside `path`, when the dataset ships full scenes (AffectNet, ExpW). */
+  /** Face box inside `path` (source-image pixels, x, y = top-left), when the dataset ships full scenes. */
   box?: Box;
   /** Where the label came from, `file:line`, for error messages and stable keys. */
   source: string;

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { clampBox, loadImage, loadImages } from "../../../train/data/images.ts";
+import { decodeToRgb, faceBox, loadImage, loadImages } from "../../../train/data/images.ts";
+import { decodeImage, prepareFaceInput } from "../../../src/mod.ts";
 import { readExpW } from "../../../train/data/expw.ts";
 import { readFer2013 } from "../../../train/data/fer2013.ts";
+import type { InputSpec } from "../../../model/manifest.ts";
 import { toTensor } from "../../../model/preprocess.ts";
 import { SCAN_CCI_INPUT } from "../../../model/spec.ts";
 import { FIXTURES } from "./helpers.ts";
@@ -43,8 +45,11 @@ Deno.test("loadImage() upsamples FER2013 inline gray pixels to RGB", async () =>
   assert.deepEqual([img.width, img.height, img.channels], [224, 224, 3]);
   assert.equal(img.data[0], img.data[1]);
   assert.equal(img.data[1], img.data[2]);
-  // The gradient runs left to right: the right edge is brighter than the left.
-  assert.ok(img.data[223 * 3] > img.data[0] + 30);
+  // The gradient runs left to right: the right side is brighter than the left. (Read mid-height and two pixels
+  // in: the outermost rows and columns are blended with black, as serving's bilinear warp does when it
+  // upsamples a whole 48x48 image.)
+  const left = img.data[(112 * 224 + 2) * 3], right = img.data[(112 * 224 + 221) * 3];
+  assert.ok(right > left + 30, `left ${left} right ${right}`);
 });
 
 Deno.test("loadImage() names the file and source line when an image is unreadable", async () => {
@@ -52,18 +57,46 @@ Deno.test("loadImage() names the file and source line when an image is unreadabl
   await assert.rejects(() => loadImage(bad), /Cannot load image "\/nonexistent\/x\.jpg" \(list\.txt:9\)/);
 });
 
-Deno.test("clampBox() clips boxes to the image and rejects boxes outside it", () => {
-  assert.deepEqual(clampBox({ x: -5, y: 2.5, width: 20, height: 100 }, 40, 30), {
+Deno.test("faceBox() grows by the margin, clips boxes to the image and rejects boxes outside it", () => {
+  assert.deepEqual(faceBox({ x: -5, y: 2.5, width: 20, height: 100 }, 40, 30), {
     x: 0,
-    y: 2,
+    y: 2.5,
     width: 15,
-    height: 28,
+    height: 27.5,
   });
-  assert.throws(() => clampBox({ x: 50, y: 0, width: 5, height: 5 }, 40, 30), /lies outside the 40x30 image/);
+  assert.deepEqual(faceBox({ x: 10, y: 10, width: 10, height: 10 }, 40, 30, 0.5), {
+    x: 5,
+    y: 5,
+    width: 20,
+    height: 20,
+  });
+  assert.throws(() => faceBox({ x: 50, y: 0, width: 5, height: 5 }, 40, 30), /lies outside the 40x30 image/);
+});
+
+Deno.test("loadImage() gives byte for byte the crop serving feeds a fill model for the same image and box", async () => {
+  const { samples } = await readExpW(join(FIXTURES, "expw"));
+  const spec: InputSpec = {
+    ...SCAN_CCI_INPUT,
+    shape: [1, 3, 224, 224],
+    size: { width: 224, height: 224 },
+    mean: [...SCAN_CCI_INPUT.mean],
+    std: [...SCAN_CCI_INPUT.std],
+    resize: "fill",
+  };
+  for (const sample of samples.slice(0, 2)) {
+    assert.ok(sample.box, "ExpW samples carry a face box");
+    const training = await loadImage(sample);
+    const serving = prepareFaceInput(await decodeImage(await Deno.readFile(sample.path)), {
+      box: sample.box,
+      score: 1,
+    }, spec);
+    assert.deepEqual([training.width, training.height, training.channels], [224, 224, 3]);
+    assert.ok(serving.data instanceof Uint8Array, "fill crops are 8-bit");
+    assert.deepEqual(training.data, serving.data);
+  }
 });
 
 Deno.test("decodeToRgb() crops boxes in displayed (EXIF-rotated) coordinates", async () => {
-  const { decodeToRgb } = await import("../../../train/data/images.ts");
   // exif6.jpg is stored rotated with orientation 6; displayed, it is 64x48 with a white 16x12 top-left marker.
   const path = join(FIXTURES, "../images/exif6.jpg");
   const marker = await decodeToRgb(path, { size: 8, box: { x: 1, y: 1, width: 14, height: 10 } });

@@ -1,9 +1,9 @@
 /**
- * SCAN+CCI in TensorFlow.js, the trainable twin of the ONNX graph in model/scan_cci.ts: ResNet-50 to layer3
+ * SCAN+CCI in TensorFlow.js, the trainable twin of the ONNX graph in model/scan_cci/model.ts: ResNet-50 to layer3
  * (torchvision v1.5, stride on the 3x3), SCAN attention over the 28x28 layer2 map (25 local patches with their
  * own SCAN, max over patches, plus a global SCAN; L2-normalised concat -> fc) and CCI on the 14x14 layer3 map
  * (ECA, four 7x7 quadrants, one shared MLP). Parameter names and the list itself come from
- * model/scan_cci_params.ts, so import/export is exactly the reference state_dict.
+ * model/scan_cci/params.ts, so import/export is exactly the reference state_dict.
  *
  * Internally tensors are NHWC and filters HWIO (tfjs's layouts); linear weights are stored [in, out]. The
  * conversions to/from PyTorch's OIHW / [out, in] are pure index permutations, hence lossless.

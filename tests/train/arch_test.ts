@@ -25,7 +25,7 @@ Deno.test("createScanCci() has exactly the reference state_dict names and shapes
   }
 });
 
-Deno.test("createScanCci() initialises like model/scan_cci_random.ts (same seed, same tensors)", () => {
+Deno.test("createScanCci() initialises like model/scan_cci/random.ts (same seed, same tensors)", () => {
   const m = createScanCci({ width: WIDTH, seed: 9 });
   try {
     const ref = randomScanCci({ width: WIDTH, seed: 9, style: "pytorch" });

@@ -7,7 +7,7 @@ import {
   ExpressionOptions,
   ExpressionResponse,
 } from "../openapi/schemas.ts";
-import { inferenceErrors } from "./common.ts";
+import { errorResponses, INFERENCE_ERRORS } from "./responses.ts";
 
 export const classifyExpressions = createRoute({
   method: "post",
@@ -36,6 +36,6 @@ export const classifyExpressions = createRoute({
       description: "Faces and their expressions",
       content: { "application/json": { schema: ExpressionResponse } },
     },
-    ...inferenceErrors,
+    ...errorResponses(...INFERENCE_ERRORS),
   },
 });

@@ -1,6 +1,7 @@
-/** Handlers for liveness/readiness probes and the Open Inference Protocol (v2) metadata aliases. */
+/** Handlers for liveness/readiness probes and the Open Inference Protocol (v2) metadata aliases, and their list. */
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { healthz, readyz, v2Live, v2Model, v2ModelReady, v2Ready, v2Server } from "./health.routes.ts";
+import { healthz, readyz, v2Live, v2Model, v2ModelReady, v2Ready, v2Server } from "./health.routes.ts";
+import { endpoint } from "./endpoint.ts";
 import { type AppEnv, readyRegistry, type ServerState } from "./context.ts";
 import { findModel } from "./models.handlers.ts";
 
@@ -67,3 +68,14 @@ export const v2ModelReadyHandler: RouteHandler<typeof v2ModelReady, AppEnv> = (c
   const ready = m.ready && !deps.state.draining;
   return ready ? c.json({ name: m.id, ready }, 200) : c.json({ name: m.id, ready }, 503);
 };
+
+/** The health and v2 metadata resource. */
+export const HEALTH_ENDPOINTS = [
+  endpoint(healthz, healthzHandler),
+  endpoint(readyz, readyzHandler),
+  endpoint(v2Live, v2LiveHandler),
+  endpoint(v2Ready, v2ReadyHandler),
+  endpoint(v2Server, v2ServerHandler),
+  endpoint(v2Model, v2ModelHandler),
+  endpoint(v2ModelReady, v2ModelReadyHandler),
+];

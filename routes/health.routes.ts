@@ -1,16 +1,7 @@
 /** Route definitions for liveness/readiness and the Open Inference Protocol (v2) metadata aliases. */
-import { authResponses } from "./common.ts";
 import { createRoute, z } from "@hono/zod-openapi";
-import {
-  Health,
-  ModelIdParam,
-  Problem,
-  V2ModelMetadata,
-  V2ModelReady,
-  V2ServerMetadata,
-} from "../openapi/schemas.ts";
-
-const problem = { content: { "application/problem+json": { schema: Problem } } };
+import { Health, ModelIdParam, V2ModelMetadata, V2ModelReady, V2ServerMetadata } from "../openapi/schemas.ts";
+import { errorResponses } from "./responses.ts";
 
 export const healthz = createRoute({
   method: "get",
@@ -68,7 +59,7 @@ export const v2Server = createRoute({
   summary: "Open Inference Protocol server metadata",
   responses: {
     200: { description: "Server metadata", content: { "application/json": { schema: V2ServerMetadata } } },
-    401: authResponses[401],
+    ...errorResponses("unauthorized"),
   },
 });
 
@@ -80,9 +71,7 @@ export const v2Model = createRoute({
   request: { params: ModelIdParam },
   responses: {
     200: { description: "Model metadata", content: { "application/json": { schema: V2ModelMetadata } } },
-    401: authResponses[401],
-    404: { description: "Unknown model", ...problem },
-    503: { description: "Not ready", ...problem },
+    ...errorResponses("unauthorized", "not_found", "not_ready"),
   },
 });
 
@@ -94,8 +83,7 @@ export const v2ModelReady = createRoute({
   request: { params: ModelIdParam },
   responses: {
     200: { description: "Model ready", content: { "application/json": { schema: V2ModelReady } } },
-    401: authResponses[401],
-    404: { description: "Unknown model", ...problem },
+    ...errorResponses("unauthorized", "not_found"),
     503: { description: "Not ready", content: { "application/json": { schema: V2ModelReady } } },
   },
 });

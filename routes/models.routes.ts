@@ -1,9 +1,7 @@
 /** Route definitions for the model catalogue (`/v1/models`). */
 import { createRoute } from "@hono/zod-openapi";
-import { ModelIdParam, ModelInfo, ModelList, Problem } from "../openapi/schemas.ts";
-import { authResponses } from "./common.ts";
-
-const problem = { content: { "application/problem+json": { schema: Problem } } };
+import { ModelIdParam, ModelInfo, ModelList } from "../openapi/schemas.ts";
+import { AUTH_ERRORS, errorResponses } from "./responses.ts";
 
 export const listModels = createRoute({
   method: "get",
@@ -12,8 +10,7 @@ export const listModels = createRoute({
   summary: "List the served expression models (manifests, licence and intended-use notes)",
   responses: {
     200: { description: "The models", content: { "application/json": { schema: ModelList } } },
-    ...authResponses,
-    503: { description: "Not ready", ...problem },
+    ...errorResponses(...AUTH_ERRORS, "not_ready"),
   },
 });
 
@@ -25,8 +22,6 @@ export const getModel = createRoute({
   request: { params: ModelIdParam },
   responses: {
     200: { description: "The model", content: { "application/json": { schema: ModelInfo } } },
-    ...authResponses,
-    404: { description: "Unknown model", ...problem },
-    503: { description: "Not ready", ...problem },
+    ...errorResponses(...AUTH_ERRORS, "not_found", "not_ready"),
   },
 });

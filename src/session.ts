@@ -7,7 +7,9 @@ import * as ort from "onnxruntime-node";
 import { dirname, join } from "node:path";
 import { type Manifest, parseManifest, sha256Hex } from "../model/manifest.ts";
 
-export type ExecutionProvider = "cpu" | "cuda";
+import type { ExecutionProvider } from "./providers.ts";
+
+export type { ExecutionProvider };
 
 export interface OpenOptions {
   /** Preferred provider; `cuda` falls back to `cpu` when it cannot start, and says why. */

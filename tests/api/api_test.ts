@@ -1,5 +1,5 @@
 /**
- * Integration tests: the real server (`startServer` from src/main.ts on a loopback port) with the real face-api
+ * Integration tests: the real server (`startServer` from routes/server.ts on a loopback port) with the real face-api
  * ports and a width-reduced, untrained SCAN+CCI, called through the typed client and raw fetch. One server for
  * the file; a second app over a tiny model for the limits that need other settings (rate limit, deadline,
  * overload, not-ready).
@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createClient } from "../../openapi/client.ts";
 import { loadConfig } from "../../src/config.ts";
-import { startServer } from "../../src/main.ts";
-import { createApp } from "../../src/app.ts";
+import { startServer } from "../../routes/server.ts";
+import { createApp } from "../../routes/app.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { loadRegistry } from "../../src/registry.ts";

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { loadConfig } from "../../src/config.ts";
-import { startServer } from "../../src/main.ts";
-import { createApp } from "../../src/app.ts";
+import { startServer } from "../../routes/server.ts";
+import { createApp } from "../../routes/app.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { loadRegistry } from "../../src/registry.ts";
@@ -296,11 +296,11 @@ Deno.test("an untrained default model is served with a warning in the log and in
   await Deno.remove(only, { recursive: true });
 });
 
-Deno.test("src/main.ts refuses to start (exit 2) when MODEL_DIR lacks the face models, naming the command", async () => {
+Deno.test("routes/server.ts refuses to start (exit 2) when MODEL_DIR lacks the face models, naming the command", async () => {
   const only = await Deno.makeTempDir({ prefix: "fer-nofaces-" });
   await writeTinyModel(only, { id: "tiny" });
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../src/main.ts", import.meta.url).pathname],
+    args: ["run", "-A", new URL("../../routes/server.ts", import.meta.url).pathname],
     env: { MODEL_DIR: only, PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1" },
     stdout: "null",
     stderr: "piped",

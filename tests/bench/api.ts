@@ -7,7 +7,7 @@
  *    batcher + HTTP, in the server process), interleaved, best of 3 each: goal >= 0.9x;
  * 2. `POST /v1/expressions` (default model, detection on) on face-api's demo photos at concurrency 1, 8 and 32:
  *    p50/p99 latency and requests/s;
- * 3. cold start of `src/main.ts` (process spawn -> /readyz 200, and the server's own logged coldStartMs);
+ * 3. cold start of `routes/server.ts` (process spawn -> /readyz 200, and the server's own logged coldStartMs);
  * 4. server RSS at idle, after a warm-up, and after `--rss-requests` requests (goal: growth < 5%).
  * The server runs as a subprocess (like production); SCAN+CCI is the seeded, untrained build (speed only).
  * Prints a table and one JSON line.
@@ -15,7 +15,8 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
-import { alignedCrop, createFacePipeline } from "../../src/faces.ts";
+import { createFacePipeline } from "../../src/faces/pipeline.ts";
+import { alignedCrop } from "../../src/faces/prepare.ts";
 import { decodeImage, encodePng } from "../../src/image.ts";
 import { openModel } from "../../src/session.ts";
 import { toTensor } from "../../model/preprocess.ts";
@@ -91,7 +92,7 @@ async function rawPass(): Promise<number> {
 // ---- server subprocess (cold start measured here) ----
 const spawnAt = performance.now();
 const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", new URL("../../src/main.ts", import.meta.url).pathname],
+  args: ["run", "-A", new URL("../../routes/server.ts", import.meta.url).pathname],
   env: {
     MODEL_DIR: modelDir,
     PORT: "0",

@@ -4,7 +4,10 @@
  * `ops/nonMaxSuppression` (IoU over union, threshold 0.4, no score threshold inside NMS) float for float. The ONNX
  * port outputs the raw grid; this file turns it into boxes in original pixels, as face-api's `locateFaces` does.
  */
-import type { Box } from "./faces.ts";
+import type { RawImage } from "../image.ts";
+import type { ModelSession } from "../session.ts";
+import type { Detection } from "./face.ts";
+import { detectorInput } from "./faceapi_crop.ts";
 
 export interface TinyGridOptions {
   /** Original image size (after EXIF rotation). */
@@ -37,7 +40,7 @@ function iouLtrb(a: readonly number[], b: readonly number[]): number {
 export function decodeTinyGrid(
   grid: ArrayLike<number>,
   { width, height, inputSize, anchors, scoreThreshold = 0.5, iouThreshold = 0.4 }: TinyGridOptions,
-): { box: Box; score: number }[] {
+): Detection[] {
   const cells = Math.round(Math.sqrt(grid.length / (5 * anchors.length)));
   const scale = inputSize / Math.max(width, height);
   const rw = Math.max(1, Math.round(width * scale)), rh = Math.max(1, Math.round(height * scale));
@@ -76,5 +79,22 @@ export function decodeTinyGrid(
       box: { x: abs(l, width), y: abs(t, height), width: abs(r - l, width), height: abs(b - t, height) },
       score: found[i].score,
     };
+  });
+}
+
+/** The Tiny Face Detector as face-api's `TinyFaceDetector.locateFaces` (416 px, score > minConfidence). */
+export async function runTiny(
+  session: ModelSession,
+  image: RawImage,
+  minConfidence: number,
+): Promise<Detection[]> {
+  const spec = session.manifest.input;
+  const out = await session.run({ [spec.name]: detectorInput(image, spec) });
+  return decodeTinyGrid(out[session.manifest.outputs[0].name].data, {
+    width: image.width,
+    height: image.height,
+    inputSize: spec.size.width,
+    anchors: session.manifest.architecture.details?.anchors as [number, number][],
+    scoreThreshold: minConfidence,
   });
 }

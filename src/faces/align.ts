@@ -10,7 +10,7 @@
  * The warp follows cv2.warpAffine's convention (integer coordinates are pixel centres; out-of-image neighbours
  * count as black), so a face at the border is padded, never an error.
  */
-import type { RawImage } from "./image.ts";
+import type { RawImage } from "../image.ts";
 
 export type Point = [number, number];
 

@@ -1,0 +1,39 @@
+/**
+ * What face detection reports: a face's box, score and landmarks in original image pixels (after EXIF
+ * rotation), and the options a detection run takes.
+ */
+import type { Box } from "../box.ts";
+import type { Point } from "./align.ts";
+import type { DetectorName } from "./detectors.ts";
+
+/** One detection before landmarks: a box in original pixels and the detector's confidence. */
+export interface Detection {
+  box: Box;
+  score: number;
+}
+
+/** One detected face, in original image pixels (after EXIF rotation). */
+export interface Face {
+  /** Detector box, clipped to the image. */
+  box: Box;
+  /** Detector confidence, 0..1. */
+  score: number;
+  /** iBUG 68-point layout (0-16 jaw, 36-41 eye on the image left, 48 and 54 mouth corners, ...). */
+  landmarks68?: Point[];
+  /** Image-left eye centre, image-right eye centre, nose tip, image-left mouth corner, image-right mouth corner. */
+  landmarks5?: Point[];
+}
+
+/** Options of one detection run; every field has a default. */
+export interface DetectOptions {
+  /** Keep detections scoring strictly above this (face-api's `minConfidence`). */
+  minConfidence?: number;
+  /** Most faces returned (highest scores first). */
+  maxFaces?: number;
+  /** Drop faces whose box is smaller than this many pixels on its shorter side. */
+  minFaceSize?: number;
+  /** Run the 68-point landmark net (needed for alignment and for face-api's expression crop). */
+  landmarks?: boolean;
+  /** Which `DETECTORS` entry finds the faces (default `ssd`). */
+  detector?: DetectorName;
+}

@@ -42,7 +42,8 @@ function bodyOptions<S extends Record<string, z.ZodType>>(
   ) as { [K in keyof S]: z.ZodOptional<S[K] extends z.ZodDefault<infer T> ? T : S[K]> };
 }
 
-export const Problem = ProblemSchema.openapi("Problem", {
+// Rebuilt from the shape: zod instances made before @hono/zod-openapi loaded have no `.openapi` method.
+export const Problem = z.object(ProblemSchema.shape).openapi("Problem", {
   description: "RFC 9457 problem details (`application/problem+json`)",
 });
 

@@ -2,7 +2,6 @@
 import type { RouteHandler, z } from "@hono/zod-openapi";
 import type { ExpressionFormRequest, ExpressionJsonRequest } from "../openapi/schemas.ts";
 import { ApiError } from "../src/errors.ts";
-import { analyzeImages, withDeadline } from "../src/classify.ts";
 import { toFaceResult } from "../src/expression.ts";
 import { classifyExpressions } from "./expressions.routes.ts";
 import { type AppEnv, readyRegistry } from "./context.ts";
@@ -17,12 +16,12 @@ import {
   unsupportedType,
   withBodyOptions,
 } from "./input.ts";
-import { modelRef, roundTimings } from "./results.ts";
+import { analyzeRequest, modelRef, roundTimings } from "./results.ts";
 
 export const classifyExpressionsHandler: RouteHandler<typeof classifyExpressions, AppEnv> = async (c) => {
   const deps = c.get("deps");
   const deadline = performance.now() + deps.config.requestTimeoutMs;
-  const registry = readyRegistry(deps);
+  readyRegistry(deps); // 503 while models load, before the body is looked at
   const type = mediaType(c.req.header("content-type"));
   let bytes: Uint8Array;
   let options = c.req.valid("query");
@@ -46,19 +45,7 @@ export const classifyExpressionsHandler: RouteHandler<typeof classifyExpressions
   } else {
     throw unsupportedType(type, ACCEPTED.expressions);
   }
-  const model = registry.resolve(options.model);
-  const result = await withDeadline(
-    analyzeImages([bytes], options, {
-      model,
-      faces: registry.faces,
-      maxPixels: deps.config.maxPixels,
-      deadline,
-      tag: c.get("requestId"),
-      maxBatch: deps.config.maxBatch,
-      imageSlots: registry.imageSlots,
-    }),
-    deadline,
-  );
+  const { model, result } = await analyzeRequest(c, [bytes], options, { deadline });
   const image = result.images[0];
   return c.json({
     model: modelRef(model),

@@ -38,7 +38,8 @@ export function issuesOf(error: z.ZodError, prefix = ""): { path: string; messag
  */
 export function withBodyOptions<O extends object>(query: O, body: { [K in keyof O]?: O[K] } = {}): O {
   const out = { ...query };
-  for (const k of Object.keys(query) as (keyof O)[]) {
+  // The body's keys, not the query's: an optional option without a default (`model`) is absent from the query.
+  for (const k of Object.keys(body) as (keyof O)[]) {
     if (body[k] !== undefined) out[k] = body[k] as O[keyof O];
   }
   return out;

@@ -1,5 +1,45 @@
-/** Response parts shared by the inference handlers: the answering model's reference and rounded timings. */
-import type { ExpressionModel } from "../src/classify.ts";
+/**
+ * What the inference handlers share once they hold the request's images and options: running them through the
+ * registry's model within the request deadline, and the response parts (the answering model, rounded timings).
+ */
+import type { Context } from "hono";
+import {
+  analyzeImages,
+  type AnalyzeOptions,
+  type AnalyzeResult,
+  type ExpressionModel,
+  withDeadline,
+} from "../src/classify.ts";
+import { type AppEnv, readyRegistry } from "./context.ts";
+
+/**
+ * Analyses `inputs` with the model `options.model` names (or the default) before `deadline`; `frames` marks
+ * video frames (errors name the frame). 503 while models load, 400 for an unknown model id, 504 past the deadline.
+ */
+export async function analyzeRequest(
+  c: Context<AppEnv>,
+  inputs: readonly Uint8Array[],
+  options: AnalyzeOptions & { model?: string },
+  { deadline, frames = false }: { deadline: number; frames?: boolean },
+): Promise<{ model: ExpressionModel; result: AnalyzeResult }> {
+  const { config } = c.get("deps");
+  const registry = readyRegistry(c.get("deps"));
+  const model = registry.resolve(options.model);
+  const result = await withDeadline(
+    analyzeImages(inputs, options, {
+      model,
+      faces: registry.faces,
+      maxPixels: config.maxPixels,
+      deadline,
+      tag: c.get("requestId"),
+      maxBatch: config.maxBatch,
+      imageSlots: registry.imageSlots,
+      frames,
+    }),
+    deadline,
+  );
+  return { model, result };
+}
 
 /** The model that answered, as `ModelRef`. */
 export function modelRef(model: ExpressionModel): { id: string; version: string; trained: boolean } {

@@ -2,7 +2,6 @@
 import type { RouteHandler, z } from "@hono/zod-openapi";
 import type { VideoFormRequest, VideoJsonRequest } from "../openapi/schemas.ts";
 import { ApiError } from "../src/errors.ts";
-import { analyzeImages, withDeadline } from "../src/classify.ts";
 import { assembleVideo, smoothingOf } from "../src/video.ts";
 import { classifyFrames } from "./videos.routes.ts";
 import { type AppEnv, readyRegistry } from "./context.ts";
@@ -17,13 +16,13 @@ import {
   unsupportedType,
   withBodyOptions,
 } from "./input.ts";
-import { modelRef, roundTimings } from "./results.ts";
+import { analyzeRequest, modelRef, roundTimings } from "./results.ts";
 
 export const classifyFramesHandler: RouteHandler<typeof classifyFrames, AppEnv> = async (c) => {
   const deps = c.get("deps");
   // Videos have their own, longer deadline (VIDEO_TIMEOUT_MS): 256 frames take tens of seconds on CPU.
   const deadline = performance.now() + deps.config.videoTimeoutMs;
-  const registry = readyRegistry(deps);
+  readyRegistry(deps); // 503 while models load, before the body is looked at
   const type = mediaType(c.req.header("content-type"));
   let inputs: Uint8Array[];
   let timestamps: (number | undefined)[];
@@ -52,20 +51,7 @@ export const classifyFramesHandler: RouteHandler<typeof classifyFrames, AppEnv> 
   } else {
     throw unsupportedType(type, ACCEPTED.frames);
   }
-  const model = registry.resolve(options.model);
-  const result = await withDeadline(
-    analyzeImages(inputs, options, {
-      model,
-      faces: registry.faces,
-      maxPixels: deps.config.maxPixels,
-      deadline,
-      tag: c.get("requestId"),
-      maxBatch: deps.config.maxBatch,
-      imageSlots: registry.imageSlots,
-      frames: true,
-    }),
-    deadline,
-  );
+  const { model, result } = await analyzeRequest(c, inputs, options, { deadline, frames: true });
   const { frames, tracks } = assembleVideo(result.images, timestamps, {
     track: options.track,
     smoothing: smoothingOf(options),

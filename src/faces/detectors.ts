@@ -4,9 +4,8 @@
  * that runs it. The detector name type, the request option's zod enum and the OpenAPI enum all come from here:
  * adding a detector is one entry plus its file.
  */
-import type { RawImage } from "../image.ts";
 import type { ModelSession } from "../session.ts";
-import type { Detection } from "./face.ts";
+import type { DetectorRun } from "./face.ts";
 import { runSsd } from "./ssd.ts";
 import { runTiny } from "./tiny.ts";
 
@@ -21,7 +20,7 @@ export interface DetectorEntry {
   /** What it is good at, for the API documentation. */
   description: string;
   /** Finds faces scoring above `minConfidence`, best first, boxes in original pixels (not clipped). */
-  run(session: ModelSession, image: RawImage, minConfidence: number): Promise<Detection[]>;
+  run: DetectorRun;
 }
 
 /** Every face detector by name; the first one is the default. */

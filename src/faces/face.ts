@@ -5,12 +5,21 @@
 import type { Box } from "../box.ts";
 import type { Point } from "./align.ts";
 import type { DetectorName } from "./detectors.ts";
+import type { RawImage } from "../image.ts";
+import type { ModelSession } from "../session.ts";
 
 /** One detection before landmarks: a box in original pixels and the detector's confidence. */
 export interface Detection {
   box: Box;
   score: number;
 }
+
+/** Runs a detector net on a frame: detections scoring above `minConfidence`, best first, in original pixels. */
+export type DetectorRun = (
+  session: ModelSession,
+  image: RawImage,
+  minConfidence: number,
+) => Promise<Detection[]>;
 
 /** One detected face, in original image pixels (after EXIF rotation). */
 export interface Face {

@@ -3,18 +3,12 @@
  * boxes and scores through face-api's NMS, then mapped back to original pixels exactly as face-api's
  * `locateFaces` does.
  */
-import type { RawImage } from "../image.ts";
-import type { ModelSession } from "../session.ts";
-import type { Detection } from "./face.ts";
+import type { DetectorRun } from "./face.ts";
 import { detectorInput } from "./faceapi_crop.ts";
 import { nonMaxSuppression } from "./nms.ts";
 
 /** Detections scoring above `minConfidence`, best first; boxes clipped to the padded square, in image pixels. */
-export async function runSsd(
-  session: ModelSession,
-  image: RawImage,
-  minConfidence: number,
-): Promise<Detection[]> {
+export const runSsd: DetectorRun = async (session, image, minConfidence) => {
   const spec = session.manifest.input;
   const { width: W, height: H } = image;
   const size = spec.size.width;
@@ -37,4 +31,4 @@ export async function runSsd(
       score: scores[i],
     };
   });
-}
+};

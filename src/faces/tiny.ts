@@ -4,9 +4,7 @@
  * `ops/nonMaxSuppression` (IoU over union, threshold 0.4, no score threshold inside NMS) float for float. The ONNX
  * port outputs the raw grid; this file turns it into boxes in original pixels, as face-api's `locateFaces` does.
  */
-import type { RawImage } from "../image.ts";
-import type { ModelSession } from "../session.ts";
-import type { Detection } from "./face.ts";
+import type { Detection, DetectorRun } from "./face.ts";
 import { detectorInput } from "./faceapi_crop.ts";
 
 export interface TinyGridOptions {
@@ -83,11 +81,7 @@ export function decodeTinyGrid(
 }
 
 /** The Tiny Face Detector as face-api's `TinyFaceDetector.locateFaces` (416 px, score > minConfidence). */
-export async function runTiny(
-  session: ModelSession,
-  image: RawImage,
-  minConfidence: number,
-): Promise<Detection[]> {
+export const runTiny: DetectorRun = async (session, image, minConfidence) => {
   const spec = session.manifest.input;
   const out = await session.run({ [spec.name]: detectorInput(image, spec) });
   return decodeTinyGrid(out[session.manifest.outputs[0].name].data, {
@@ -97,4 +91,4 @@ export async function runTiny(
     anchors: session.manifest.architecture.details?.anchors as [number, number][],
     scoreThreshold: minConfidence,
   });
-}
+};

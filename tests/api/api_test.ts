@@ -421,8 +421,25 @@ Deno.test("rate limit -> 429 with Retry-After, deadline -> 504, more faces than 
   await loading.close();
 });
 
-Deno.test("shutdown drains and stops the shared server", async () => {
+Deno.test("shutdown turns not-ready, stops listening and is idempotent", async () => {
+  const own = startServer(
+    loadConfig({ PORT: "0", HOST: "127.0.0.1", MODEL_DIR: modelDir, LOG_LEVEL: "error" }),
+    {
+      logger: quiet,
+    },
+  );
+  await own.ready;
+  const url = `http://127.0.0.1:${own.port}`;
+  assert.equal(await statusOf(fetch(`${url}/readyz`)), 200);
+  const stopping = own.shutdown();
+  assert.equal(own.state.draining, true);
+  assert.equal(own.shutdown(), stopping, "a second call waits for the same drain");
+  await stopping;
+  await assert.rejects(fetch(`${url}/healthz`), "no longer listening");
+});
+
+// The shared server lives for the whole file, whatever tests run and in whatever order.
+Deno.test.afterAll(async () => {
   await server.shutdown();
-  assert.equal(server.state.draining, true);
   await Deno.remove(modelDir, { recursive: true });
 });

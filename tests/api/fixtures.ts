@@ -174,3 +174,22 @@ function crc32(bytes: Uint8Array): number {
   }
   return (c ^ 0xffffffff) >>> 0;
 }
+
+/**
+ * The server process (routes/server.ts) in a subprocess, as a platform runs it: loopback, a free port, plain
+ * logs, plus `env`. Output streams are `piped` unless given.
+ */
+export function serverCommand(
+  env: Record<string, string>,
+  { stdout = "piped", stderr = "piped" }: {
+    stdout?: "piped" | "null";
+    stderr?: "piped" | "null" | "inherit";
+  } = {},
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../routes/server.ts", import.meta.url).pathname],
+    env: { PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1", ...env },
+    stdout,
+    stderr,
+  });
+}

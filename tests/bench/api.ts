@@ -18,11 +18,12 @@ import { Buffer } from "node:buffer";
 import { createFacePipeline } from "../../src/faces/pipeline.ts";
 import { alignedCrop } from "../../src/faces/prepare.ts";
 import { decodeImage, encodePng } from "../../src/image.ts";
-import { openModel } from "../../src/session.ts";
+import { type ExecutionProvider, openModel } from "../../src/session.ts";
 import { toTensor } from "../../model/preprocess.ts";
 import { buildScanCci, writeArtifact } from "../../model/build.ts";
 import { randomScanCci } from "../../model/scan_cci_random.ts";
 import { DEMO_PHOTOS, faceModelDir } from "../faces/models.ts";
+import { serverCommand } from "../api/fixtures.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -36,7 +37,7 @@ const { values } = parseArgs({
 });
 const WIDTH = Number(values.width), FRAMES = Number(values.frames), PER_LEVEL = Number(values.requests);
 const RSS_REQUESTS = Number(values["rss-requests"]);
-const PROVIDER = values.provider as "cpu" | "cuda";
+const PROVIDER = values.provider as ExecutionProvider;
 const BATCH = 32;
 
 const pct = (xs: number[], p: number) => {
@@ -91,21 +92,13 @@ async function rawPass(): Promise<number> {
 }
 // ---- server subprocess (cold start measured here) ----
 const spawnAt = performance.now();
-const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", new URL("../../routes/server.ts", import.meta.url).pathname],
-  env: {
-    MODEL_DIR: modelDir,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    MAX_BATCH: String(BATCH),
-    EXECUTION_PROVIDER: PROVIDER,
-    MAX_BODY_BYTES: String(64 * 1024 * 1024),
-    LOG_LEVEL: "info",
-    NO_COLOR: "1",
-  },
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
+const child = serverCommand({
+  MODEL_DIR: modelDir,
+  MAX_BATCH: String(BATCH),
+  EXECUTION_PROVIDER: PROVIDER,
+  MAX_BODY_BYTES: String(64 * 1024 * 1024),
+  LOG_LEVEL: "info",
+}, { stderr: "inherit" }).spawn();
 let port = 0, coldStartLogged = 0;
 const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
 let buffer = "";

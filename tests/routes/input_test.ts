@@ -5,13 +5,14 @@ import { ApiError } from "../../src/errors.ts";
 
 Deno.test("withBodyOptions(): JSON body fields override the validated query; absent ones keep it", () => {
   const query = VideoOptions.parse({ detect: "false", maxFaces: "3", smoothing: "ema" });
-  const body = VideoJsonRequest.parse({ frames: [{ image: "AQID" }], maxFaces: 5 });
+  const body = VideoJsonRequest.parse({ frames: [{ image: "AQID" }], maxFaces: 5, model: "m" });
   const { frames: _, ...fromBody } = body;
   const o = withBodyOptions(query, fromBody);
   assert.equal(o.detect, false);
   assert.equal(o.maxFaces, 5);
   assert.equal(o.smoothing, "ema");
   assert.equal(o.window, 5);
+  assert.equal(o.model, "m", "an option the query does not carry at all");
   // A body field left out is undefined after validation (no default), so the query's value stands.
   assert.equal(body.smoothing, undefined);
 });

@@ -7,10 +7,10 @@ import { CANONICAL_LABELS } from "../model/spec.ts";
 import { DEFAULT_DETECTOR, DETECTOR_NAMES, DETECTORS } from "../src/faces/detectors.ts";
 import { ProblemSchema } from "../src/errors.ts";
 
-/** A boolean option that also accepts the strings a query string or form field carries. */
 // zod-to-openapi renders `z.coerce.number().min(0)` as nullable (Number(null) is 0); options whose minimum is 0
 // state their type explicitly.
 
+/** A boolean option that also accepts the strings a query string or form field carries. */
 function flag(defaultValue: boolean, description: string) {
   return z.union([z.boolean(), z.string()])
     .transform((v, ctx) => {

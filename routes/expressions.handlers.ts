@@ -4,25 +4,22 @@ import type { ExpressionFormRequest, ExpressionJsonRequest } from "../openapi/sc
 import { ApiError } from "../src/errors.ts";
 import { toFaceResult } from "../src/expression.ts";
 import { classifyExpressions } from "./expressions.routes.ts";
-import { type AppEnv, readyRegistry } from "./context.ts";
+import type { AppEnv } from "./context.ts";
 import { endpoint } from "./endpoint.ts";
 import {
   ACCEPTED,
   fileBytes,
   fromBase64,
   isJson,
-  mediaType,
   rawBody,
   unsupportedType,
   withBodyOptions,
 } from "./input.ts";
-import { analyzeRequest, modelRef, roundTimings } from "./results.ts";
+import { analyzeRequest, beginInference, modelRef, roundTimings } from "./results.ts";
 
+/** Reads the image (multipart, raw or JSON) and options, analyses it, answers every face. */
 export const classifyExpressionsHandler: RouteHandler<typeof classifyExpressions, AppEnv> = async (c) => {
-  const deps = c.get("deps");
-  const deadline = performance.now() + deps.config.requestTimeoutMs;
-  readyRegistry(deps); // 503 while models load, before the body is looked at
-  const type = mediaType(c.req.header("content-type"));
+  const { deadline, type } = beginInference(c, c.get("deps").config.requestTimeoutMs);
   let bytes: Uint8Array;
   let options = c.req.valid("query");
   if (type === "multipart/form-data") {

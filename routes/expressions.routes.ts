@@ -9,6 +9,7 @@ import {
 } from "../openapi/schemas.ts";
 import { errorResponses, INFERENCE_ERRORS } from "./responses.ts";
 
+/** `POST /v1/expressions`. */
 export const classifyExpressions = createRoute({
   method: "post",
   path: "/v1/expressions",

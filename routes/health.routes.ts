@@ -3,6 +3,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { Health, ModelIdParam, V2ModelMetadata, V2ModelReady, V2ServerMetadata } from "../openapi/schemas.ts";
 import { errorResponses } from "./responses.ts";
 
+/** `GET /healthz`. */
 export const healthz = createRoute({
   method: "get",
   path: "/healthz",
@@ -11,6 +12,7 @@ export const healthz = createRoute({
   responses: { 200: { description: "Alive", content: { "application/json": { schema: Health } } } },
 });
 
+/** `GET /readyz`. */
 export const readyz = createRoute({
   method: "get",
   path: "/readyz",
@@ -22,6 +24,7 @@ export const readyz = createRoute({
   },
 });
 
+/** `GET /v2/health/live`. */
 export const v2Live = createRoute({
   method: "get",
   path: "/v2/health/live",
@@ -35,6 +38,7 @@ export const v2Live = createRoute({
   },
 });
 
+/** `GET /v2/health/ready`. */
 export const v2Ready = createRoute({
   method: "get",
   path: "/v2/health/ready",
@@ -52,6 +56,7 @@ export const v2Ready = createRoute({
   },
 });
 
+/** `GET /v2`. */
 export const v2Server = createRoute({
   method: "get",
   path: "/v2",
@@ -63,6 +68,7 @@ export const v2Server = createRoute({
   },
 });
 
+/** `GET /v2/models/{id}`. */
 export const v2Model = createRoute({
   method: "get",
   path: "/v2/models/{id}",
@@ -75,6 +81,7 @@ export const v2Model = createRoute({
   },
 });
 
+/** `GET /v2/models/{id}/ready`. */
 export const v2ModelReady = createRoute({
   method: "get",
   path: "/v2/models/{id}/ready",

@@ -60,6 +60,7 @@ export function findModel(registry: Registry, id: string): LoadedModel {
   return m;
 }
 
+/** Every served model with the default and its warning. */
 export const listModelsHandler: RouteHandler<typeof listModels, AppEnv> = (c) => {
   const registry = readyRegistry(c.get("deps"));
   return c.json({
@@ -69,6 +70,7 @@ export const listModelsHandler: RouteHandler<typeof listModels, AppEnv> = (c) =>
   }, 200);
 };
 
+/** One model by id (404 naming the known ones). */
 export const getModelHandler: RouteHandler<typeof getModel, AppEnv> = (c) => {
   const registry = readyRegistry(c.get("deps"));
   return c.json(describeModel(findModel(registry, c.req.valid("param").id), registry), 200);

@@ -3,6 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { ModelIdParam, ModelInfo, ModelList } from "../openapi/schemas.ts";
 import { AUTH_ERRORS, errorResponses } from "./responses.ts";
 
+/** `GET /v1/models`. */
 export const listModels = createRoute({
   method: "get",
   path: "/v1/models",
@@ -14,6 +15,7 @@ export const listModels = createRoute({
   },
 });
 
+/** `GET /v1/models/{id}`. */
 export const getModel = createRoute({
   method: "get",
   path: "/v1/models/{id}",

@@ -11,6 +11,17 @@ import {
   withDeadline,
 } from "../src/classify.ts";
 import { type AppEnv, readyRegistry } from "./context.ts";
+import { mediaType } from "./input.ts";
+
+/**
+ * The start of an inference request: its deadline (`timeoutMs` from now, the body already read), 503 while the
+ * models load (before the body is looked at), and the body's media type.
+ */
+export function beginInference(c: Context<AppEnv>, timeoutMs: number): { deadline: number; type: string } {
+  const deadline = performance.now() + timeoutMs;
+  readyRegistry(c.get("deps"));
+  return { deadline, type: mediaType(c.req.header("content-type")) };
+}
 
 /**
  * Analyses `inputs` with the model `options.model` names (or the default) before `deadline`; `frames` marks

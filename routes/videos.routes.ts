@@ -3,6 +3,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { VideoFormRequest, VideoJsonRequest, VideoOptions, VideoResponse } from "../openapi/schemas.ts";
 import { errorResponses, INFERENCE_ERRORS } from "./responses.ts";
 
+/** `POST /v1/videos/frames`. */
 export const classifyFrames = createRoute({
   method: "post",
   path: "/v1/videos/frames",

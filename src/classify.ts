@@ -59,6 +59,7 @@ export interface ExpressionModel {
   batcher: Batcher<Float32Array, FaceOutput>;
 }
 
+/** The request options that shape an analysis (validated by the API, defaults applied). */
 export interface AnalyzeOptions {
   detect: boolean;
   maxFaces: number;
@@ -70,6 +71,7 @@ export interface AnalyzeOptions {
   detector?: DetectorName;
 }
 
+/** What an analysis runs with: model, detector, limits, deadline. */
 export interface AnalyzeContext {
   model: ExpressionModel;
   faces?: FaceDetector;
@@ -94,12 +96,14 @@ export interface AnalyzedFace {
   attention?: string;
 }
 
+/** One analysed image: its size and its faces in detection order. */
 export interface AnalyzedImage {
   width: number;
   height: number;
   faces: AnalyzedFace[];
 }
 
+/** The analysed images, in input order, and the per-stage timings. */
 export interface AnalyzeResult {
   images: AnalyzedImage[];
   /**

@@ -44,6 +44,7 @@ export const ERRORS = {
   deadline_exceeded: { status: 504, title: "Deadline exceeded", description: "Request deadline exceeded" },
 } as const satisfies Record<string, ErrorEntry>;
 
+/** A stable error code (an `ERRORS` key). */
 export type ErrorCode = keyof typeof ERRORS;
 
 /** Every error code, in table order (the `Problem.code` enum). */

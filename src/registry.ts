@@ -24,6 +24,7 @@ export interface LoadedModel extends ExpressionModel {
   ready: boolean;
 }
 
+/** The served models, the default, the face detector and the image slots. */
 export interface Registry {
   models: ReadonlyMap<string, LoadedModel>;
   defaultId: string;
@@ -38,6 +39,7 @@ export interface Registry {
   close(): Promise<void>;
 }
 
+/** Where the models are and how to serve them; every field but `modelDir` has a default. */
 export interface RegistryOptions {
   modelDir: string;
   executionProvider?: ExecutionProvider;

@@ -7,6 +7,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { ApiError } from "../../src/errors.ts";
 
+/** The size and time limits of a body. */
 export interface BodyReaderOptions {
   /** Largest body in bytes (declared by Content-Length or counted on the stream). */
   maxBytes: number;

@@ -12,6 +12,7 @@
  */
 import type { RawImage } from "../image.ts";
 
+/** A point in image pixels, `[x, y]`. */
 export type Point = [number, number];
 
 /** ArcFace 112x112 template (insightface `arcface_dst`), image-left eye first. */

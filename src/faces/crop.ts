@@ -11,6 +11,7 @@ import type { Box } from "../box.ts";
 /** A `Box` with integer coordinates inside the image (what a crop cuts out). */
 export type IntBox = Box;
 
+/** Where the crop sits in its square and where it is written. */
 export interface PadResizeOptions {
   /** Centre the crop in its square (face-api's landmark and expression nets) or pad bottom/right (SSD). */
   center?: boolean;

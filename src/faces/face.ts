@@ -1,10 +1,9 @@
 /**
  * What face detection reports: a face's box, score and landmarks in original image pixels (after EXIF
- * rotation), and the options a detection run takes.
+ * rotation), and the shape of a detector run.
  */
 import type { Box } from "../box.ts";
 import type { Point } from "./align.ts";
-import type { DetectorName } from "./detectors.ts";
 import type { RawImage } from "../image.ts";
 import type { ModelSession } from "../session.ts";
 
@@ -31,18 +30,4 @@ export interface Face {
   landmarks68?: Point[];
   /** Image-left eye centre, image-right eye centre, nose tip, image-left mouth corner, image-right mouth corner. */
   landmarks5?: Point[];
-}
-
-/** Options of one detection run; every field has a default. */
-export interface DetectOptions {
-  /** Keep detections scoring strictly above this (face-api's `minConfidence`). */
-  minConfidence?: number;
-  /** Most faces returned (highest scores first). */
-  maxFaces?: number;
-  /** Drop faces whose box is smaller than this many pixels on its shorter side. */
-  minFaceSize?: number;
-  /** Run the 68-point landmark net (needed for alignment and for face-api's expression crop). */
-  landmarks?: boolean;
-  /** Which `DETECTORS` entry finds the faces (default `ssd`). */
-  detector?: DetectorName;
 }

@@ -11,12 +11,13 @@ import { clipBox } from "../box.ts";
 import { decodeImage, type DecodeOptions, type RawImage } from "../image.ts";
 import type { ExecutionProvider, ModelSession } from "../session.ts";
 import { checkDetectorInput, DEFAULT_DETECTOR, type DetectorName, DETECTORS } from "./detectors.ts";
-import type { DetectOptions, Face } from "./face.ts";
+import type { Face } from "./face.ts";
 import { addLandmarks } from "./landmarks.ts";
 import { DEFAULT_MODEL_DIR, openFaceModel } from "./open.ts";
 import { alignedCrop, prepareFaceInput } from "./prepare.ts";
 
-export type { Detection, DetectOptions, Face } from "./face.ts";
+/** The face types, re-exported for callers of the pipeline. */
+export type { Detection, Face } from "./face.ts";
 
 /** Manifest file names of the face-api nets inside the model folder. */
 export const FACE_MODELS = {
@@ -27,6 +28,20 @@ export const FACE_MODELS = {
   /** Optional faster detector (face-api's Tiny Face Detector), opened on first use. */
   tinyDetector: DETECTORS.tiny.file,
 } as const;
+
+/** Options of one detection run; every field has a default. */
+export interface DetectOptions {
+  /** Keep detections scoring strictly above this (face-api's `minConfidence`). */
+  minConfidence?: number;
+  /** Most faces returned (highest scores first). */
+  maxFaces?: number;
+  /** Drop faces whose box is smaller than this many pixels on its shorter side. */
+  minFaceSize?: number;
+  /** Run the 68-point landmark net (needed for alignment and for face-api's expression crop). */
+  landmarks?: boolean;
+  /** Which `DETECTORS` entry finds the faces (default `ssd`). */
+  detector?: DetectorName;
+}
 
 /** A face with its aligned crop, as training preparation wants it. */
 export interface AlignedFace extends Face {

@@ -7,6 +7,7 @@
 import type { Detection, DetectorRun } from "./face.ts";
 import { detectorInput } from "./faceapi_crop.ts";
 
+/** The frame and net facts needed to decode the tiny detector grid. */
 export interface TinyGridOptions {
   /** Original image size (after EXIF rotation). */
   width: number;

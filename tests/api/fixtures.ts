@@ -116,7 +116,7 @@ export function demoPhoto(n: 1 | 2 | 3 | 4 | 5 | 6): Uint8Array<ArrayBuffer> {
   );
 }
 
-/** Links the face-api ports (built into model/ when missing) into `dir`: the server needs them to start. */
+/** Links the face-api ports (built into artifacts/models/ when missing) into `dir`: the server needs them to start. */
 export async function withFaceModels(dir: string): Promise<void> {
   const { faceModelDir } = await import("../faces/models.ts");
   const src = await faceModelDir();
@@ -128,7 +128,7 @@ export async function withFaceModels(dir: string): Promise<void> {
 }
 
 /**
- * A model folder for integration tests: the face-api ports (built into model/ when missing, then linked) plus an
+ * A model folder for integration tests: the face-api ports (built into artifacts/models/ when missing, then linked) plus an
  * untrained, width-reduced SCAN+CCI (`scan-cci`, 1/8 width, seed 1) so attention and the 224 aligned path run
  * for real in a fraction of the full model's time. Built once per process.
  */

@@ -1,20 +1,10 @@
 /**
  * The OpenAPI 3.1 document of the API, generated from the zod schemas registered on the app's routes. A few facts
  * zod-openapi cannot express are added here: the request bodies of the inference routes are required (the
- * routes declare them optional only to stop cross-media-type validation), and the API-key security schemes.
+ * routes declare them optional only to stop cross-media-type validation), and the API-key security schemes on
+ * the operations that document a 401.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-
-/** Paths whose operations sit behind the API key (when keys are configured). */
-const SECURED = [
-  "/v1/expressions",
-  "/v1/videos/frames",
-  "/v1/models",
-  "/v1/models/{id}",
-  "/v2",
-  "/v2/models/{id}",
-  "/v2/models/{id}/ready",
-];
 
 // deno-lint-ignore no-explicit-any
 type AnyApp = OpenAPIHono<any, any, any>;
@@ -34,13 +24,17 @@ export function buildOpenApiDocument(app: AnyApp): Record<string, unknown> {
     // Relative: Swagger UI's "Try it out" then calls the host and port that served /docs (any deployment URL).
     servers: [{ url: "/" }],
   }) as unknown as {
-    paths: Record<string, Record<string, { requestBody?: { required?: boolean }; security?: unknown }>>;
+    paths: Record<
+      string,
+      Record<string, { requestBody?: { required?: boolean }; responses?: object; security?: unknown }>
+    >;
     components: Record<string, unknown>;
   };
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const op of Object.values(ops)) {
       if (op.requestBody && path.startsWith("/v1/")) op.requestBody.required = true;
-      if (SECURED.includes(path)) op.security = [{ bearerAuth: [] }, { apiKeyHeader: [] }, {}];
+      // Behind the API key: the operations that document a 401 (the app guards exactly those routes).
+      if ("401" in (op.responses ?? {})) op.security = [{ bearerAuth: [] }, { apiKeyHeader: [] }, {}];
     }
   }
   doc.components.securitySchemes = {

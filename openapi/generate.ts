@@ -4,7 +4,7 @@
  * what the code generates.
  */
 import openapiTS, { astToString, stringToAST } from "openapi-typescript";
-import { createApp } from "../src/app.ts";
+import { createApp } from "../routes/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/logger.ts";
 import { createMetrics } from "../src/metrics.ts";

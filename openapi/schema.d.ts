@@ -250,7 +250,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unknown model */
+                /** @description Unknown model (`not_found`) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -259,7 +259,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not ready */
+                /** @description Not ready, with Retry-After (`not_ready`) */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -315,7 +315,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unknown model */
+                /** @description Unknown model (`not_found`) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -378,7 +378,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Rate limit exceeded (`rate_limited`), with Retry-After */
+                /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -387,7 +387,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not ready */
+                /** @description Not ready, with Retry-After (`not_ready`) */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -443,7 +443,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unknown model */
+                /** @description Unknown model (`not_found`) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -452,7 +452,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Rate limit exceeded (`rate_limited`), with Retry-After */
+                /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -461,7 +461,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not ready */
+                /** @description Not ready, with Retry-After (`not_ready`) */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -534,7 +534,7 @@ export interface paths {
                         "application/json": components["schemas"]["ExpressionResponse"];
                     };
                 };
-                /** @description Invalid parameters (`invalid_request`), issues listed */
+                /** @description Invalid parameters, issues listed (`invalid_request`) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -552,7 +552,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Body, frame count or pixel limit exceeded */
+                /** @description Body over the limit (`payload_too_large`); Pixel limit exceeded (`too_many_pixels`); Frame count exceeded (`too_many_frames`) */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -561,7 +561,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unsupported media type */
+                /** @description Unsupported media type (`unsupported_media_type`) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -570,7 +570,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Undecodable image */
+                /** @description Undecodable image (`undecodable_image`) */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -579,7 +579,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Rate limit exceeded (`rate_limited`), with Retry-After */
+                /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -588,7 +588,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not ready or overloaded (`not_ready`, `overloaded`), with Retry-After */
+                /** @description Not ready, with Retry-After (`not_ready`); Overloaded, with Retry-After (`overloaded`) */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -674,7 +674,7 @@ export interface paths {
                         "application/json": components["schemas"]["VideoResponse"];
                     };
                 };
-                /** @description Invalid parameters (`invalid_request`), issues listed */
+                /** @description Invalid parameters, issues listed (`invalid_request`) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -692,7 +692,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Body, frame count or pixel limit exceeded */
+                /** @description Body over the limit (`payload_too_large`); Pixel limit exceeded (`too_many_pixels`); Frame count exceeded (`too_many_frames`) */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -701,7 +701,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unsupported media type */
+                /** @description Unsupported media type (`unsupported_media_type`) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -710,7 +710,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Undecodable image */
+                /** @description Undecodable image (`undecodable_image`) */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -719,7 +719,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Rate limit exceeded (`rate_limited`), with Retry-After */
+                /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -728,7 +728,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not ready or overloaded (`not_ready`, `overloaded`), with Retry-After */
+                /** @description Not ready, with Retry-After (`not_ready`); Overloaded, with Retry-After (`overloaded`) */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -780,8 +780,9 @@ export interface components {
             /**
              * @description Stable machine-readable error code
              * @example undecodable_image
+             * @enum {string}
              */
-            code: string;
+            code: "invalid_request" | "unauthorized" | "not_found" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "too_many_pixels" | "too_many_frames" | "unsupported_media_type" | "undecodable_image" | "rate_limited" | "internal_error" | "not_ready" | "overloaded" | "deadline_exceeded";
             detail: string;
             instance?: string;
             requestId?: string;

@@ -4,14 +4,15 @@
  */
 import { z } from "@hono/zod-openapi";
 import { CANONICAL_LABELS } from "../model/spec.ts";
+import { DEFAULT_DETECTOR, DETECTOR_NAMES, DETECTORS } from "../src/faces/detectors.ts";
+import { ProblemSchema } from "../src/errors.ts";
 
-/** A boolean option that also accepts the strings a query string or form field carries. */
 // zod-to-openapi renders `z.coerce.number().min(0)` as nullable (Number(null) is 0); options whose minimum is 0
 // state their type explicitly.
 
+/** A boolean option that also accepts the strings a query string or form field carries. */
 function flag(defaultValue: boolean, description: string) {
   return z.union([z.boolean(), z.string()])
-    .default(defaultValue)
     .transform((v, ctx) => {
       if (typeof v === "boolean") return v;
       const t = v.trim().toLowerCase();
@@ -20,22 +21,31 @@ function flag(defaultValue: boolean, description: string) {
       ctx.addIssue({ code: "custom", message: `expected true or false, got ${JSON.stringify(v)}` });
       return z.NEVER;
     })
-    .openapi({ type: "boolean", default: defaultValue, description: `${description} (true/false, 1/0)` });
+    .openapi({ type: "boolean", default: defaultValue, description: `${description} (true/false, 1/0)` })
+    .default(defaultValue);
 }
 
-export const Problem = z.object({
-  type: z.string().openapi({ example: "https://scan-fer.dev/problems/undecodable-image" }),
-  title: z.string(),
-  status: z.number().int(),
-  code: z.string().openapi({
-    description: "Stable machine-readable error code",
-    example: "undecodable_image",
-  }),
-  detail: z.string(),
-  instance: z.string().optional(),
-  requestId: z.string().optional(),
-  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-}).openapi("Problem", { description: "RFC 9457 problem details (`application/problem+json`)" });
+/**
+ * The option fields as a JSON body carries them: optional, with no runtime default, so a field the body leaves
+ * out keeps the query string's value (`withBodyOptions`); documented with the same default as the query.
+ */
+function bodyOptions<S extends Record<string, z.ZodType>>(
+  shape: S,
+): { [K in keyof S]: z.ZodOptional<S[K] extends z.ZodDefault<infer T> ? T : S[K]> } {
+  return Object.fromEntries(
+    Object.entries(shape).map(([k, f]) => [
+      k,
+      f instanceof z.ZodDefault
+        ? (f.unwrap() as z.ZodType).optional().openapi({ default: f.def.defaultValue })
+        : f.optional(),
+    ]),
+  ) as { [K in keyof S]: z.ZodOptional<S[K] extends z.ZodDefault<infer T> ? T : S[K]> };
+}
+
+// Rebuilt from the shape: zod instances made before @hono/zod-openapi loaded have no `.openapi` method.
+export const Problem = z.object(ProblemSchema.shape).openapi("Problem", {
+  description: "RFC 9457 problem details (`application/problem+json`)",
+});
 
 export const ExpressionLabel = z.enum(CANONICAL_LABELS).openapi("ExpressionLabel");
 
@@ -116,9 +126,11 @@ const optionShape = {
   }),
   detect: flag(true, "false: the image is already a face crop; it is classified whole"),
   maxFaces: z.coerce.number().int().min(1).max(100).default(20),
-  detector: z.enum(["ssd", "tiny"]).default("ssd").openapi({
-    description: "Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces)",
-  }),
+  detector: z.enum(DETECTOR_NAMES).openapi({
+    description: `Face detector: ${
+      DETECTOR_NAMES.map((n) => `\`${n}\` (${DETECTORS[n].description})`).join(" or ")
+    }`,
+  }).default(DEFAULT_DETECTOR),
   minFaceSize: z.coerce.number().int().min(0).max(10000).openapi({
     type: "integer",
     minimum: 0,
@@ -144,9 +156,9 @@ export const ExpressionOptions = z.object(optionShape).openapi("ExpressionOption
 const videoOptionShape = {
   ...optionShape,
   track: flag(true, "Link faces across frames into stable track ids"),
-  smoothing: z.enum(["none", "ema", "window"]).default("none").openapi({
+  smoothing: z.enum(["none", "ema", "window"]).openapi({
     description: "Temporal smoothing of each track's scores (causal)",
-  }),
+  }).default("none"),
   alpha: z.coerce.number().gt(0).max(1).openapi({ description: "EMA weight of the new frame" }).default(0.5),
   window: z.coerce.number().int().min(1).max(64).openapi({ description: "Trailing window size" }).default(5),
 };
@@ -157,7 +169,7 @@ const base64Image = z.string().min(1).openapi({
   description: "Base64 image bytes (JPEG, PNG, WebP, ...); a `data:` URL prefix is accepted",
 });
 
-export const ExpressionJsonRequest = z.object({ image: base64Image, ...optionShape }).openapi(
+export const ExpressionJsonRequest = z.object({ image: base64Image, ...bodyOptions(optionShape) }).openapi(
   "ExpressionJsonRequest",
 );
 
@@ -174,7 +186,7 @@ export const VideoFrameInput = z.object({
 
 export const VideoJsonRequest = z.object({
   frames: z.array(VideoFrameInput).min(1),
-  ...videoOptionShape,
+  ...bodyOptions(videoOptionShape),
 }).openapi("VideoJsonRequest");
 
 export const VideoFormRequest = z.object({

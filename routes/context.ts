@@ -16,6 +16,7 @@ export interface ServerState {
   inFlight: number;
 }
 
+/** What the app is built around. */
 export interface Deps {
   config: Readonly<Config>;
   state: ServerState;
@@ -23,11 +24,14 @@ export interface Deps {
   metrics: Metrics;
 }
 
+/** The Hono environment of the app and its handlers. */
 export type AppEnv = {
   Variables: {
     deps: Deps;
     requestId: string;
     log: Logger;
+    /** Who is calling, for the rate limit: `key:<key>` or `addr:<address>` (set by the auth middleware). */
+    client: string;
   };
 };
 

@@ -7,8 +7,9 @@ import {
   ExpressionOptions,
   ExpressionResponse,
 } from "../openapi/schemas.ts";
-import { inferenceErrors } from "./common.ts";
+import { errorResponses, INFERENCE_ERRORS } from "./responses.ts";
 
+/** `POST /v1/expressions`. */
 export const classifyExpressions = createRoute({
   method: "post",
   path: "/v1/expressions",
@@ -36,6 +37,6 @@ export const classifyExpressions = createRoute({
       description: "Faces and their expressions",
       content: { "application/json": { schema: ExpressionResponse } },
     },
-    ...inferenceErrors,
+    ...errorResponses(...INFERENCE_ERRORS),
   },
 });

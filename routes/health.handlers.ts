@@ -1,6 +1,7 @@
-/** Handlers for liveness/readiness probes and the Open Inference Protocol (v2) metadata aliases. */
+/** Handlers for liveness/readiness probes and the Open Inference Protocol (v2) metadata aliases, and their list. */
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { healthz, readyz, v2Live, v2Model, v2ModelReady, v2Ready, v2Server } from "./health.routes.ts";
+import { healthz, readyz, v2Live, v2Model, v2ModelReady, v2Ready, v2Server } from "./health.routes.ts";
+import { endpoint } from "./endpoint.ts";
 import { type AppEnv, readyRegistry, type ServerState } from "./context.ts";
 import { findModel } from "./models.handlers.ts";
 
@@ -12,9 +13,11 @@ function status(state: ServerState): "ok" | "loading" | "draining" {
   return state.draining ? "draining" : state.registry ? "ok" : "loading";
 }
 
+/** Alive: ok, loading or draining. */
 export const healthzHandler: RouteHandler<typeof healthz, AppEnv> = (c) =>
   c.json({ status: status(c.get("deps").state) }, 200);
 
+/** 200 when every model is loaded and the server is not draining, else 503. */
 export const readyzHandler: RouteHandler<typeof readyz, AppEnv> = (c) => {
   const { state } = c.get("deps");
   const models = state.registry
@@ -25,11 +28,14 @@ export const readyzHandler: RouteHandler<typeof readyz, AppEnv> = (c) => {
     : c.json({ status: status(state), models }, 503);
 };
 
+/** Always live while the process answers. */
 export const v2LiveHandler: RouteHandler<typeof v2Live, AppEnv> = (c) => c.json({ live: true }, 200);
 
+/** The readiness of `/readyz` in v2 form. */
 export const v2ReadyHandler: RouteHandler<typeof v2Ready, AppEnv> = (c) =>
   isReady(c.get("deps").state) ? c.json({ ready: true }, 200) : c.json({ ready: false }, 503);
 
+/** The server name and protocol version. */
 export const v2ServerHandler: RouteHandler<typeof v2Server, AppEnv> = (c) =>
   c.json({ name: "scan-fer", version: "1", extensions: [] }, 200);
 
@@ -41,6 +47,7 @@ const V2_TYPES: Record<string, string> = {
   uint8: "UINT8",
 };
 
+/** A model's tensors in v2 form. */
 export const v2ModelHandler: RouteHandler<typeof v2Model, AppEnv> = (c) => {
   const m = findModel(readyRegistry(c.get("deps")), c.req.valid("param").id);
   const dims = (shape: (number | string)[]) => shape.map((d) => (typeof d === "number" ? d : -1));
@@ -61,9 +68,21 @@ export const v2ModelHandler: RouteHandler<typeof v2Model, AppEnv> = (c) => {
   }, 200);
 };
 
+/** One model's readiness (503 while draining). */
 export const v2ModelReadyHandler: RouteHandler<typeof v2ModelReady, AppEnv> = (c) => {
   const deps = c.get("deps");
   const m = findModel(readyRegistry(deps), c.req.valid("param").id);
   const ready = m.ready && !deps.state.draining;
   return ready ? c.json({ name: m.id, ready }, 200) : c.json({ name: m.id, ready }, 503);
 };
+
+/** The health and v2 metadata resource. */
+export const HEALTH_ENDPOINTS = [
+  endpoint(healthz, healthzHandler),
+  endpoint(readyz, readyzHandler),
+  endpoint(v2Live, v2LiveHandler),
+  endpoint(v2Ready, v2ReadyHandler),
+  endpoint(v2Server, v2ServerHandler),
+  endpoint(v2Model, v2ModelHandler),
+  endpoint(v2ModelReady, v2ModelReadyHandler),
+];

@@ -1,17 +1,9 @@
 /** Route definitions for liveness/readiness and the Open Inference Protocol (v2) metadata aliases. */
-import { authResponses } from "./common.ts";
 import { createRoute, z } from "@hono/zod-openapi";
-import {
-  Health,
-  ModelIdParam,
-  Problem,
-  V2ModelMetadata,
-  V2ModelReady,
-  V2ServerMetadata,
-} from "../openapi/schemas.ts";
+import { Health, ModelIdParam, V2ModelMetadata, V2ModelReady, V2ServerMetadata } from "../openapi/schemas.ts";
+import { errorResponses } from "./responses.ts";
 
-const problem = { content: { "application/problem+json": { schema: Problem } } };
-
+/** `GET /healthz`. */
 export const healthz = createRoute({
   method: "get",
   path: "/healthz",
@@ -20,6 +12,7 @@ export const healthz = createRoute({
   responses: { 200: { description: "Alive", content: { "application/json": { schema: Health } } } },
 });
 
+/** `GET /readyz`. */
 export const readyz = createRoute({
   method: "get",
   path: "/readyz",
@@ -31,6 +24,7 @@ export const readyz = createRoute({
   },
 });
 
+/** `GET /v2/health/live`. */
 export const v2Live = createRoute({
   method: "get",
   path: "/v2/health/live",
@@ -44,6 +38,7 @@ export const v2Live = createRoute({
   },
 });
 
+/** `GET /v2/health/ready`. */
 export const v2Ready = createRoute({
   method: "get",
   path: "/v2/health/ready",
@@ -61,6 +56,7 @@ export const v2Ready = createRoute({
   },
 });
 
+/** `GET /v2`. */
 export const v2Server = createRoute({
   method: "get",
   path: "/v2",
@@ -68,10 +64,11 @@ export const v2Server = createRoute({
   summary: "Open Inference Protocol server metadata",
   responses: {
     200: { description: "Server metadata", content: { "application/json": { schema: V2ServerMetadata } } },
-    401: authResponses[401],
+    ...errorResponses("unauthorized"),
   },
 });
 
+/** `GET /v2/models/{id}`. */
 export const v2Model = createRoute({
   method: "get",
   path: "/v2/models/{id}",
@@ -80,12 +77,11 @@ export const v2Model = createRoute({
   request: { params: ModelIdParam },
   responses: {
     200: { description: "Model metadata", content: { "application/json": { schema: V2ModelMetadata } } },
-    401: authResponses[401],
-    404: { description: "Unknown model", ...problem },
-    503: { description: "Not ready", ...problem },
+    ...errorResponses("unauthorized", "not_found", "not_ready"),
   },
 });
 
+/** `GET /v2/models/{id}/ready`. */
 export const v2ModelReady = createRoute({
   method: "get",
   path: "/v2/models/{id}/ready",
@@ -94,8 +90,7 @@ export const v2ModelReady = createRoute({
   request: { params: ModelIdParam },
   responses: {
     200: { description: "Model ready", content: { "application/json": { schema: V2ModelReady } } },
-    401: authResponses[401],
-    404: { description: "Unknown model", ...problem },
+    ...errorResponses("unauthorized", "not_found"),
     503: { description: "Not ready", content: { "application/json": { schema: V2ModelReady } } },
   },
 });

@@ -1,9 +1,10 @@
 /**
- * Reading a request's image input in its three forms (multipart, raw image body, JSON base64) and its options
- * (query string, plus JSON body fields), with every failure as a typed 400/413/415 error.
+ * Reading a request's image input in its three forms (multipart, raw image body, JSON base64), its options
+ * (validated query string, overridden by JSON body fields) and video timestamps, with every failure as a typed
+ * 400/413/415 error.
  */
 import { Buffer } from "node:buffer";
-import type { z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { ApiError } from "../src/errors.ts";
 
 /** The media type of a request without parameters, lower-cased ("" when absent). */
@@ -32,21 +33,53 @@ export function issuesOf(error: z.ZodError, prefix = ""): { path: string; messag
 }
 
 /**
- * Validates options from the query string merged with the option fields a JSON body carries (body wins).
- * Throws 400 with the zod issues.
+ * The options of a request: the query string's (validated, with defaults) overridden by the option fields a JSON
+ * body carries (validated; fields the body leaves out are undefined and keep the query's value).
  */
-export function parseOptions<S extends z.ZodObject>(
-  schema: S,
-  query: Record<string, string>,
-  json: Record<string, unknown> = {},
-): z.output<S> {
-  const picked: Record<string, unknown> = {};
-  for (const k of Object.keys(schema.shape)) if (k in json) picked[k] = json[k];
-  const r = schema.safeParse({ ...query, ...picked });
-  if (!r.success) {
-    throw new ApiError("invalid_request", "Cannot read options: some values are invalid", {
-      issues: issuesOf(r.error),
+export function withBodyOptions<O extends object>(query: O, body: { [K in keyof O]?: O[K] } = {}): O {
+  const out = { ...query };
+  // The body's keys, not the query's: an optional option without a default (`model`) is absent from the query.
+  for (const k of Object.keys(body) as (keyof O)[]) {
+    if (body[k] !== undefined) out[k] = body[k] as O[keyof O];
+  }
+  return out;
+}
+
+/** True for a JSON media type (`application/json` or any `+json` suffix). */
+export function isJson(type: string): boolean {
+  return type === "application/json" || type.endsWith("+json");
+}
+
+const Timestamps = z.array(z.number());
+
+/**
+ * The multipart `timestamps` field (a JSON array of numbers, one per frame) as values; absent or empty gives one
+ * `undefined` per frame. 400 naming the field when it is not such an array or has the wrong length.
+ */
+export function parseTimestamps(text: string | undefined, frames: number): (number | undefined)[] {
+  if (text === undefined || text === "") return new Array(frames).fill(undefined);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError("invalid_request", "Cannot read timestamps: not valid JSON", {
+      issues: [{ path: "timestamps", message: "expected a JSON array of numbers" }],
     });
+  }
+  const r = Timestamps.safeParse(json);
+  if (!r.success) {
+    throw new ApiError("invalid_request", "Cannot read timestamps: expected a JSON array of numbers", {
+      issues: issuesOf(r.error, "timestamps"),
+    });
+  }
+  if (r.data.length !== frames) {
+    throw new ApiError(
+      "invalid_request",
+      `Cannot read timestamps: ${r.data.length} given for ${frames} frames`,
+      {
+        issues: [{ path: "timestamps", message: `expected ${frames} values` }],
+      },
+    );
   }
   return r.data;
 }

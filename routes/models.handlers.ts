@@ -1,8 +1,9 @@
-/** Handlers for `/v1/models` and the model metadata behind the v2 aliases. */
+/** Handlers for `/v1/models` and the model metadata behind the v2 aliases, and the models endpoint list. */
 import type { RouteHandler, z } from "@hono/zod-openapi";
 import { ApiError } from "../src/errors.ts";
 import type { LoadedModel, Registry } from "../src/registry.ts";
-import type { getModel, listModels } from "./models.routes.ts";
+import { getModel, listModels } from "./models.routes.ts";
+import { endpoint } from "./endpoint.ts";
 import { type AppEnv, readyRegistry } from "./context.ts";
 import type { ModelInfo } from "../openapi/schemas.ts";
 import { CANONICAL_LABELS } from "../model/spec.ts";
@@ -59,6 +60,7 @@ export function findModel(registry: Registry, id: string): LoadedModel {
   return m;
 }
 
+/** Every served model with the default and its warning. */
 export const listModelsHandler: RouteHandler<typeof listModels, AppEnv> = (c) => {
   const registry = readyRegistry(c.get("deps"));
   return c.json({
@@ -68,7 +70,11 @@ export const listModelsHandler: RouteHandler<typeof listModels, AppEnv> = (c) =>
   }, 200);
 };
 
+/** One model by id (404 naming the known ones). */
 export const getModelHandler: RouteHandler<typeof getModel, AppEnv> = (c) => {
   const registry = readyRegistry(c.get("deps"));
   return c.json(describeModel(findModel(registry, c.req.valid("param").id), registry), 200);
 };
+
+/** The models resource. */
+export const MODEL_ENDPOINTS = [endpoint(listModels, listModelsHandler), endpoint(getModel, getModelHandler)];

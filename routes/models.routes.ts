@@ -1,10 +1,9 @@
 /** Route definitions for the model catalogue (`/v1/models`). */
 import { createRoute } from "@hono/zod-openapi";
-import { ModelIdParam, ModelInfo, ModelList, Problem } from "../openapi/schemas.ts";
-import { authResponses } from "./common.ts";
+import { ModelIdParam, ModelInfo, ModelList } from "../openapi/schemas.ts";
+import { AUTH_ERRORS, errorResponses } from "./responses.ts";
 
-const problem = { content: { "application/problem+json": { schema: Problem } } };
-
+/** `GET /v1/models`. */
 export const listModels = createRoute({
   method: "get",
   path: "/v1/models",
@@ -12,11 +11,11 @@ export const listModels = createRoute({
   summary: "List the served expression models (manifests, licence and intended-use notes)",
   responses: {
     200: { description: "The models", content: { "application/json": { schema: ModelList } } },
-    ...authResponses,
-    503: { description: "Not ready", ...problem },
+    ...errorResponses(...AUTH_ERRORS, "not_ready"),
   },
 });
 
+/** `GET /v1/models/{id}`. */
 export const getModel = createRoute({
   method: "get",
   path: "/v1/models/{id}",
@@ -25,8 +24,6 @@ export const getModel = createRoute({
   request: { params: ModelIdParam },
   responses: {
     200: { description: "The model", content: { "application/json": { schema: ModelInfo } } },
-    ...authResponses,
-    404: { description: "Unknown model", ...problem },
-    503: { description: "Not ready", ...problem },
+    ...errorResponses(...AUTH_ERRORS, "not_found", "not_ready"),
   },
 });

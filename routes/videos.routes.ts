@@ -1,8 +1,9 @@
 /** Route definition for `POST /v1/videos/frames`: a batch of frames, per-frame faces and per-track summaries. */
 import { createRoute } from "@hono/zod-openapi";
 import { VideoFormRequest, VideoJsonRequest, VideoOptions, VideoResponse } from "../openapi/schemas.ts";
-import { inferenceErrors } from "./common.ts";
+import { errorResponses, INFERENCE_ERRORS } from "./responses.ts";
 
+/** `POST /v1/videos/frames`. */
 export const classifyFrames = createRoute({
   method: "post",
   path: "/v1/videos/frames",
@@ -27,6 +28,6 @@ export const classifyFrames = createRoute({
       description: "Per-frame faces and per-track summaries",
       content: { "application/json": { schema: VideoResponse } },
     },
-    ...inferenceErrors,
+    ...errorResponses(...INFERENCE_ERRORS),
   },
 });

@@ -16,6 +16,7 @@ export interface BatchInfo {
   ok: boolean;
 }
 
+/** The runner and limits of a micro-batcher. */
 export interface BatcherOptions<I, O> {
   /** Runs one batch; must return one output per input, in order. */
   run: (items: I[]) => Promise<O[]>;
@@ -26,6 +27,7 @@ export interface BatcherOptions<I, O> {
   onBatch?: (info: BatchInfo) => void;
 }
 
+/** Per-call options of `submit`: deadline, caller tag and a run observer. */
 export interface SubmitOptions {
   /** `performance.now()` time after which a still-queued item is dropped with 504. */
   deadline?: number;

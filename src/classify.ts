@@ -12,7 +12,8 @@ import type { Batcher } from "./batcher.ts";
 import type { Manifest } from "../model/manifest.ts";
 import { type FloatPixels, type RawPixels, toTensor } from "../model/preprocess.ts";
 import { toCanonical } from "../model/spec.ts";
-import type { Box } from "./tracking.ts";
+import type { Box } from "./box.ts";
+import type { DetectorName } from "./faces/detectors.ts";
 import { attentionOverlay, resizeRgb } from "./attention.ts";
 import type { Semaphore } from "./semaphore.ts";
 
@@ -30,7 +31,7 @@ export interface DetectedFace {
   landmarks5?: ArrayLike<unknown>;
 }
 
-/** The part of the face pipeline (src/faces.ts) the orchestrator needs. */
+/** The part of the face pipeline (src/faces/pipeline.ts) the orchestrator needs. */
 export interface FaceDetector {
   detect(
     image: RawImage,
@@ -39,7 +40,7 @@ export interface FaceDetector {
       maxFaces: number;
       minFaceSize: number;
       landmarks: boolean;
-      detector?: "ssd" | "tiny";
+      detector?: DetectorName;
     },
   ): Promise<DetectedFace[]>;
   prepare(
@@ -58,6 +59,7 @@ export interface ExpressionModel {
   batcher: Batcher<Float32Array, FaceOutput>;
 }
 
+/** The request options that shape an analysis (validated by the API, defaults applied). */
 export interface AnalyzeOptions {
   detect: boolean;
   maxFaces: number;
@@ -65,10 +67,11 @@ export interface AnalyzeOptions {
   minConfidence: number;
   landmarks: boolean;
   attention: boolean;
-  /** Face detector: `ssd` (default, accurate) or `tiny` (about 3x faster on CPU, misses small faces). */
-  detector?: "ssd" | "tiny";
+  /** Face detector (a `DETECTORS` name; default `ssd`). */
+  detector?: DetectorName;
 }
 
+/** What an analysis runs with: model, detector, limits, deadline. */
 export interface AnalyzeContext {
   model: ExpressionModel;
   faces?: FaceDetector;
@@ -93,12 +96,14 @@ export interface AnalyzedFace {
   attention?: string;
 }
 
+/** One analysed image: its size and its faces in detection order. */
 export interface AnalyzedImage {
   width: number;
   height: number;
   faces: AnalyzedFace[];
 }
 
+/** The analysed images, in input order, and the per-stage timings. */
 export interface AnalyzeResult {
   images: AnalyzedImage[];
   /**
@@ -342,4 +347,24 @@ export async function analyzeImages(
       totalMs: performance.now() - t0,
     },
   };
+}
+
+/**
+ * Classifies already detected faces of one decoded image with `model` (`null`: the whole image is the face):
+ * the same crops, batcher and label mapping as `analyzeImages`, for callers that hold the image and faces
+ * (the detect CLI). Returns one canonical score vector per face, in order.
+ */
+export async function classifyFaces(
+  model: ExpressionModel,
+  faces: Pick<FaceDetector, "prepare">,
+  image: RawImage,
+  found: readonly (DetectedFace | null)[],
+): Promise<number[][]> {
+  const spec = model.manifest.input;
+  const floats = 3 * spec.size.width * spec.size.height;
+  const tensors = await Promise.all(
+    found.map(async (f) => toTensor(await faces.prepare(image, f, spec), spec, new Float32Array(floats))),
+  );
+  const outputs = await Promise.all(model.batcher.submit(tensors));
+  return outputs.map((o) => toCanonical(o.scores, model.manifest.labels));
 }

@@ -1,19 +1,29 @@
 /**
  * `deno task detect IMAGE... [--aligned-dir DIR] [--min-confidence X] [--max-faces N] [--min-face-size PX]
- * [--detector ssd|tiny] [--model-dir DIR]`: finds the faces in each image and prints one JSON line per image,
+ * [--detector NAME] [--model-dir DIR]`: finds the faces in each image and prints one JSON line per image,
  * `{ image, width, height, faces: [{ box, score, landmarks5, expression: { label, scores } }] }`, using the
- * face-api baseline expression model. With `--aligned-dir`, each face's 224x224 aligned crop is written as
+ * face-api baseline expression model served through the registry (the API's post-processing path). With `--aligned-dir`, each face's 224x224 aligned crop is written as
  * `<image stem>_<i>.png`. A bad image prints `{ image, error: { code, message } }` and the run goes on; the exit
  * code is 1 if any image failed, 2 for bad arguments or missing models.
  */
 import { parseArgs } from "node:util";
 import { basename, extname, join } from "node:path";
+import { CANONICAL_LABELS } from "../model/spec.ts";
 import { ApiError } from "./errors.ts";
-import { alignedCrop, createFacePipeline, type FacePipeline } from "./faces.ts";
+import { classifyFaces, type ExpressionModel } from "./classify.ts";
+import { DEFAULT_DETECTOR, DETECTOR_NAMES, type DetectorName } from "./faces/detectors.ts";
+import { createFaceDetector, type FacePipeline } from "./faces/pipeline.ts";
+import { DEFAULT_MODEL_DIR } from "./faces/open.ts";
+import { alignedCrop, prepareFaceInput } from "./faces/prepare.ts";
 import { decodeImage, encodePng } from "./image.ts";
+import { loadRegistry, type Registry } from "./registry.ts";
+import { argmax } from "./smoothing.ts";
 
 const USAGE = "usage: deno task detect IMAGE... [--aligned-dir DIR] [--min-confidence X] [--max-faces N] " +
-  "[--min-face-size PX] [--detector ssd|tiny] [--model-dir DIR]";
+  `[--min-face-size PX] [--detector ${DETECTOR_NAMES.join("|")}] [--model-dir DIR]`;
+
+/** The expression model the CLI reports: face-api's baseline net. */
+const BASELINE_MODEL = "faceapi-expression";
 
 const round = (v: number, digits = 2) => Number(v.toFixed(digits));
 
@@ -28,19 +38,19 @@ function numberOption(value: string | undefined, name: string, fallback: number)
 
 /** Detects, classifies and optionally writes aligned crops for one image; returns its JSON line object. */
 async function processImage(
-  pipeline: FacePipeline,
+  { pipeline, model }: { pipeline: FacePipeline; model: ExpressionModel },
   path: string,
   options: {
     minConfidence: number;
     maxFaces: number;
     minFaceSize: number;
-    detector: "ssd" | "tiny";
+    detector: DetectorName;
     alignedDir?: string;
   },
 ): Promise<Record<string, unknown>> {
   const image = await decodeImage(await Deno.readFile(path));
   const faces = await pipeline.detect(image, options);
-  const expressions = await pipeline.classifyBaseline(image, faces);
+  const expressions = await classifyFaces(model, { prepare: prepareFaceInput }, image, faces);
   if (options.alignedDir) {
     const stem = basename(path, extname(path));
     for (const [i, face] of faces.entries()) {
@@ -59,8 +69,8 @@ async function processImage(
       score: round(f.score, 4),
       landmarks5: f.landmarks5?.map(([x, y]) => [round(x), round(y)]) ?? null,
       expression: {
-        label: expressions[i].label,
-        scores: Object.fromEntries(Object.entries(expressions[i].scores).map(([k, v]) => [k, round(v, 4)])),
+        label: CANONICAL_LABELS[argmax(expressions[i])],
+        scores: Object.fromEntries(CANONICAL_LABELS.map((l, k) => [l, round(expressions[i][k], 4)])),
       },
     })),
   };
@@ -79,7 +89,7 @@ export async function main(args: string[]): Promise<number> {
         "max-faces": { type: "string" },
         "min-face-size": { type: "string" },
         "model-dir": { type: "string" },
-        detector: { type: "string", default: "ssd" },
+        detector: { type: "string", default: DEFAULT_DETECTOR },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -99,27 +109,38 @@ export async function main(args: string[]): Promise<number> {
       maxFaces: Math.floor(numberOption(values["max-faces"], "max-faces", 20)),
       minFaceSize: numberOption(values["min-face-size"], "min-face-size", 0),
       alignedDir: values["aligned-dir"],
-      detector: values.detector as "ssd" | "tiny",
+      detector: values.detector as DetectorName,
     };
-    if (!["ssd", "tiny"].includes(options.detector)) {
-      throw new Error(`Cannot parse --detector: "${options.detector}" is not ssd or tiny`);
+    if (!(DETECTOR_NAMES as string[]).includes(options.detector)) {
+      throw new Error(
+        `Cannot parse --detector: "${options.detector}" is not ${DETECTOR_NAMES.join(" or ")}`,
+      );
     }
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`);
     return 2;
   }
   if (options.alignedDir) await Deno.mkdir(options.alignedDir, { recursive: true });
-  let pipeline: FacePipeline;
+  let registry: Registry, pipeline: FacePipeline;
   try {
-    pipeline = await createFacePipeline({ modelDir: values["model-dir"] ?? "model" });
+    // The face nets first: a folder without them gets the error naming the command that builds them.
+    const modelDir = values["model-dir"] ?? DEFAULT_MODEL_DIR;
+    const faces = await createFaceDetector({ modelDir });
+    pipeline = faces.pipeline;
+    registry = await loadRegistry({
+      modelDir,
+      defaultModel: BASELINE_MODEL,
+      createFaces: () => Promise.resolve(faces),
+    });
   } catch (err) {
     console.error((err as Error).message);
     return 2;
   }
+  const model = registry.resolve(BASELINE_MODEL);
   let failed = 0;
   for (const path of positionals) {
     try {
-      console.log(JSON.stringify(await processImage(pipeline, path, options)));
+      console.log(JSON.stringify(await processImage({ pipeline, model }, path, options)));
     } catch (err) {
       failed++;
       const code = err instanceof ApiError
@@ -136,6 +157,7 @@ export async function main(args: string[]): Promise<number> {
     }
   }
   await pipeline.release();
+  await registry.close();
   return failed ? 1 : 0;
 }
 

@@ -1,52 +1,84 @@
 /**
- * The error classes of the service and the one table that maps them to RFC 9457 `application/problem+json`
- * responses. Every failure a client can cause is one of these, with a stable `code`; anything else is a bug and
- * answers 500 `internal_error` without leaking details.
+ * The error table of the service and the RFC 9457 `application/problem+json` bodies built from it. Every failure
+ * a client can cause is one `ERRORS` entry with a stable `code`; its status, title and description feed the
+ * problem responses, each route's documented error responses and the `Problem.code` enum. Anything else is a
+ * bug and answers 500 `internal_error` without leaking details.
  */
+import { z } from "zod";
 
-/** Stable error codes (part of the public API; never rename). */
-export const ERROR_STATUS = {
-  invalid_request: 400,
-  unauthorized: 401,
-  not_found: 404,
-  method_not_allowed: 405,
-  request_timeout: 408,
-  payload_too_large: 413,
-  too_many_pixels: 413,
-  too_many_frames: 413,
-  unsupported_media_type: 415,
-  undecodable_image: 422,
-  rate_limited: 429,
-  internal_error: 500,
-  not_ready: 503,
-  overloaded: 503,
-  deadline_exceeded: 504,
-} as const;
-export type ErrorCode = keyof typeof ERROR_STATUS;
+/** One error code: its HTTP status, the problem title, and what it means (documented per route). */
+export interface ErrorEntry {
+  status: number;
+  title: string;
+  description: string;
+}
 
-const TITLES: Record<ErrorCode, string> = {
-  invalid_request: "Invalid request",
-  unauthorized: "Unauthorized",
-  not_found: "Not found",
-  method_not_allowed: "Method not allowed",
-  request_timeout: "Request timeout",
-  payload_too_large: "Payload too large",
-  too_many_pixels: "Image has too many pixels",
-  too_many_frames: "Too many frames",
-  unsupported_media_type: "Unsupported media type",
-  undecodable_image: "Undecodable image",
-  rate_limited: "Rate limit exceeded",
-  internal_error: "Internal error",
-  not_ready: "Service not ready",
-  overloaded: "Service overloaded",
-  deadline_exceeded: "Deadline exceeded",
-};
+/** Stable error codes (part of the public API; never rename). The first code of a status is its generic one. */
+export const ERRORS = {
+  invalid_request: {
+    status: 400,
+    title: "Invalid request",
+    description: "Invalid parameters, issues listed",
+  },
+  unauthorized: { status: 401, title: "Unauthorized", description: "Missing or invalid API key" },
+  not_found: { status: 404, title: "Not found", description: "Unknown model" },
+  method_not_allowed: { status: 405, title: "Method not allowed", description: "Wrong method, with Allow" },
+  request_timeout: { status: 408, title: "Request timeout", description: "The body did not arrive in time" },
+  payload_too_large: { status: 413, title: "Payload too large", description: "Body over the limit" },
+  too_many_pixels: { status: 413, title: "Image has too many pixels", description: "Pixel limit exceeded" },
+  too_many_frames: { status: 413, title: "Too many frames", description: "Frame count exceeded" },
+  unsupported_media_type: {
+    status: 415,
+    title: "Unsupported media type",
+    description: "Unsupported media type",
+  },
+  undecodable_image: { status: 422, title: "Undecodable image", description: "Undecodable image" },
+  rate_limited: {
+    status: 429,
+    title: "Rate limit exceeded",
+    description: "Rate limit exceeded, with Retry-After",
+  },
+  internal_error: { status: 500, title: "Internal error", description: "A bug on the server" },
+  not_ready: { status: 503, title: "Service not ready", description: "Not ready, with Retry-After" },
+  overloaded: { status: 503, title: "Service overloaded", description: "Overloaded, with Retry-After" },
+  deadline_exceeded: { status: 504, title: "Deadline exceeded", description: "Request deadline exceeded" },
+} as const satisfies Record<string, ErrorEntry>;
+
+/** A stable error code (an `ERRORS` key). */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Every error code, in table order (the `Problem.code` enum). */
+export const ERROR_CODES = Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]];
+
+/** The generic code for an HTTP status (the first table entry with it), for errors raised outside our code. */
+export function codeForStatus(status: number): ErrorCode {
+  const code = ERROR_CODES.find((c) => ERRORS[c].status === status);
+  return code ?? (status >= 500 ? "internal_error" : "invalid_request");
+}
 
 /** One validation problem, as listed in a 400 response. */
 export interface Issue {
   path: string;
   message: string;
 }
+
+/** The problem+json body (RFC 9457); the OpenAPI `Problem` schema is this one with its name attached. */
+export const ProblemSchema = z.object({
+  type: z.string().meta({ example: "https://scan-fer.dev/problems/undecodable-image" }),
+  title: z.string(),
+  status: z.number().int(),
+  code: z.enum(ERROR_CODES).meta({
+    description: "Stable machine-readable error code",
+    example: "undecodable_image",
+  }),
+  detail: z.string(),
+  instance: z.string().optional(),
+  requestId: z.string().optional(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+/** A problem body as sent. */
+export type Problem = z.infer<typeof ProblemSchema>;
 
 /**
  * A failure with a stable code, an HTTP status derived from it, and a message that names the problem
@@ -67,22 +99,10 @@ export class ApiError extends Error {
     super(message, { cause });
     this.name = "ApiError";
     this.code = code;
-    this.status = ERROR_STATUS[code];
+    this.status = ERRORS[code].status;
     this.issues = issues;
     this.retryAfterSeconds = retryAfterSeconds;
   }
-}
-
-/** The problem+json body (RFC 9457) for an error; unknown errors become a generic 500. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  code: ErrorCode;
-  detail: string;
-  instance?: string;
-  requestId?: string;
-  issues?: Issue[];
 }
 
 /** Maps any thrown value to a problem body; only `ApiError` details reach the client. */
@@ -103,7 +123,7 @@ export function toProblem(
   return {
     problem: {
       type: `https://scan-fer.dev/problems/${e.code.replaceAll("_", "-")}`,
-      title: TITLES[e.code],
+      title: ERRORS[e.code].title,
       status: e.status,
       code: e.code,
       detail: e.message,

@@ -49,6 +49,7 @@ sharp.block({
 sharp.cache(false);
 sharp.concurrency(1);
 
+/** Limits and choices of one decode. */
 export interface DecodeOptions {
   /** Largest accepted width x height of the first frame (default 40 MP, e.g. 8000x5000). */
   maxPixels?: number;

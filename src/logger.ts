@@ -3,6 +3,7 @@
  * Callers pass metadata only (ids, sizes, timings); image bytes never reach a log line.
  */
 
+/** The log levels, lowest first. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 

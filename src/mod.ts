@@ -5,7 +5,9 @@
  */
 export { decodeImage, encodeJpeg, encodePng } from "./image.ts";
 export type { DecodeOptions, RawImage } from "./image.ts";
-export { alignedCrop, createFacePipeline, FACE_MODELS, prepareFaceInput } from "./faces.ts";
-export type { AlignedFace, Box, Face, FacePipeline, FacePipelineOptions } from "./faces.ts";
+export type { Box } from "./box.ts";
+export { createFacePipeline, FACE_MODELS } from "./faces/pipeline.ts";
+export type { AlignedFace, Face, FacePipeline, FacePipelineOptions } from "./faces/pipeline.ts";
+export { alignedCrop, prepareFaceInput } from "./faces/prepare.ts";
 export { openModel, readManifest } from "./session.ts";
 export type { ExecutionProvider, ModelSession, OpenOptions, TensorData } from "./session.ts";

@@ -13,7 +13,8 @@ import type { ExpressionModel, FaceDetector, FaceOutput } from "./classify.ts";
 import { softmax } from "./classify.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
-import type { Manifest } from "../model/manifest.ts";
+import type { Manifest, OutputSpec } from "../model/manifest.ts";
+import type { ExecutionProvider } from "./providers.ts";
 
 /** A served expression model with its session and runtime facts. */
 export interface LoadedModel extends ExpressionModel {
@@ -23,6 +24,7 @@ export interface LoadedModel extends ExpressionModel {
   ready: boolean;
 }
 
+/** The served models, the default, the face detector and the image slots. */
 export interface Registry {
   models: ReadonlyMap<string, LoadedModel>;
   defaultId: string;
@@ -37,9 +39,10 @@ export interface Registry {
   close(): Promise<void>;
 }
 
+/** Where the models are and how to serve them; every field but `modelDir` has a default. */
 export interface RegistryOptions {
   modelDir: string;
-  executionProvider?: "cpu" | "cuda";
+  executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
   maxBatch?: number;
   maxDelayMs?: number;
@@ -52,13 +55,36 @@ export interface RegistryOptions {
   /** Builds the face pipeline from `modelDir`; returns undefined when its artifacts are missing. */
   createFaces?: (opts: {
     modelDir: string;
-    executionProvider: "cpu" | "cuda";
+    executionProvider: ExecutionProvider;
     intraOpNumThreads?: number;
   }) => Promise<FaceDetector | undefined>;
 }
 
+/** The architecture family: the manifest's `architecture.family`, else (older manifests) read from names. */
+export function familyOf(m: Manifest): string {
+  if (m.architecture.family) return m.architecture.family;
+  return m.id.startsWith("scan-cci") || /scan/i.test(m.architecture.name) ? "scan-cci" : m.id;
+}
+
 function isScanCci(m: Manifest): boolean {
-  return m.id.startsWith("scan-cci") || /scan/i.test(m.architecture.name);
+  return familyOf(m) === "scan-cci";
+}
+
+/** What an output holds: the manifest's `outputs[].kind`, else (older manifests) the name rule. */
+export function kindOf(o: OutputSpec): NonNullable<OutputSpec["kind"]> {
+  if (o.kind) return o.kind;
+  // Manifests written before `kind` existed: SCAN+CCI names its outputs "logits" and "attention_map", face-api's
+  // expression net "probabilities"; any other name containing "logit" was treated as logits too.
+  if (o.name === "attention_map") return "attention";
+  return o.name.includes("logit") ? "logits" : "probabilities";
+}
+
+/** The outputs a served model is run for: its scores (the first logits or probabilities) and its attention. */
+export function servedOutputs(m: Manifest): { scores: OutputSpec; logits: boolean; attention?: OutputSpec } {
+  const scores = m.outputs.find((o) => kindOf(o) === "logits") ??
+    m.outputs.find((o) => kindOf(o) === "probabilities") ?? m.outputs[0];
+  const attention = m.outputs.find((o) => kindOf(o) === "attention");
+  return { scores, logits: kindOf(scores) === "logits", ...(attention ? { attention } : {}) };
 }
 
 /** Picks the default: configured id, else trained SCAN+CCI, else the face-api baseline, else any trained one. */
@@ -82,21 +108,21 @@ function modelVersion(m: Manifest): string {
   return `${m.architecture.version}+${m.sha256.slice(0, 8)}`;
 }
 
-/** Splits a batched run's outputs into one `FaceOutput` per item. */
+/** Splits a batched run's outputs into one `FaceOutput` per item (softmax over logits, probabilities as is). */
 function splitOutputs(
   m: Manifest,
   out: Record<string, { data: Float32Array; dims: number[] }>,
   n: number,
 ): FaceOutput[] {
-  const main = out["logits"] ?? out[m.outputs[0].name];
-  const isLogits = (out["logits"] ? "logits" : m.outputs[0].name).includes("logit");
+  const served = servedOutputs(m);
+  const main = out[served.scores.name];
   const k = main.data.length / n;
-  const att = out["attention_map"];
+  const att = served.attention ? out[served.attention.name] : undefined;
   const a = att ? att.data.length / n : 0;
   return Array.from({ length: n }, (_, i) => {
     const row = main.data.subarray(i * k, (i + 1) * k);
     return {
-      scores: Float32Array.from(isLogits ? softmax(row) : row),
+      scores: Float32Array.from(served.logits ? softmax(row) : row),
       attention: att ? att.data.slice(i * a, (i + 1) * a) : undefined,
     };
   });
@@ -106,8 +132,8 @@ function batchRunner(session: ModelSession, metrics?: Metrics) {
   const m = session.manifest;
   const { width, height } = m.input.size;
   const per = 3 * width * height;
-  const wanted = m.outputs.map((o) => o.name).filter((n) => n === "logits" || n === "attention_map");
-  const outputs = wanted.length ? wanted : [m.outputs[0].name];
+  const served = servedOutputs(m);
+  const outputs = [served.scores.name, ...(served.attention ? [served.attention.name] : [])];
   const observe = metrics?.histogram(
     "fer_inference_seconds",
     "Model run time per batch",
@@ -222,7 +248,7 @@ export async function loadRegistry(
       id: manifest.id,
       version: modelVersion(manifest),
       manifest,
-      hasAttention: manifest.outputs.some((o) => o.name === "attention_map"),
+      hasAttention: servedOutputs(manifest).attention !== undefined,
       batcher,
       session,
       provider: session.provider,

@@ -7,8 +7,12 @@ import * as ort from "onnxruntime-node";
 import { dirname, join } from "node:path";
 import { type Manifest, parseManifest, sha256Hex } from "../model/manifest.ts";
 
-export type ExecutionProvider = "cpu" | "cuda";
+import type { ExecutionProvider } from "./providers.ts";
 
+/** Re-exported from src/providers.ts, the one list of providers. */
+export type { ExecutionProvider };
+
+/** How to open a model: provider, threads, checksum verification. */
 export interface OpenOptions {
   /** Preferred provider; `cuda` falls back to `cpu` when it cannot start, and says why. */
   executionProvider?: ExecutionProvider;
@@ -24,6 +28,7 @@ export interface TensorData {
   dims: number[];
 }
 
+/** An opened model: its manifest, provider and a batch runner on plain typed arrays. */
 export interface ModelSession {
   manifest: Manifest;
   /** Absolute path of the manifest this session was opened from. */

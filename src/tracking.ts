@@ -3,25 +3,7 @@
  * first), the simple tracker py-feat and FER users ask for. A track survives up to `maxGap` frames without a
  * match, so a face missed in one frame keeps its id.
  */
-
-/** An axis-aligned box in pixels. */
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-/** Intersection over union of two boxes (0 when either is empty). */
-export function iou(a: Box, b: Box): number {
-  const x1 = Math.max(a.x, b.x);
-  const y1 = Math.max(a.y, b.y);
-  const x2 = Math.min(a.x + a.width, b.x + b.width);
-  const y2 = Math.min(a.y + a.height, b.y + b.height);
-  const inter = Math.max(0, x2 - x1) * Math.max(0, y2 - y1);
-  const union = a.width * a.height + b.width * b.height - inter;
-  return union > 0 ? inter / union : 0;
-}
+import { type Box, iou } from "./box.ts";
 
 /**
  * Assigns a track id (0, 1, 2, ... in order of first appearance) to every face of every frame.

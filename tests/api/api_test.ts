@@ -1,5 +1,5 @@
 /**
- * Integration tests: the real server (`startServer` from src/main.ts on a loopback port) with the real face-api
+ * Integration tests: the real server (`startServer` from routes/server.ts on a loopback port) with the real face-api
  * ports and a width-reduced, untrained SCAN+CCI, called through the typed client and raw fetch. One server for
  * the file; a second app over a tiny model for the limits that need other settings (rate limit, deadline,
  * overload, not-ready).
@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createClient } from "../../openapi/client.ts";
 import { loadConfig } from "../../src/config.ts";
-import { startServer } from "../../src/main.ts";
-import { createApp } from "../../src/app.ts";
+import { startServer } from "../../routes/server.ts";
+import { createApp } from "../../routes/app.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { loadRegistry } from "../../src/registry.ts";
@@ -421,8 +421,25 @@ Deno.test("rate limit -> 429 with Retry-After, deadline -> 504, more faces than 
   await loading.close();
 });
 
-Deno.test("shutdown drains and stops the shared server", async () => {
+Deno.test("shutdown turns not-ready, stops listening and is idempotent", async () => {
+  const own = startServer(
+    loadConfig({ PORT: "0", HOST: "127.0.0.1", MODEL_DIR: modelDir, LOG_LEVEL: "error" }),
+    {
+      logger: quiet,
+    },
+  );
+  await own.ready;
+  const url = `http://127.0.0.1:${own.port}`;
+  assert.equal(await statusOf(fetch(`${url}/readyz`)), 200);
+  const stopping = own.shutdown();
+  assert.equal(own.state.draining, true);
+  assert.equal(own.shutdown(), stopping, "a second call waits for the same drain");
+  await stopping;
+  await assert.rejects(fetch(`${url}/healthz`), "no longer listening");
+});
+
+// The shared server lives for the whole file, whatever tests run and in whatever order.
+Deno.test.afterAll(async () => {
   await server.shutdown();
-  assert.equal(server.state.draining, true);
   await Deno.remove(modelDir, { recursive: true });
 });

@@ -116,7 +116,7 @@ export function demoPhoto(n: 1 | 2 | 3 | 4 | 5 | 6): Uint8Array<ArrayBuffer> {
   );
 }
 
-/** Links the face-api ports (built into model/ when missing) into `dir`: the server needs them to start. */
+/** Links the face-api ports (built into artifacts/models/ when missing) into `dir`: the server needs them to start. */
 export async function withFaceModels(dir: string): Promise<void> {
   const { faceModelDir } = await import("../faces/models.ts");
   const src = await faceModelDir();
@@ -128,7 +128,7 @@ export async function withFaceModels(dir: string): Promise<void> {
 }
 
 /**
- * A model folder for integration tests: the face-api ports (built into model/ when missing, then linked) plus an
+ * A model folder for integration tests: the face-api ports (built into artifacts/models/ when missing, then linked) plus an
  * untrained, width-reduced SCAN+CCI (`scan-cci`, 1/8 width, seed 1) so attention and the 224 aligned path run
  * for real in a fraction of the full model's time. Built once per process.
  */
@@ -174,4 +174,23 @@ function crc32(bytes: Uint8Array): number {
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
   }
   return (c ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * The server process (routes/server.ts) in a subprocess, as a platform runs it: loopback, a free port, plain
+ * logs, plus `env`. Output streams are `piped` unless given.
+ */
+export function serverCommand(
+  env: Record<string, string>,
+  { stdout = "piped", stderr = "piped" }: {
+    stdout?: "piped" | "null";
+    stderr?: "piped" | "null" | "inherit";
+  } = {},
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../routes/server.ts", import.meta.url).pathname],
+    env: { PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1", ...env },
+    stdout,
+    stderr,
+  });
 }

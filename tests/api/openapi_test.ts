@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { generateDocumentText, generateTypesText } from "../../openapi/generate.ts";
 import { bundleClient, clientModule } from "../../openapi/bundle.ts";
-import { createApp } from "../../src/app.ts";
+import { createApp } from "../../routes/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createMetrics } from "../../src/metrics.ts";

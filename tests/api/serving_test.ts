@@ -7,13 +7,13 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { loadConfig } from "../../src/config.ts";
-import { startServer } from "../../src/main.ts";
-import { createApp } from "../../src/app.ts";
+import { startServer } from "../../routes/server.ts";
+import { createApp } from "../../routes/app.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { loadRegistry } from "../../src/registry.ts";
 import { CANONICAL_LABELS } from "../../model/spec.ts";
-import { demoPhoto, solidPng, withFaceModels, writeTinyModel } from "./fixtures.ts";
+import { demoPhoto, serverCommand, solidPng, withFaceModels, writeTinyModel } from "./fixtures.ts";
 
 const logLines: Record<string, unknown>[] = [];
 const logger = createLogger({ level: "warn", write: (l) => logLines.push(JSON.parse(l)) });
@@ -296,15 +296,10 @@ Deno.test("an untrained default model is served with a warning in the log and in
   await Deno.remove(only, { recursive: true });
 });
 
-Deno.test("src/main.ts refuses to start (exit 2) when MODEL_DIR lacks the face models, naming the command", async () => {
+Deno.test("routes/server.ts refuses to start (exit 2) when MODEL_DIR lacks the face models, naming the command", async () => {
   const only = await Deno.makeTempDir({ prefix: "fer-nofaces-" });
   await writeTinyModel(only, { id: "tiny" });
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../src/main.ts", import.meta.url).pathname],
-    env: { MODEL_DIR: only, PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1" },
-    stdout: "null",
-    stderr: "piped",
-  }).output();
+  const out = await serverCommand({ MODEL_DIR: only }, { stdout: "null" }).output();
   const err = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 2, err);
   assert.ok(err.includes(`face models are missing from MODEL_DIR "${only}"`), err);
@@ -312,7 +307,8 @@ Deno.test("src/main.ts refuses to start (exit 2) when MODEL_DIR lacks the face m
   await Deno.remove(only, { recursive: true });
 });
 
-Deno.test("serving test server shuts down", async () => {
+// The shared server lives for the whole file, whatever tests run and in whatever order.
+Deno.test.afterAll(async () => {
   await server.shutdown();
   await Deno.remove(dir, { recursive: true });
 });

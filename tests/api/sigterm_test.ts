@@ -1,28 +1,20 @@
 /**
- * The server process as a serverless platform runs it: src/main.ts in a subprocess, cold start logged, and on
+ * The server process as a serverless platform runs it: routes/server.ts in a subprocess, cold start logged, and on
  * SIGTERM it turns not-ready, finishes the request in flight and exits 0 well within 10 seconds.
  */
 import assert from "node:assert/strict";
-import { solidPng, withFaceModels, writeTinyModel } from "./fixtures.ts";
+import { serverCommand, solidPng, withFaceModels, writeTinyModel } from "./fixtures.ts";
 
-Deno.test("src/main.ts logs its cold start and drains in-flight requests on SIGTERM", async () => {
+Deno.test("routes/server.ts logs its cold start and drains in-flight requests on SIGTERM", async () => {
   const dir = await Deno.makeTempDir({ prefix: "fer-sigterm-" });
   await writeTinyModel(dir, { id: "tiny" });
   await withFaceModels(dir); // the server refuses to start without its face detector
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../src/main.ts", import.meta.url).pathname],
-    env: {
-      MODEL_DIR: dir,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      // The request below waits in the batcher for a full second: it is in flight when SIGTERM arrives.
-      MAX_DELAY_MS: "1000",
-      LOG_LEVEL: "info",
-      NO_COLOR: "1",
-    },
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  const child = serverCommand({
+    MODEL_DIR: dir,
+    // The request below waits in the batcher for a full second: it is in flight when SIGTERM arrives.
+    MAX_DELAY_MS: "1000",
+    LOG_LEVEL: "info",
+  }, { stderr: "null" }).spawn();
   const lines: Record<string, unknown>[] = [];
   const waiters: { msg: string; resolve: (l: Record<string, unknown>) => void }[] = [];
   const reading = (async () => {

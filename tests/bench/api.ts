@@ -7,7 +7,7 @@
  *    batcher + HTTP, in the server process), interleaved, best of 3 each: goal >= 0.9x;
  * 2. `POST /v1/expressions` (default model, detection on) on face-api's demo photos at concurrency 1, 8 and 32:
  *    p50/p99 latency and requests/s;
- * 3. cold start of `src/main.ts` (process spawn -> /readyz 200, and the server's own logged coldStartMs);
+ * 3. cold start of `routes/server.ts` (process spawn -> /readyz 200, and the server's own logged coldStartMs);
  * 4. server RSS at idle, after a warm-up, and after `--rss-requests` requests (goal: growth < 5%).
  * The server runs as a subprocess (like production); SCAN+CCI is the seeded, untrained build (speed only).
  * Prints a table and one JSON line.
@@ -15,14 +15,16 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
-import { alignedCrop, createFacePipeline } from "../../src/faces.ts";
+import { createFacePipeline } from "../../src/faces/pipeline.ts";
+import { alignedCrop } from "../../src/faces/prepare.ts";
 import { decodeImage, encodePng } from "../../src/image.ts";
-import { openModel } from "../../src/session.ts";
+import { type ExecutionProvider, openModel } from "../../src/session.ts";
 import { toTensor } from "../../model/preprocess.ts";
 import { writeArtifact } from "../../model/artifact.ts";
 import { buildScanCci } from "../../model/scan_cci/build.ts";
 import { randomScanCci } from "../../model/scan_cci/random.ts";
 import { DEMO_PHOTOS, faceModelDir } from "../faces/models.ts";
+import { serverCommand } from "../api/fixtures.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -36,7 +38,7 @@ const { values } = parseArgs({
 });
 const WIDTH = Number(values.width), FRAMES = Number(values.frames), PER_LEVEL = Number(values.requests);
 const RSS_REQUESTS = Number(values["rss-requests"]);
-const PROVIDER = values.provider as "cpu" | "cuda";
+const PROVIDER = values.provider as ExecutionProvider;
 const BATCH = 32;
 
 const pct = (xs: number[], p: number) => {
@@ -91,21 +93,13 @@ async function rawPass(): Promise<number> {
 }
 // ---- server subprocess (cold start measured here) ----
 const spawnAt = performance.now();
-const child = new Deno.Command(Deno.execPath(), {
-  args: ["run", "-A", new URL("../../src/main.ts", import.meta.url).pathname],
-  env: {
-    MODEL_DIR: modelDir,
-    PORT: "0",
-    HOST: "127.0.0.1",
-    MAX_BATCH: String(BATCH),
-    EXECUTION_PROVIDER: PROVIDER,
-    MAX_BODY_BYTES: String(64 * 1024 * 1024),
-    LOG_LEVEL: "info",
-    NO_COLOR: "1",
-  },
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
+const child = serverCommand({
+  MODEL_DIR: modelDir,
+  MAX_BATCH: String(BATCH),
+  EXECUTION_PROVIDER: PROVIDER,
+  MAX_BODY_BYTES: String(64 * 1024 * 1024),
+  LOG_LEVEL: "info",
+}, { stderr: "inherit" }).spawn();
 let port = 0, coldStartLogged = 0;
 const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
 let buffer = "";

@@ -11,10 +11,11 @@
  * 1 and 16. Timings are wall clock on whatever else the machine is doing; compare ratios, not absolute numbers.
  */
 import { parseArgs } from "node:util";
-import { alignedCrop, createFacePipeline, prepareFaceInput } from "../../src/faces.ts";
+import { createFacePipeline } from "../../src/faces/pipeline.ts";
+import { alignedCrop, prepareFaceInput } from "../../src/faces/prepare.ts";
 import { toTensor } from "../../model/preprocess.ts";
 import { decodeImage } from "../../src/image.ts";
-import { DEMO_PHOTOS, faceModelDir } from "../faces/models.ts";
+import { baselineModel, classifyBaseline, DEMO_PHOTOS, faceModelDir } from "../faces/models.ts";
 import { faceApiDetect, loadFaceApi } from "../faces/faceapi_reference.ts";
 
 const { values } = parseArgs({
@@ -77,7 +78,7 @@ for (const [i, path] of DEMO_PHOTOS.entries()) {
       const image = await decodeImage(bytes);
       const faces = await pipeline.detect(image);
       for (const f of faces) alignedCrop(image, f, 224);
-      await pipeline.classifyBaseline(image, faces);
+      await classifyBaseline(image, faces);
       return faces.length;
     },
     async () => (await faceApiDetect(await decodeImage(bytes), { expressions: false })).length,
@@ -129,15 +130,16 @@ console.log(
 // The baseline expression net alone: real face crops from sample1, repeated to fill the batch.
 const image = await decodeImage(await Deno.readFile(DEMO_PHOTOS[0]));
 const faces = await pipeline.detect(image);
-const spec = pipeline.expression.manifest.input;
+const expression = (await baselineModel()).session;
+const spec = expression.manifest.input;
 for (const batch of [1, 16]) {
   const list = Array.from({ length: batch }, (_, i) => faces[i % faces.length]);
   const per = 112 * 112 * 3, tensor = new Float32Array(batch * per);
   list.forEach((f, b) => toTensor(prepareFaceInput(image, f, spec), spec, tensor, b * per));
   const [withCrop, netOnly] = await timeInterleaved(Math.max(10, RUNS), [
-    async () => (await pipeline.classifyBaseline(image, list)).length,
+    async () => (await classifyBaseline(image, list)).length,
     async () => {
-      await pipeline.expression.run({ [spec.name]: { data: tensor, dims: [batch, 112, 112, 3] } });
+      await expression.run({ [spec.name]: { data: tensor, dims: [batch, 112, 112, 3] } });
       return batch;
     },
   ]);

@@ -1,18 +1,18 @@
 /**
  * Video throughput on this machine: times `POST /v1/videos/frames` (default model, real face detector) with 256
  * frames of 16x16 PNG and 64 frames of 800-px JPEG (the demo photos, resized). One JSON line per case.
- * `deno run -A tests/bench/video.ts [ssd|tiny]` (needs the face models in model/: `deno task models`).
+ * `deno run -A tests/bench/video.ts [ssd|tiny]` (needs the face models in artifacts/models/: `deno task models`).
  */
 import sharp from "sharp";
 import { loadConfig } from "../../src/config.ts";
-import { startServer } from "../../src/main.ts";
+import { startServer } from "../../routes/server.ts";
 import { createLogger } from "../../src/logger.ts";
 const detector = Deno.args[0]; // optional: "ssd" (default) or "tiny"
 const server = startServer(
   loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
-    MODEL_DIR: new URL("../../model/", import.meta.url).pathname,
+    MODEL_DIR: new URL("../../artifacts/models/", import.meta.url).pathname,
     LOG_LEVEL: "error",
     REQUEST_TIMEOUT_MS: "600000",
     VIDEO_TIMEOUT_MS: "600000",

@@ -44,7 +44,7 @@ Deno.test("knative manifest is a Knative Service with one GPU container", () => 
 });
 
 Deno.test("knative manifest only sets environment variables the app reads, with valid values", () => {
-  const known = new Set(ENV_VARS.map((v) => v.name));
+  const known = new Set<string>(ENV_VARS.map((v) => v.name));
   for (const name of Object.keys(env)) {
     assert.ok(known.has(name), `unknown env var ${name} in deploy manifest`);
   }

@@ -6,6 +6,7 @@
 import faceapi from "@vladmandic/face-api/dist/face-api.node-wasm.js";
 import { fileURLToPath } from "node:url";
 import type { RawImage } from "../../src/image.ts";
+import type { DetectorName } from "../../src/faces/detectors.ts";
 
 // face-api's node-wasm build (CommonJS) requires @tensorflow/tfjs and its wasm backend; the ESM builds cannot load
 // under Deno (extensionless imports in tfjs's ESM entry; a missing util.TextEncoder in the bundled copy).
@@ -74,7 +75,7 @@ export async function faceApiDetect(
   { minConfidence = 0.5, landmarks = true, expressions = true, detector = "ssd" }: {
     minConfidence?: number;
     /** `tiny`: TinyFaceDetectorOptions({ inputSize: 416, scoreThreshold: minConfidence }). */
-    detector?: "ssd" | "tiny";
+    detector?: DetectorName;
     landmarks?: boolean;
     expressions?: boolean;
   } = {},

@@ -5,11 +5,12 @@
  */
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { type Box, type Face } from "../../src/faces.ts";
-import { padSquareResize } from "../../src/crop.ts";
+import type { Box } from "../../src/box.ts";
+import type { Face } from "../../src/faces/face.ts";
+import type { DetectorName } from "../../src/faces/detectors.ts";
+import { padSquareResize } from "../../src/faces/crop.ts";
 import { decodeImage, type RawImage } from "../../src/image.ts";
-import type { BaselineExpression } from "../../src/faces.ts";
-import { DEMO_PHOTOS, sharedPipeline } from "./models.ts";
+import { type BaselineExpression, classifyBaseline, DEMO_PHOTOS, sharedPipeline } from "./models.ts";
 import {
   FACEAPI_TO_CANONICAL,
   faceApiDetect,
@@ -60,11 +61,11 @@ function compare(name: string, ours: Face[], exprs: BaselineExpression[], ref: R
 async function both(
   name: string,
   image: RawImage,
-  detector: "ssd" | "tiny" = "ssd",
+  detector: DetectorName = "ssd",
 ): Promise<Worst & { faces: number }> {
   const p = await sharedPipeline();
   const ours = await p.detect(image, { detector });
-  const exprs = await p.classifyBaseline(image, ours);
+  const exprs = await classifyBaseline(image, ours);
   const ref = await faceApiDetect(image, { detector });
   return { ...compare(name, ours, exprs, ref), faces: ref.length };
 }

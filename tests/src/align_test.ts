@@ -9,7 +9,7 @@ import {
   similarityTransform,
   templateFor,
   warpAffine,
-} from "../../src/align.ts";
+} from "../../src/faces/align.ts";
 import type { RawImage } from "../../src/image.ts";
 
 const apply = (

@@ -5,7 +5,7 @@ Deno.test("loadConfig() applies the documented defaults and freezes the result",
   const c = loadConfig({});
   assert.equal(c.port, 8080);
   assert.equal(c.host, "0.0.0.0");
-  assert.equal(c.modelDir, "model");
+  assert.equal(c.modelDir, "artifacts/models");
   assert.equal(c.maxFrames, 256);
   assert.equal(c.executionProvider, "cpu");
   assert.deepEqual(c.apiKeys, []);

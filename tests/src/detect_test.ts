@@ -1,22 +1,15 @@
 import assert from "node:assert/strict";
 import { decodeImage } from "../../src/image.ts";
 import { DEMO_PHOTOS, faceModelDir } from "../faces/models.ts";
+import denoJson from "../../deno.json" with { type: "json" };
 
-const CLI = new URL("../../src/detect.ts", import.meta.url).pathname;
+// The CLI as `deno task detect` runs it: the task's own flags, the script resolved from the repository root.
+const TASK = denoJson.tasks.detect.split(/\s+/).slice(1);
+const ROOT = new URL("../../", import.meta.url);
 
 async function detect(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      CLI,
-      ...args,
-    ],
+    args: [...TASK.map((a) => (a.endsWith(".ts") ? new URL(a, ROOT).pathname : a)), ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();

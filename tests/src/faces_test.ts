@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import sharp from "sharp";
-import { alignedCrop, type Box, type Face, prepareFaceInput } from "../../src/faces.ts";
-import { alignFace } from "../../src/align.ts";
+import type { Box } from "../../src/box.ts";
+import type { Face } from "../../src/faces/face.ts";
+import { alignedCrop, prepareFaceInput } from "../../src/faces/prepare.ts";
+import { alignFace } from "../../src/faces/align.ts";
 import { decodeImage, type RawImage } from "../../src/image.ts";
 import { CANONICAL_LABELS } from "../../model/spec.ts";
 import { toTensor } from "../../model/preprocess.ts";
 import { bigPng } from "../fixtures/images/generate.ts";
-import { DEMO_PHOTOS, sharedPipeline } from "../faces/models.ts";
+import { baselineModel, classifyBaseline, DEMO_PHOTOS, sharedPipeline } from "../faces/models.ts";
 
 function iou(a: Box, b: Box): number {
   const ix = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
@@ -147,9 +149,8 @@ Deno.test("FacePipeline.detect() finds a face cut by the image border and aligns
 });
 
 Deno.test("prepareFaceInput() gives face-api's float crop for pad-square and the aligned face for fill", async () => {
-  const p = await sharedPipeline();
   const { image, faces } = await detectSample1();
-  const exSpec = p.expression.manifest.input;
+  const exSpec = (await baselineModel()).manifest.input;
   const crop = prepareFaceInput(image, faces[0], exSpec);
   assert.ok(crop.data instanceof Float32Array);
   assert.deepEqual([crop.width, crop.height, crop.data.length], [112, 112, 112 * 112 * 3]);
@@ -169,10 +170,9 @@ Deno.test("prepareFaceInput() gives face-api's float crop for pad-square and the
   assert.deepEqual([noLandmarks.width, noLandmarks.height], [224, 224]);
 });
 
-Deno.test("FacePipeline.classifyBaseline() returns canonical probabilities per face in one batch", async () => {
-  const p = await sharedPipeline();
+Deno.test("the baseline expression net (through the registry) gives canonical probabilities per face", async () => {
   const { image, faces } = await detectSample1();
-  const results = await p.classifyBaseline(image, faces);
+  const results = await classifyBaseline(image, faces);
   assert.equal(results.length, 3);
   for (const r of results) {
     assert.deepEqual(Object.keys(r.scores), [...CANONICAL_LABELS]);
@@ -181,9 +181,9 @@ Deno.test("FacePipeline.classifyBaseline() returns canonical probabilities per f
     assert.equal(r.label, CANONICAL_LABELS.reduce((a, b) => (r.scores[b] > r.scores[a] ? b : a)));
   }
   assert.equal(results[2].label, "happiness"); // the laughing woman on the right
-  assert.deepEqual(await p.classifyBaseline(image, []), []);
+  assert.deepEqual(await classifyBaseline(image, []), []);
   // Batched and one-by-one give the same numbers.
-  const single = await p.classifyBaseline(image, [faces[1]]);
+  const single = await classifyBaseline(image, [faces[1]]);
   for (const k of CANONICAL_LABELS) assert.ok(Math.abs(single[0].scores[k] - results[1].scores[k]) < 1e-5);
 });
 

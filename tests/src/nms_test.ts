@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { iou, nonMaxSuppression } from "../../src/nms.ts";
+import { iou, nonMaxSuppression } from "../../src/faces/nms.ts";
 
 // (y1, x1, y2, x2) boxes
 const boxes = [

@@ -7,7 +7,7 @@ Deno.test("openModel() with cuda: a failed CUDA attempt logs no raw onnxruntime 
     const { buildFaceApiModels } = await import(${
     JSON.stringify(new URL("../../model/models.ts", import.meta.url).href)
   });
-    const dir = ${JSON.stringify(new URL("../../model/", import.meta.url).pathname)};
+    const dir = ${JSON.stringify(new URL("../../artifacts/models/", import.meta.url).pathname)};
     await buildFaceApiModels({ out: dir, ifMissing: true });
     const s = await openModel(dir + "face-expression.manifest.json", { executionProvider: "cuda" });
     console.log(JSON.stringify({ provider: s.provider, fallback: s.fallbackReason ?? null }));

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { iou, trackFaces } from "../../src/tracking.ts";
+import { iou } from "../../src/box.ts";
+import { trackFaces } from "../../src/tracking.ts";
 import { meanScores, segments, smoothScores } from "../../src/smoothing.ts";
 
 Deno.test("iou() of identical, disjoint and half-overlapping boxes", () => {

@@ -5,16 +5,13 @@
  * centred), then `tf.image.resizeBilinear(x, [size, size], alignCorners = false, halfPixelCenters = false)`.
  * The result is float32 NHWC RGB 0..255, unrounded, as face-api feeds its nets.
  */
-import type { RawImage } from "./image.ts";
+import type { RawImage } from "../image.ts";
+import type { Box } from "../box.ts";
 
-/** An integer pixel rectangle inside the image. */
-export interface IntBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+/** A `Box` with integer coordinates inside the image (what a crop cuts out). */
+export type IntBox = Box;
 
+/** Where the crop sits in its square and where it is written. */
 export interface PadResizeOptions {
   /** Centre the crop in its square (face-api's landmark and expression nets) or pad bottom/right (SSD). */
   center?: boolean;

@@ -4,8 +4,10 @@
  * `ops/nonMaxSuppression` (IoU over union, threshold 0.4, no score threshold inside NMS) float for float. The ONNX
  * port outputs the raw grid; this file turns it into boxes in original pixels, as face-api's `locateFaces` does.
  */
-import type { Box } from "./faces.ts";
+import type { Detection, DetectorRun } from "./face.ts";
+import { detectorInput } from "./faceapi_crop.ts";
 
+/** The frame and net facts needed to decode the tiny detector grid. */
 export interface TinyGridOptions {
   /** Original image size (after EXIF rotation). */
   width: number;
@@ -37,7 +39,7 @@ function iouLtrb(a: readonly number[], b: readonly number[]): number {
 export function decodeTinyGrid(
   grid: ArrayLike<number>,
   { width, height, inputSize, anchors, scoreThreshold = 0.5, iouThreshold = 0.4 }: TinyGridOptions,
-): { box: Box; score: number }[] {
+): Detection[] {
   const cells = Math.round(Math.sqrt(grid.length / (5 * anchors.length)));
   const scale = inputSize / Math.max(width, height);
   const rw = Math.max(1, Math.round(width * scale)), rh = Math.max(1, Math.round(height * scale));
@@ -78,3 +80,16 @@ export function decodeTinyGrid(
     };
   });
 }
+
+/** The Tiny Face Detector as face-api's `TinyFaceDetector.locateFaces` (416 px, score > minConfidence). */
+export const runTiny: DetectorRun = async (session, image, minConfidence) => {
+  const spec = session.manifest.input;
+  const out = await session.run({ [spec.name]: detectorInput(image, spec) });
+  return decodeTinyGrid(out[session.manifest.outputs[0].name].data, {
+    width: image.width,
+    height: image.height,
+    inputSize: spec.size.width,
+    anchors: session.manifest.architecture.details?.anchors as [number, number][],
+    scoreThreshold: minConfidence,
+  });
+};

@@ -10,8 +10,9 @@
  * The warp follows cv2.warpAffine's convention (integer coordinates are pixel centres; out-of-image neighbours
  * count as black), so a face at the border is padded, never an error.
  */
-import type { RawImage } from "./image.ts";
+import type { RawImage } from "../image.ts";
 
+/** A point in image pixels, `[x, y]`. */
 export type Point = [number, number];
 
 /** ArcFace 112x112 template (insightface `arcface_dst`), image-left eye first. */

@@ -4,16 +4,15 @@
  * turns not-ready, stops accepting connections, lets in-flight requests finish within SHUTDOWN_GRACE_MS and exits
  * (Cloud Run and Knative send SIGKILL about 10 s after SIGTERM).
  */
-import { type Config, loadConfig } from "./config.ts";
-import { createLogger, type Logger } from "./logger.ts";
-import { createMetrics, type Metrics } from "./metrics.ts";
-import { loadRegistry } from "./registry.ts";
+import { type Config, loadConfig } from "../src/config.ts";
+import { createLogger, type Logger } from "../src/logger.ts";
+import { createMetrics, type Metrics } from "../src/metrics.ts";
+import { loadRegistry } from "../src/registry.ts";
+import { createFaceDetector, missingFaceModels } from "../src/faces/pipeline.ts";
 import { createApp } from "./app.ts";
-import { join } from "node:path";
-import { createFacePipeline, FACE_MODELS, prepareFaceInput } from "./faces.ts";
-import type { FaceDetector } from "./classify.ts";
-import type { ServerState } from "../routes/context.ts";
+import type { ServerState } from "./context.ts";
 
+/** A started server: its port, state and metrics, readiness and shutdown. */
 export interface RunningServer {
   port: number;
   state: ServerState;
@@ -25,33 +24,9 @@ export interface RunningServer {
 }
 
 /**
- * The face-pipeline files (manifest and ONNX) missing from `modelDir`. The server needs all of them: without a
- * detector every normal request would fail, so it refuses to start rather than report ready.
+ * Starts the server for a config; used by the CLI below, the integration tests and the benchmark. The face
+ * detector is required: without it every normal request would fail, so startup fails instead of reporting ready.
  */
-export function missingFaceModels(modelDir: string): string[] {
-  const needed = [FACE_MODELS.detector, FACE_MODELS.landmarks, FACE_MODELS.expression]
-    .flatMap((m) => [m, m.replace(/\.manifest\.json$/, ".onnx")]);
-  return needed.filter((f) => {
-    try {
-      return !Deno.statSync(join(modelDir, f)).isFile;
-    } catch {
-      return true;
-    }
-  });
-}
-
-async function faceDetector(
-  opts: { modelDir: string; executionProvider: "cpu" | "cuda"; intraOpNumThreads?: number },
-): Promise<FaceDetector> {
-  // No catch: a server without its face detector must not become ready (startup fails instead).
-  const pipeline = await createFacePipeline(opts);
-  // Warm the detector and landmark nets once on a blank frame so the first request does not pay for it.
-  const blank = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 as const };
-  await pipeline.detect(blank, { landmarks: true });
-  return { detect: (image, o) => pipeline.detect(image, o), prepare: prepareFaceInput };
-}
-
-/** Starts the server for a config; used by the CLI below, the integration tests and the benchmark. */
 export function startServer(
   config: Readonly<Config>,
   { logger = createLogger({ level: config.logLevel }), startedAt = 0 }: {
@@ -78,7 +53,7 @@ export function startServer(
     defaultModel: config.defaultModel,
     logger,
     metrics,
-    createFaces: (o) => faceDetector(o),
+    createFaces: (o) => createFaceDetector(o),
   }).then((registry) => {
     state.registry = registry;
     const coldStartMs = Math.round(performance.now() - startedAt);

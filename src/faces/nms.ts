@@ -21,6 +21,7 @@ export function iou(boxes: ArrayLike<number>, i: number, j: number): number {
   return inter / (areaI + areaJ - inter);
 }
 
+/** Limits of one non-maximum suppression. */
 export interface NmsOptions {
   /** Most boxes kept (face-api's `maxResults`, default 100). */
   maxOutput?: number;

@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
-import { assembleVideo } from "../../routes/videos.handlers.ts";
-import { fromBase64, parseOptions } from "../../routes/input.ts";
-import { ExpressionOptions, VideoOptions } from "../../openapi/schemas.ts";
-import { ApiError } from "../../src/errors.ts";
+import { assembleVideo, smoothingOf } from "../../src/video.ts";
 import type { AnalyzedImage } from "../../src/classify.ts";
 
 const HAPPY = [0.1, 0, 0, 0, 0.9, 0, 0];
@@ -56,24 +53,11 @@ Deno.test("assembleVideo() without tracking gives no track ids or summaries", ()
   assert.equal(frames[0].faces[0].expression.label, "happiness");
 });
 
-Deno.test("parseOptions() merges query and JSON options (body wins) and lists invalid ones", () => {
-  const o = parseOptions(VideoOptions, { detect: "false", maxFaces: "3" }, { maxFaces: 5, image: "x" });
-  assert.equal(o.detect, false);
-  assert.equal(o.maxFaces, 5);
-  assert.equal(o.smoothing, "none");
-  assert.throws(
-    () => parseOptions(ExpressionOptions, { maxFaces: "0", landmarks: "maybe" }),
-    (e) =>
-      e instanceof ApiError && e.code === "invalid_request" &&
-      e.issues!.map((i) => i.path).sort().join() === "landmarks,maxFaces",
-  );
-});
-
-Deno.test("fromBase64() accepts data URLs and URL-safe base64, refuses other text", () => {
-  assert.deepEqual([...fromBase64("data:image/png;base64,AQID", "image")], [1, 2, 3]);
-  assert.deepEqual([...fromBase64("_-8", "image")], [255, 239]);
-  assert.throws(
-    () => fromBase64("not base64!", "frames.3.image"),
-    (e) => e instanceof ApiError && e.issues![0].path === "frames.3.image",
-  );
+Deno.test("smoothingOf() maps the request options to a Smoothing", () => {
+  assert.deepEqual(smoothingOf({ smoothing: "ema", alpha: 0.3, window: 5 }), { method: "ema", alpha: 0.3 });
+  assert.deepEqual(smoothingOf({ smoothing: "window", alpha: 0.3, window: 4 }), {
+    method: "window",
+    size: 4,
+  });
+  assert.deepEqual(smoothingOf({ smoothing: "none", alpha: 0.3, window: 4 }), { method: "none" });
 });

@@ -5,8 +5,9 @@
  * parse multipart, JSON or raw bytes from memory, so no body read can fail later as an unhandled 500.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { ApiError } from "./errors.ts";
+import { ApiError } from "../../src/errors.ts";
 
+/** The size and time limits of a body. */
 export interface BodyReaderOptions {
   /** Largest body in bytes (declared by Content-Length or counted on the stream). */
   maxBytes: number;

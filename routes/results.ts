@@ -1,0 +1,63 @@
+/**
+ * What the inference handlers share once they hold the request's images and options: running them through the
+ * registry's model within the request deadline, and the response parts (the answering model, rounded timings).
+ */
+import type { Context } from "hono";
+import {
+  analyzeImages,
+  type AnalyzeOptions,
+  type AnalyzeResult,
+  type ExpressionModel,
+  withDeadline,
+} from "../src/classify.ts";
+import { type AppEnv, readyRegistry } from "./context.ts";
+import { mediaType } from "./input.ts";
+
+/**
+ * The start of an inference request: its deadline (`timeoutMs` from now, the body already read), 503 while the
+ * models load (before the body is looked at), and the body's media type.
+ */
+export function beginInference(c: Context<AppEnv>, timeoutMs: number): { deadline: number; type: string } {
+  const deadline = performance.now() + timeoutMs;
+  readyRegistry(c.get("deps"));
+  return { deadline, type: mediaType(c.req.header("content-type")) };
+}
+
+/**
+ * Analyses `inputs` with the model `options.model` names (or the default) before `deadline`; `frames` marks
+ * video frames (errors name the frame). 503 while models load, 400 for an unknown model id, 504 past the deadline.
+ */
+export async function analyzeRequest(
+  c: Context<AppEnv>,
+  inputs: readonly Uint8Array[],
+  options: AnalyzeOptions & { model?: string },
+  { deadline, frames = false }: { deadline: number; frames?: boolean },
+): Promise<{ model: ExpressionModel; result: AnalyzeResult }> {
+  const { config } = c.get("deps");
+  const registry = readyRegistry(c.get("deps"));
+  const model = registry.resolve(options.model);
+  const result = await withDeadline(
+    analyzeImages(inputs, options, {
+      model,
+      faces: registry.faces,
+      maxPixels: config.maxPixels,
+      deadline,
+      tag: c.get("requestId"),
+      maxBatch: config.maxBatch,
+      imageSlots: registry.imageSlots,
+      frames,
+    }),
+    deadline,
+  );
+  return { model, result };
+}
+
+/** The model that answered, as `ModelRef`. */
+export function modelRef(model: ExpressionModel): { id: string; version: string; trained: boolean } {
+  return { id: model.id, version: model.version, trained: model.manifest.trained };
+}
+
+/** Timings rounded to 0.01 ms for the response. */
+export function roundTimings<T extends Record<string, number>>(t: T): T {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 100) / 100])) as T;
+}

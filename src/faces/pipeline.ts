@@ -1,0 +1,167 @@
+/**
+ * The faces pipeline: image -> faces `{box, score, landmarks68, landmarks5}` -> model inputs. It runs face-api's
+ * detectors (the `DETECTORS` table) and 68-point landmark net as ONNX (built by `deno task models`) with
+ * face-api's exact pre- and post-processing, so results match face-api's `detectAllFaces().withFaceLandmarks()`.
+ * Expressions are not classified here: every expression model, face-api's included, is served by the registry.
+ * Used by the server (through `createFaceDetector`), the CLI (src/detect.ts) and training data preparation
+ * (train/prepare.ts, through `detectFaces`).
+ */
+import { join } from "node:path";
+import { clipBox } from "../box.ts";
+import { decodeImage, type DecodeOptions, type RawImage } from "../image.ts";
+import type { ExecutionProvider, ModelSession } from "../session.ts";
+import { checkDetectorInput, DEFAULT_DETECTOR, type DetectorName, DETECTORS } from "./detectors.ts";
+import type { Face } from "./face.ts";
+import { addLandmarks } from "./landmarks.ts";
+import { DEFAULT_MODEL_DIR, openFaceModel } from "./open.ts";
+import { alignedCrop, prepareFaceInput } from "./prepare.ts";
+
+/** The face types, re-exported for callers of the pipeline. */
+export type { Detection, Face } from "./face.ts";
+
+/** Manifest file names of the face-api nets inside the model folder. */
+export const FACE_MODELS = {
+  detector: DETECTORS.ssd.file,
+  landmarks: "face-landmarks68.manifest.json",
+  /** face-api's expression net: not part of the pipeline, but the server needs it as its baseline model. */
+  expression: "face-expression.manifest.json",
+  /** Optional faster detector (face-api's Tiny Face Detector), opened on first use. */
+  tinyDetector: DETECTORS.tiny.file,
+} as const;
+
+/** Options of one detection run; every field has a default. */
+export interface DetectOptions {
+  /** Keep detections scoring strictly above this (face-api's `minConfidence`). */
+  minConfidence?: number;
+  /** Most faces returned (highest scores first). */
+  maxFaces?: number;
+  /** Drop faces whose box is smaller than this many pixels on its shorter side. */
+  minFaceSize?: number;
+  /** Run the 68-point landmark net (needed for alignment and for face-api's expression crop). */
+  landmarks?: boolean;
+  /** Which `DETECTORS` entry finds the faces (default `ssd`). */
+  detector?: DetectorName;
+}
+
+/** A face with its aligned crop, as training preparation wants it. */
+export interface AlignedFace extends Face {
+  /** 224x224 RGB aligned on the five landmarks (the box crop resized when landmarks are missing). */
+  aligned224: RawImage;
+}
+
+/** The opened detector and landmark nets with the operations on them. */
+export interface FacePipeline {
+  detector: ModelSession;
+  landmarker: ModelSession;
+  /** Detects faces, sorted by score; an image without faces gives `[]`. Landmarks run as one batch. */
+  detect(image: RawImage, options?: DetectOptions): Promise<Face[]>;
+  /** Decode + detect + align each face to 224x224 (`decodeImage` errors propagate as `ApiError`). */
+  detectFaces(
+    bytes: Uint8Array,
+    options?: DetectOptions & DecodeOptions,
+  ): Promise<{ image: RawImage; faces: AlignedFace[] }>;
+  release(): Promise<void>;
+}
+
+/** Where the nets are and how to run them. */
+export interface FacePipelineOptions {
+  modelDir?: string;
+  executionProvider?: ExecutionProvider;
+  intraOpNumThreads?: number;
+}
+
+/** The files (manifest and ONNX) of `FACE_MODELS` that the server needs but `modelDir` lacks. */
+export function missingFaceModels(modelDir: string): string[] {
+  const needed = [FACE_MODELS.detector, FACE_MODELS.landmarks, FACE_MODELS.expression]
+    .flatMap((m) => [m, m.replace(/\.manifest\.json$/, ".onnx")]);
+  return needed.filter((f) => {
+    try {
+      return !Deno.statSync(join(modelDir, f)).isFile;
+    } catch {
+      return true;
+    }
+  });
+}
+
+/** Opens the eager detectors and the landmark net once; reuse the pipeline for every image. */
+export async function createFacePipeline(
+  { modelDir = DEFAULT_MODEL_DIR, executionProvider = "cpu", intraOpNumThreads }: FacePipelineOptions = {},
+): Promise<FacePipeline> {
+  const opts = { executionProvider, intraOpNumThreads };
+  const sessions = new Map<DetectorName, Promise<ModelSession>>();
+  const open = (name: DetectorName) =>
+    openFaceModel(modelDir, DETECTORS[name].file, opts).then((s) => {
+      checkDetectorInput(name, s);
+      return s;
+    });
+  for (const name of Object.keys(DETECTORS) as DetectorName[]) {
+    if (DETECTORS[name].eager) sessions.set(name, Promise.resolve(await open(name)));
+  }
+  const landmarker = await openFaceModel(modelDir, FACE_MODELS.landmarks, opts);
+
+  /** The session of detector `name`, opened now if it is a lazy one; a failed open is retried next time. */
+  async function session(name: DetectorName): Promise<ModelSession> {
+    let s = sessions.get(name);
+    if (!s) sessions.set(name, s = open(name));
+    try {
+      return await s;
+    } catch (err) {
+      sessions.delete(name); // let a later call retry once the model is built
+      throw err;
+    }
+  }
+
+  async function detect(
+    image: RawImage,
+    {
+      minConfidence = 0.5,
+      maxFaces = 20,
+      minFaceSize = 0,
+      landmarks = true,
+      detector: which = DEFAULT_DETECTOR,
+    }: DetectOptions = {},
+  ): Promise<Face[]> {
+    const { width: W, height: H } = image;
+    const found = await DETECTORS[which].run(await session(which), image, minConfidence);
+    const raw = found.filter((d) => Math.min(d.box.width, d.box.height) >= minFaceSize).slice(0, maxFaces);
+    const faces: Face[] = raw.map(({ box, score }) => ({ box: clipBox(box, W, H), score }));
+    if (landmarks && raw.length > 0) await addLandmarks(landmarker, image, raw, faces);
+    return faces;
+  }
+
+  async function detectFaces(
+    bytes: Uint8Array,
+    options: DetectOptions & DecodeOptions = {},
+  ): Promise<{ image: RawImage; faces: AlignedFace[] }> {
+    const image = await decodeImage(bytes, options);
+    const faces = await detect(image, options);
+    return { image, faces: faces.map((f) => ({ ...f, aligned224: alignedCrop(image, f, 224) })) };
+  }
+
+  return {
+    detector: await session(DEFAULT_DETECTOR),
+    landmarker,
+    detect,
+    detectFaces,
+    async release() {
+      const opened = await Promise.all([...sessions.values()].map((s) => s.catch(() => undefined)));
+      await Promise.all([landmarker.release(), ...opened.map((s) => s?.release())]);
+    },
+  };
+}
+
+/**
+ * The face detector the registry serves with: a pipeline warmed once on a blank frame (so the first request does
+ * not pay for it) and `prepareFaceInput` for the crops. No catch: a server without its face detector must not
+ * become ready (startup fails instead).
+ */
+export async function createFaceDetector(options: FacePipelineOptions): Promise<{
+  pipeline: FacePipeline;
+  detect: FacePipeline["detect"];
+  prepare: typeof prepareFaceInput;
+}> {
+  const pipeline = await createFacePipeline(options);
+  const blank = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 as const };
+  await pipeline.detect(blank, { landmarks: true });
+  return { pipeline, detect: (image, o) => pipeline.detect(image, o), prepare: prepareFaceInput };
+}

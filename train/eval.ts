@@ -1,7 +1,7 @@
 /**
  * `deno task train eval`: runs an exported ONNX expression model (through src/session.ts, the project's one door
  * to onnxruntime) on a dataset split's images, preprocessed per the manifest's input spec (model/preprocess.ts;
- * face-api's pad-square crop through src/faces.ts), and scores the predictions with train/metrics.ts over all
+ * face-api's pad-square crop through src/faces/prepare.ts), and scores the predictions with train/metrics.ts over all
  * frames. Any expression manifest works, so the shipped face-api baseline and a SCAN+CCI build are compared on
  * the same split. Writes metrics.json, predictions.txt and confusion.svg when given an output folder.
  */
@@ -53,7 +53,7 @@ function classifierOutput(names: readonly string[], manifestPath: string): strin
 /**
  * Fills `out` with one batch in the model's input layout. `resize: "fill"` (SCAN+CCI): the trainer's loader
  * (box crop, stretched to the input size), as in training. `resize: "pad-square"` (face-api's nets): serving's
- * own face-api crop (src/faces.ts prepareFaceInput: the box, or the whole image, zero-padded to a centred
+ * own face-api crop (src/faces/prepare.ts prepareFaceInput: the box, or the whole image, zero-padded to a centred
  * square and resized bilinearly), so a baseline is scored on the pixels it sees in the API.
  */
 async function loadBatch(

@@ -1,7 +1,7 @@
 /**
  * `deno task train prepare`: turns datasets that ship full images or face boxes (AffectNet, ExpW, RAF-DB
  * original, folders) into aligned 224x224 crops plus a JSONL manifest, as the paper aligned everything but
- * Aff-Wild2 (it used MTCNN; we use the project's face pipeline, src/faces.ts). The face step is one injected
+ * Aff-Wild2 (it used MTCNN; we use the project's face pipeline, src/faces/). The face step is one injected
  * function, so the bookkeeping (resume, shards, merge) is tested with a plain crop-by-box aligner.
  *
  * Safety: each crop is written to a temp name and renamed before its manifest line is appended in one write, so
@@ -234,7 +234,7 @@ function iou(a: { x: number; y: number; width: number; height: number }, b: type
 }
 
 /**
- * The real face step on src/faces.ts: detect, then take the face that best overlaps the sample's box (IoU >= 0.3)
+ * The real face step on the engine's face pipeline (src/mod.ts): detect, then take the face that best overlaps the sample's box (IoU >= 0.3)
  * or, without a box, the highest-scoring face; its five-point aligned 224x224 crop is returned. When the
  * detector misses but the dataset gives a box, the box crop is used (`method: "box"`) unless `fallback` is
  * "skip". Opens the face models once (`deno task models` builds them).

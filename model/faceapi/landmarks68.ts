@@ -54,7 +54,7 @@ export const FACE_CROP_PREPROCESSING = {
 /** The family of the landmark net, the key of its model/architectures.ts entry. */
 export const LANDMARKS68_FAMILY = "faceapi-landmarks68";
 
-/** Manifest description of the landmark net (contract used by src/faces.ts). */
+/** Manifest description of the landmark net (contract used by src/faces/). */
 export const LANDMARKS68_DESCRIPTION: NetDescription = {
   id: "landmarks68",
   file: "face-landmarks68.onnx",

@@ -246,7 +246,7 @@ export function buildSsdMobilenetV1(weights: FaceApiWeights): BuiltNet {
 /** The family of the SSD detector, the key of its model/architectures.ts entry. */
 export const SSD_FAMILY = "faceapi-ssd-mobilenetv1";
 
-/** Manifest description of the SSD detector (contract used by src/faces.ts). */
+/** Manifest description of the SSD detector (contract used by src/faces/). */
 export const SSD_DESCRIPTION: NetDescription = {
   id: "ssd-mobilenetv1",
   file: "face-detector-ssd.onnx",

@@ -3,7 +3,7 @@
  * `deno task models`'s own function when missing or stale, ~2 s), opens one shared pipeline per test process,
  * and classifies faces with face-api's expression net the way the server does (through the registry).
  */
-import { buildFaceApiModels } from "../../model/models.ts";
+import { buildFaceApiModels } from "../../model/faceapi/nets.ts";
 import { createFacePipeline, type FacePipeline } from "../../src/faces/pipeline.ts";
 import type { Face } from "../../src/faces/face.ts";
 import { prepareFaceInput } from "../../src/faces/prepare.ts";

@@ -5,7 +5,7 @@ Deno.test("openModel() with cuda: a failed CUDA attempt logs no raw onnxruntime 
   const script = `
     import { openModel } from ${JSON.stringify(new URL("../../src/session.ts", import.meta.url).href)};
     const { buildFaceApiModels } = await import(${
-    JSON.stringify(new URL("../../model/models.ts", import.meta.url).href)
+    JSON.stringify(new URL("../../model/faceapi/nets.ts", import.meta.url).href)
   });
     const dir = ${JSON.stringify(new URL("../../artifacts/models/", import.meta.url).pathname)};
     await buildFaceApiModels({ out: dir, ifMissing: true });

@@ -10,7 +10,7 @@ import { buildScanCci } from "../../model/scan_cci/build.ts";
 import { buildFaceApiModels, FACEAPI_NETS } from "../../model/faceapi/nets.ts";
 import { toTensor } from "../../model/preprocess.ts";
 import { randomScanCci } from "../../model/scan_cci/random.ts";
-import { prepareFaceInput } from "../../src/faces.ts";
+import { prepareFaceInput } from "../../src/mod.ts";
 import { decodeImage } from "../../src/image.ts";
 import { openModel } from "../../src/session.ts";
 import { readExpW } from "../../train/data/expw.ts";

@@ -29,7 +29,7 @@ export const prepareCommand: Command = {
   help: `deno task train prepare --dataset <reader:root[:split]> --out DIR [options]
   --shard i/N        prepare only the items of shard i (0-based) of N (deterministic by item key)
   --merge            after preparing, merge all shard manifests in DIR into manifest.jsonl
-  --align faces|box  faces: detect + five-point align (src/faces.ts, needs "deno task models"); box: crop the
+  --align faces|box  faces: detect + five-point align (src/faces/, needs "deno task models"); box: crop the
                      dataset's box (or the whole image) and resize. Default faces
   --models DIR       face model folder for --align faces (default model)
   --format jpg|png   crop encoding (default jpg)

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import type { InputSpec } from "../model/manifest.ts";
 import { toTensor } from "../model/preprocess.ts";
-import { openModel, prepareFaceInput, type RawImage } from "../src/mod.ts";
+import { type ExecutionProvider, openModel, prepareFaceInput, type RawImage } from "../src/mod.ts";
 import { loadImages, sampleImage } from "./data/images.ts";
 import { DEFAULT_LABELS, type Sample } from "./data/sample.ts";
 import { computeMetrics, type EvalMetrics } from "./metrics.ts";
@@ -21,7 +21,7 @@ export interface EvalOptions {
   /** The class list the samples' labels index into. Default the canonical seven. */
   labels?: readonly string[];
   batchSize?: number;
-  executionProvider?: "cpu" | "cuda";
+  executionProvider?: ExecutionProvider;
   /** Called after each batch with the number of images it held. */
   onBatch?: (n: number) => void;
 }

@@ -520,8 +520,8 @@ export interface paths {
                 content: {
                     "multipart/form-data": components["schemas"]["ExpressionFormRequest"];
                     "application/json": components["schemas"]["ExpressionJsonRequest"];
-                    "image/*": Blob;
-                    "application/octet-stream": Blob;
+                    "image/*": Blob | Uint8Array;
+                    "application/octet-stream": Blob | Uint8Array;
                 };
             };
             responses: {
@@ -942,45 +942,29 @@ export interface components {
         };
         ExpressionFormRequest: {
             /** Format: binary */
-            image: Blob;
+            image: Blob | Uint8Array;
         };
         ExpressionJsonRequest: {
             /** @description Base64 image bytes (JPEG, PNG, WebP, ...); a `data:` URL prefix is accepted */
             image: string;
             /** @description Expression model id (default: the server's default) */
             model?: string;
-            /**
-             * @description false: the image is already a face crop; it is classified whole (true/false, 1/0)
-             * @default true
-             */
+            /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0). Absent: the query string's `detect` (default true). */
             detect?: boolean;
-            /** @default 20 */
+            /** @description Absent: the query string's `maxFaces` (default 20). */
             maxFaces?: number;
             /**
-             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces)
-             * @default ssd
+             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces). Absent: the query string's `detector` (default "ssd").
              * @enum {string}
              */
             detector?: "ssd" | "tiny";
-            /**
-             * @description Smallest face side in pixels
-             * @default 0
-             */
+            /** @description Smallest face side in pixels. Absent: the query string's `minFaceSize` (default 0). */
             minFaceSize?: number;
-            /**
-             * @description Smallest face detection score
-             * @default 0.5
-             */
+            /** @description Smallest face detection score. Absent: the query string's `minConfidence` (default 0.5). */
             minConfidence?: number;
-            /**
-             * @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0)
-             * @default false
-             */
+            /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0). Absent: the query string's `landmarks` (default false). */
             landmarks?: boolean;
-            /**
-             * @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0)
-             * @default false
-             */
+            /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0). Absent: the query string's `attention` (default false). */
             attention?: boolean;
         };
         VideoResponse: {
@@ -1018,7 +1002,7 @@ export interface components {
             components["schemas"]["ExpressionLabel"]
         ];
         VideoFormRequest: {
-            frames: Blob[];
+            frames: (Blob | Uint8Array)[];
             /** @description JSON array of numbers, one per frame */
             timestamps?: string;
         };
@@ -1026,59 +1010,33 @@ export interface components {
             frames: components["schemas"]["VideoFrameInput"][];
             /** @description Expression model id (default: the server's default) */
             model?: string;
-            /**
-             * @description false: the image is already a face crop; it is classified whole (true/false, 1/0)
-             * @default true
-             */
+            /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0). Absent: the query string's `detect` (default true). */
             detect?: boolean;
-            /** @default 20 */
+            /** @description Absent: the query string's `maxFaces` (default 20). */
             maxFaces?: number;
             /**
-             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces)
-             * @default ssd
+             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces). Absent: the query string's `detector` (default "ssd").
              * @enum {string}
              */
             detector?: "ssd" | "tiny";
-            /**
-             * @description Smallest face side in pixels
-             * @default 0
-             */
+            /** @description Smallest face side in pixels. Absent: the query string's `minFaceSize` (default 0). */
             minFaceSize?: number;
-            /**
-             * @description Smallest face detection score
-             * @default 0.5
-             */
+            /** @description Smallest face detection score. Absent: the query string's `minConfidence` (default 0.5). */
             minConfidence?: number;
-            /**
-             * @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0)
-             * @default false
-             */
+            /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0). Absent: the query string's `landmarks` (default false). */
             landmarks?: boolean;
-            /**
-             * @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0)
-             * @default false
-             */
+            /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0). Absent: the query string's `attention` (default false). */
             attention?: boolean;
-            /**
-             * @description Link faces across frames into stable track ids (true/false, 1/0)
-             * @default true
-             */
+            /** @description Link faces across frames into stable track ids (true/false, 1/0). Absent: the query string's `track` (default true). */
             track?: boolean;
             /**
-             * @description Temporal smoothing of each track's scores (causal)
-             * @default none
+             * @description Temporal smoothing of each track's scores (causal). Absent: the query string's `smoothing` (default "none").
              * @enum {string}
              */
             smoothing?: "none" | "ema" | "window";
-            /**
-             * @description EMA weight of the new frame
-             * @default 0.5
-             */
+            /** @description EMA weight of the new frame. Absent: the query string's `alpha` (default 0.5). */
             alpha?: number;
-            /**
-             * @description Trailing window size
-             * @default 5
-             */
+            /** @description Trailing window size. Absent: the query string's `window` (default 5). */
             window?: number;
         };
         VideoFrameInput: {

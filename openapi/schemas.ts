@@ -27,7 +27,8 @@ function flag(defaultValue: boolean, description: string) {
 
 /**
  * The option fields as a JSON body carries them: optional, with no runtime default, so a field the body leaves
- * out keeps the query string's value (`withBodyOptions`); documented with the same default as the query.
+ * out keeps the query string's value (`withBodyOptions`); documented with the same default as the query
+ * (openapi/document.ts moves it into the description, as request bodies are input types).
  */
 function bodyOptions<S extends Record<string, z.ZodType>>(
   shape: S,

@@ -5,12 +5,9 @@
  * type-checked (`deno check`) before it runs against the real server on loopback.
  */
 import assert from "node:assert/strict";
-import { loadConfig } from "../../src/config.ts";
-import { startServer } from "../../routes/server.ts";
-import { createLogger } from "../../src/logger.ts";
 import { ENDPOINTS } from "../../routes/app.ts";
-import { apiModelDir, demoPhoto, solidPng } from "./fixtures.ts";
-import { checkAndRun } from "./user_script.ts";
+import { demoPhoto, solidPng } from "./fixtures.ts";
+import { checkAndRun, withApiServer } from "./user_script.ts";
 
 const KEY = "client-key";
 
@@ -68,27 +65,14 @@ export function wrong() {
 }
 
 Deno.test("the served client makes every call as typed: multipart, raw Blob/Uint8Array and JSON, no casts", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "fer-client-" });
-  const server = startServer(
-    loadConfig({
-      PORT: "0",
-      HOST: "127.0.0.1",
-      MODEL_DIR: await apiModelDir(),
-      API_KEYS: KEY,
-      LOG_LEVEL: "error",
-    }),
-    { logger: createLogger({ level: "error" }), startedAt: performance.now() },
-  );
-  try {
-    await server.ready;
-    const base = `http://127.0.0.1:${server.port}`;
+  await withApiServer(KEY, async ({ base, port, dir }) => {
     await Deno.writeFile(`${dir}/photo.jpg`, demoPhoto(1));
     await Deno.writeFile(`${dir}/crop.png`, await solidPng(64, 64, [200, 150, 120]));
     const source = userScript(base, `${dir}/photo.jpg`, `${dir}/crop.png`);
     assert.doesNotMatch(source, / as |bodySerializer|FormData/, "the script uses the client as typed");
     // Every operation of the app is in the script.
     for (const e of ENDPOINTS) assert.ok(source.includes(`"${e.route.path}"`), e.route.path);
-    const out = await checkAndRun(dir, "use_client.ts", source, { port: server.port }) as Record<
+    const out = await checkAndRun(dir, "use_client.ts", source, { port }) as Record<
       string,
       unknown
     >;
@@ -109,8 +93,5 @@ Deno.test("the served client makes every call as typed: multipart, raw Blob/Uint
     assert.equal(typeof out.json, "string", JSON.stringify(out.json));
     assert.deepEqual(out.framesMultipart, [0, 0.5]);
     assert.deepEqual(out.framesJson, [1]);
-  } finally {
-    await server.shutdown();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

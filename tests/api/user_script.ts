@@ -4,6 +4,38 @@
  * cast or does not match the types fails the test before it calls anything.
  */
 import { join } from "node:path";
+import { loadConfig } from "../../src/config.ts";
+import { startServer } from "../../routes/server.ts";
+import { createLogger } from "../../src/logger.ts";
+import { apiModelDir } from "./fixtures.ts";
+
+/**
+ * Runs `fn` against the real server (routes/server.ts on a loopback port, the API test models, `apiKey`
+ * required) with a temporary folder for the user's files; both are gone afterwards.
+ */
+export async function withApiServer(
+  apiKey: string,
+  fn: (s: { base: string; port: number; dir: string }) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "fer-user-" });
+  const server = startServer(
+    loadConfig({
+      PORT: "0",
+      HOST: "127.0.0.1",
+      MODEL_DIR: await apiModelDir(),
+      API_KEYS: apiKey,
+      LOG_LEVEL: "error",
+    }),
+    { logger: createLogger({ level: "error" }), startedAt: performance.now() },
+  );
+  try {
+    await server.ready;
+    await fn({ base: `http://127.0.0.1:${server.port}`, port: server.port, dir });
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
 /** Type-checks then runs `source` (written to `name` in `dir`); returns the last stdout line parsed as JSON. */
 export async function checkAndRun(

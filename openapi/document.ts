@@ -9,6 +9,15 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 // deno-lint-ignore no-explicit-any
 type AnyApp = OpenAPIHono<any, any, any>;
 
+/** The operations' tags, described (in the order Swagger UI lists them). */
+const TAGS = [
+  { name: "expressions", description: "Facial expressions of the faces in one image" },
+  { name: "videos", description: "Facial expressions over a batch of video frames, with tracks" },
+  { name: "models", description: "The served models: manifests, licences, intended use" },
+  { name: "health", description: "Liveness and readiness (no API key)" },
+  { name: "v2", description: "Open Inference Protocol (KServe V2) health and metadata" },
+];
+
 /** Builds the document from an app; deterministic for a given set of routes and schemas. */
 export function buildOpenApiDocument(app: AnyApp): Record<string, unknown> {
   const doc = app.getOpenAPI31Document({
@@ -16,6 +25,9 @@ export function buildOpenApiDocument(app: AnyApp): Record<string, unknown> {
     info: {
       title: "scan-fer",
       version: "1.0.0",
+      // The API's code. The repository has no licence file yet, so none is claimed here; each model's
+      // weights carry their own licence (`license` in /v1/models).
+      license: { name: "All rights reserved (no licence chosen yet); model weights: see /v1/models" },
       description:
         "Facial expression recognition API (SCAN+CCI and the face-api baseline). It estimates the " +
         "visible facial expression, not inner emotional states. Errors are RFC 9457 problem+json with a " +
@@ -34,10 +46,12 @@ export function buildOpenApiDocument(app: AnyApp): Record<string, unknown> {
     for (const op of Object.values(ops)) {
       if (op.requestBody && path.startsWith("/v1/")) op.requestBody.required = true;
       // Behind the API key: the operations that document a 401 (the app guards exactly those routes).
-      if ("401" in (op.responses ?? {})) op.security = [{ bearerAuth: [] }, { apiKeyHeader: [] }, {}];
+      // The others (health, readiness) say explicitly that they need none.
+      op.security = "401" in (op.responses ?? {}) ? [{ bearerAuth: [] }, { apiKeyHeader: [] }, {}] : [];
     }
   }
   inputSchemas(doc);
+  (doc as { tags?: unknown }).tags = TAGS;
   doc.components.securitySchemes = {
     bearerAuth: { type: "http", scheme: "bearer", description: "One of API_KEYS" },
     apiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key", description: "One of API_KEYS" },

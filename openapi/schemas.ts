@@ -70,7 +70,14 @@ export const Box = z.object({
   height: z.number(),
 }).openapi("Box", { description: "Face box in pixels of the (EXIF-rotated) image" });
 
-export const Point = z.tuple([z.number(), z.number()]).openapi("Point");
+// Tuples: OpenAPI 3.1 `prefixItems` says what each place holds; `items` and the item counts are there for tools
+// that read only `items` (Spectral's array-items rule, older generators).
+export const Point = z.tuple([z.number(), z.number()]).openapi("Point", {
+  description: "[x, y] in pixels",
+  items: { type: "number" },
+  minItems: 2,
+  maxItems: 2,
+});
 
 export const Landmarks = z.object({
   points68: z.array(Point).openapi({ description: "68-point iBUG layout" }),
@@ -209,6 +216,9 @@ export const FrameResult = z.object({
 
 export const Segment = z.tuple([z.number().int(), z.number().int(), ExpressionLabel]).openapi("Segment", {
   description: "[startFrame, endFrame, label], inclusive, after smoothing",
+  items: { anyOf: [{ type: "integer" }, { $ref: "#/components/schemas/ExpressionLabel" }] },
+  minItems: 3,
+  maxItems: 3,
 });
 
 export const TrackSummary = z.object({

@@ -326,13 +326,14 @@ export interface components {
         };
         FaceResult: {
             box: components["schemas"]["Box"];
+            /** @description Face detector score, rounded to 1e-4 */
             detectionScore: number;
             landmarks?: components["schemas"]["Landmarks"];
             expression: components["schemas"]["Expression"];
             /** @description SCAN attention heatmap over the aligned face, as a PNG data URL (`attention=true`) */
             attention?: string;
         };
-        /** @description Face box in pixels of the (EXIF-rotated) image */
+        /** @description Face box in pixels of the (EXIF-rotated) image, rounded to 0.01 px */
         Box: {
             x: number;
             y: number;
@@ -345,7 +346,7 @@ export interface components {
             /** @description eyes, nose tip, mouth corners */
             points5: components["schemas"]["Point"][];
         };
-        /** @description [x, y] in pixels */
+        /** @description [x, y] in pixels, rounded to 0.01 px */
         Point: [
             number,
             number
@@ -353,10 +354,11 @@ export interface components {
         /** @description A facial expression estimate (not an inner emotional state) */
         Expression: {
             label: components["schemas"]["ExpressionLabel"];
+            /** @description The label's score, rounded to 1e-4 */
             confidence: number;
             scores: components["schemas"]["ExpressionScores"];
         };
-        /** @description Probability of each expression (sums to 1), canonical order */
+        /** @description Probability of each expression, canonical order, rounded to 1e-4 (sums to 1 within rounding) */
         ExpressionScores: {
             neutral: number;
             anger: number;

@@ -55,11 +55,13 @@ export const ExpressionScores = z.object(
     (typeof CANONICAL_LABELS)[number],
     z.ZodNumber
   >,
-).openapi("ExpressionScores", { description: "Probability of each expression (sums to 1), canonical order" });
+).openapi("ExpressionScores", {
+  description: "Probability of each expression, canonical order, rounded to 1e-4 (sums to 1 within rounding)",
+});
 
 export const Expression = z.object({
   label: ExpressionLabel,
-  confidence: z.number().min(0).max(1),
+  confidence: z.number().min(0).max(1).openapi({ description: "The label's score, rounded to 1e-4" }),
   scores: ExpressionScores,
 }).openapi("Expression", { description: "A facial expression estimate (not an inner emotional state)" });
 
@@ -68,12 +70,12 @@ export const Box = z.object({
   y: z.number(),
   width: z.number(),
   height: z.number(),
-}).openapi("Box", { description: "Face box in pixels of the (EXIF-rotated) image" });
+}).openapi("Box", { description: "Face box in pixels of the (EXIF-rotated) image, rounded to 0.01 px" });
 
 // Tuples: OpenAPI 3.1 `prefixItems` says what each place holds; `items` and the item counts are there for tools
 // that read only `items` (Spectral's array-items rule, older generators).
 export const Point = z.tuple([z.number(), z.number()]).openapi("Point", {
-  description: "[x, y] in pixels",
+  description: "[x, y] in pixels, rounded to 0.01 px",
   items: { type: "number" },
   minItems: 2,
   maxItems: 2,
@@ -86,7 +88,7 @@ export const Landmarks = z.object({
 
 export const FaceResult = z.object({
   box: Box,
-  detectionScore: z.number().min(0).max(1),
+  detectionScore: z.number().min(0).max(1).openapi({ description: "Face detector score, rounded to 1e-4" }),
   landmarks: Landmarks.optional(),
   expression: Expression,
   attention: z.string().optional().openapi({

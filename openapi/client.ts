@@ -87,8 +87,10 @@ export function createClient(baseUrl: string, { apiKey, headers = {}, fetch }: C
     ...(fetch ? { fetch } : {}),
   });
   // Only POST operations take a body in this API. The wrapper keeps openapi-fetch's typed signature.
-  const post = client.POST;
-  type Args = Parameters<typeof post>;
-  client.POST = ((path: Args[0], init: Init) => post(path, withSerializer(init) as Args[1])) as typeof post;
+  // Only POST operations take a body in this API. The wrapper only adds the serializer, so it keeps
+  // openapi-fetch's typed signature (which TypeScript cannot state for a generic method's wrapper).
+  const post = client.POST as unknown as (path: string, init: Init) => unknown;
+  client.POST =
+    ((path: string, init: Init) => post(path, withSerializer(init))) as unknown as typeof client.POST;
   return client;
 }

@@ -15,7 +15,7 @@ const TAGS = [
   { name: "videos", description: "Facial expressions over a batch of video frames, with tracks" },
   { name: "models", description: "The served models: manifests, licences, intended use" },
   { name: "health", description: "Liveness and readiness (no API key)" },
-  { name: "v2", description: "Open Inference Protocol (KServe V2) health and metadata" },
+  { name: "v2", description: "Open Inference Protocol (KServe V2): health, metadata and tensor inference" },
 ];
 
 /** Builds the document from an app; deterministic for a given set of routes and schemas. */

@@ -193,6 +193,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/models/{id}/infer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open Inference Protocol inference on the model's own input tensor
+         * @description KServe V2 JSON tensors: one `FP32` input named and shaped as `GET /v2/models/{id}` says (`[N, 3, 224, 224]` for SCAN+CCI, `[N, 112, 112, 3]` for the face-api baseline; -1 is the batch, at most MAX_BATCH), preprocessed as the manifest's `input` says (scale, mean, std, layout, channel order), `data` flat in row-major order. Answers the manifest's outputs (or the requested `outputs`) as `FP32` tensors, unrounded. For images, use `POST /v1/expressions`.
+         */
+        post: operations["v2Infer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -486,6 +506,51 @@ export interface components {
             image: string;
             /** @description Seconds (or any unit), echoed back */
             timestamp?: number;
+        };
+        V2InferResponse: {
+            model_name: string;
+            model_version: string;
+            id?: string;
+            outputs: components["schemas"]["V2InferOutput"][];
+        };
+        /** @description An Open Inference Protocol output tensor (JSON) */
+        V2InferOutput: {
+            name: string;
+            shape: number[];
+            /** @enum {string} */
+            datatype: "FP32";
+            /** @description The elements, flat, in row-major order */
+            data: number[];
+        };
+        V2InferRequest: {
+            /** @description Echoed back */
+            id?: string;
+            parameters?: {
+                [key: string]: unknown;
+            };
+            inputs: components["schemas"]["V2InferInput"][];
+            /** @description The outputs to return (default: all of the model's) */
+            outputs?: {
+                name: string;
+                parameters?: {
+                    [key: string]: unknown;
+                };
+            }[];
+        };
+        /** @description An Open Inference Protocol input tensor (JSON) */
+        V2InferInput: {
+            name: string;
+            shape: number[];
+            /**
+             * @description Element type; this server takes `FP32`
+             * @example FP32
+             */
+            datatype: string;
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /** @description The elements, flat, in row-major order */
+            data: number[];
         };
     };
     responses: never;
@@ -1049,6 +1114,104 @@ export interface operations {
                 };
             };
             /** @description Not ready, with Retry-After (`not_ready`); Overloaded, with Retry-After (`overloaded`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request deadline exceeded (`deadline_exceeded`) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    v2Infer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2InferRequest"];
+            };
+        };
+        responses: {
+            /** @description The output tensors */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2InferResponse"];
+                };
+            };
+            /** @description Invalid parameters, issues listed (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown model (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready, with Retry-After (`not_ready`) */
             503: {
                 headers: {
                     [name: string]: unknown;

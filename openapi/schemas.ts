@@ -323,3 +323,33 @@ export const V2ModelMetadata = z.object({
 }).openapi("V2ModelMetadata");
 
 export const V2ModelReady = z.object({ name: z.string(), ready: z.boolean() }).openapi("V2ModelReady");
+
+export const V2InferInput = z.object({
+  name: z.string(),
+  shape: z.array(z.number().int().min(0)),
+  datatype: z.string().openapi({ description: "Element type; this server takes `FP32`", example: "FP32" }),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  data: z.array(z.number()).openapi({ description: "The elements, flat, in row-major order" }),
+}).openapi("V2InferInput", { description: "An Open Inference Protocol input tensor (JSON)" });
+
+export const V2InferRequest = z.object({
+  id: z.string().optional().openapi({ description: "Echoed back" }),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  inputs: z.array(V2InferInput).min(1),
+  outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() }))
+    .optional().openapi({ description: "The outputs to return (default: all of the model's)" }),
+}).openapi("V2InferRequest");
+
+export const V2InferOutput = z.object({
+  name: z.string(),
+  shape: z.array(z.number().int()),
+  datatype: z.enum(["FP32"]),
+  data: z.array(z.number()).openapi({ description: "The elements, flat, in row-major order" }),
+}).openapi("V2InferOutput", { description: "An Open Inference Protocol output tensor (JSON)" });
+
+export const V2InferResponse = z.object({
+  model_name: z.string(),
+  model_version: z.string(),
+  id: z.string().optional(),
+  outputs: z.array(V2InferOutput),
+}).openapi("V2InferResponse");

@@ -52,6 +52,9 @@ const framesJson = await api.POST("/v1/videos/frames", {
   body: { frames: [{ image: base64, timestamp: 1 }], detect: false },
 });
 out.framesJson = framesJson.data?.frames.map((f) => f.faces.length) ?? framesJson.error;
+const tensor = { name: "input", shape: [1, 3, 224, 224], datatype: "FP32", data: new Array(150528).fill(0) };
+const infer = await api.POST("/v2/models/{id}/infer", { ...id, body: { inputs: [tensor] } });
+out.v2Infer = infer.data?.outputs.map((o) => o.name) ?? infer.error;
 console.log(JSON.stringify(out));
 
 // Never called: the types reject what the server would refuse (an unused @ts-expect-error fails deno check).
@@ -93,5 +96,6 @@ Deno.test("the served client makes every call as typed: multipart, raw Blob/Uint
     assert.equal(typeof out.json, "string", JSON.stringify(out.json));
     assert.deepEqual(out.framesMultipart, [0, 0.5]);
     assert.deepEqual(out.framesJson, [1]);
+    assert.deepEqual(out.v2Infer, ["logits", "head_logits", "attention_map"]);
   });
 });

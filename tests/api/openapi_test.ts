@@ -41,6 +41,7 @@ Deno.test("the document validates as OpenAPI 3.1 and names every endpoint", asyn
       "/v2/health/ready",
       "/v2/models/{id}",
       "/v2/models/{id}/ready",
+      "/v2/models/{id}/infer",
     ]
   ) assert.ok(doc.paths[p], p);
   const body = doc.paths["/v1/expressions"].post.requestBody;

@@ -33,6 +33,10 @@ const calls = {
   model: await api.GET("/v1/models/{id}", id),
   expressions: await api.POST("/v1/expressions", { body: { image } }),
   frames: await api.POST("/v1/videos/frames", { body: { frames: [{ image }] } }),
+  v2Infer: await api.POST("/v2/models/{id}/infer", {
+    ...id,
+    body: { inputs: [{ name: "input", shape: [1, 3, 224, 224], datatype: "FP32", data: new Array(150528).fill(0) }] },
+  }),
 };
 console.log(JSON.stringify({
   status: Object.fromEntries(Object.entries(calls).map(([k, r]) => [k, r.response.status])),

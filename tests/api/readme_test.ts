@@ -25,14 +25,17 @@ export function readmeCurlCommands(markdown: string): string[] {
   return commands;
 }
 
-async function hasJq(): Promise<boolean> {
+async function has(tool: string): Promise<boolean> {
   try {
-    return (await new Deno.Command("jq", { args: ["--version"], stdout: "null", stderr: "null" }).output())
+    return (await new Deno.Command(tool, { args: ["--version"], stdout: "null", stderr: "null" }).output())
       .success;
   } catch {
     return false;
   }
 }
+
+// The README's commands are curl and bash lines: a machine without them cannot run them (jq is optional).
+const hasShell = await has("curl") && await has("bash");
 
 Deno.test("readmeCurlCommands() joins continuation lines and keeps only API calls", () => {
   const md =
@@ -45,12 +48,15 @@ Deno.test("readmeCurlCommands() joins continuation lines and keeps only API call
   ]);
 });
 
-Deno.test("every curl line of the README's sh blocks works against a test server", async () => {
+Deno.test({
+  name: "every curl line of the README's sh blocks works against a test server",
+  ignore: !hasShell,
+}, async () => {
   const commands = readmeCurlCommands(await Deno.readTextFile(README));
   assert.ok(commands.length >= 15, `only ${commands.length} curl commands found`);
   assert.ok(commands.some((c) => c.includes("$KEY")), "the README shows the API-key headers");
   assert.ok(commands.some((c) => c.includes("/infer")), "the README shows a V2 infer call");
-  const jq = await hasJq();
+  const jq = await has("jq");
   await withApiServer(KEY, async (keyed) => {
     await withApiServer("", async (open) => {
       const dir = open.dir;

@@ -8,26 +8,7 @@ export interface paths {
             cookie?: never;
         };
         /** Liveness: the process is up */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Alive */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Health"];
-                    };
-                };
-            };
-        };
+        get: operations["healthz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -44,35 +25,7 @@ export interface paths {
             cookie?: never;
         };
         /** Readiness: models loaded and warmed up */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Ready */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Health"];
-                    };
-                };
-                /** @description Loading or draining */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Health"];
-                    };
-                };
-            };
-        };
+        get: operations["readyz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -89,28 +42,7 @@ export interface paths {
             cookie?: never;
         };
         /** Open Inference Protocol liveness */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Alive */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            live: boolean;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["v2Live"];
         put?: never;
         post?: never;
         delete?: never;
@@ -127,39 +59,7 @@ export interface paths {
             cookie?: never;
         };
         /** Open Inference Protocol readiness */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Ready */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            ready: boolean;
-                        };
-                    };
-                };
-                /** @description Not ready */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            ready: boolean;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["v2Ready"];
         put?: never;
         post?: never;
         delete?: never;
@@ -176,35 +76,7 @@ export interface paths {
             cookie?: never;
         };
         /** Open Inference Protocol server metadata */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Server metadata */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["V2ServerMetadata"];
-                    };
-                };
-                /** @description Missing or invalid API key (`unauthorized`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["v2Server"];
         put?: never;
         post?: never;
         delete?: never;
@@ -221,55 +93,7 @@ export interface paths {
             cookie?: never;
         };
         /** Open Inference Protocol model metadata */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Model metadata */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["V2ModelMetadata"];
-                    };
-                };
-                /** @description Missing or invalid API key (`unauthorized`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown model (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not ready, with Retry-After (`not_ready`) */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["v2Model"];
         put?: never;
         post?: never;
         delete?: never;
@@ -286,55 +110,7 @@ export interface paths {
             cookie?: never;
         };
         /** Open Inference Protocol model readiness */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Model ready */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["V2ModelReady"];
-                    };
-                };
-                /** @description Missing or invalid API key (`unauthorized`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown model (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not ready */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["V2ModelReady"];
-                    };
-                };
-            };
-        };
+        get: operations["v2ModelReady"];
         put?: never;
         post?: never;
         delete?: never;
@@ -351,53 +127,7 @@ export interface paths {
             cookie?: never;
         };
         /** List the served expression models (manifests, licence and intended-use notes) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The models */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ModelList"];
-                    };
-                };
-                /** @description Missing or invalid API key (`unauthorized`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not ready, with Retry-After (`not_ready`) */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listModels"];
         put?: never;
         post?: never;
         delete?: never;
@@ -414,64 +144,7 @@ export interface paths {
             cookie?: never;
         };
         /** One model's manifest */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The model */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ModelInfo"];
-                    };
-                };
-                /** @description Missing or invalid API key (`unauthorized`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown model (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not ready, with Retry-After (`not_ready`) */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getModel"];
         put?: never;
         post?: never;
         delete?: never;
@@ -493,121 +166,7 @@ export interface paths {
          * Estimate the facial expression of every face in one image
          * @description Send the image as multipart field `image`, as a raw `image/*` body, or as JSON `{ "image": "<base64>" }`. Options go in the query string (or, for JSON, in the body). No face gives 200 with `faces: []`.
          */
-        post: {
-            parameters: {
-                query?: {
-                    /** @description Expression model id (default: the server's default) */
-                    model?: string;
-                    /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
-                    detect?: boolean;
-                    maxFaces?: number;
-                    /** @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces) */
-                    detector?: "ssd" | "tiny";
-                    /** @description Smallest face side in pixels */
-                    minFaceSize?: number;
-                    /** @description Smallest face detection score */
-                    minConfidence?: number;
-                    /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0) */
-                    landmarks?: boolean;
-                    /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0) */
-                    attention?: boolean;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "multipart/form-data": components["schemas"]["ExpressionFormRequest"];
-                    "application/json": components["schemas"]["ExpressionJsonRequest"];
-                    "image/*": Blob;
-                    "application/octet-stream": Blob;
-                };
-            };
-            responses: {
-                /** @description Faces and their expressions */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ExpressionResponse"];
-                    };
-                };
-                /** @description Invalid parameters, issues listed (`invalid_request`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing or invalid API key (`unauthorized`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Body over the limit (`payload_too_large`); Pixel limit exceeded (`too_many_pixels`); Frame count exceeded (`too_many_frames`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type (`unsupported_media_type`) */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Undecodable image (`undecodable_image`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not ready, with Retry-After (`not_ready`); Overloaded, with Retry-After (`overloaded`) */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Request deadline exceeded (`deadline_exceeded`) */
-                504: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["classifyExpressions"];
         delete?: never;
         options?: never;
         head?: never;
@@ -627,127 +186,27 @@ export interface paths {
          * Estimate expressions over a batch of video frames, with tracking and smoothing
          * @description Up to MAX_FRAMES frames (default 256) as multipart repeated `frames` (+ optional `timestamps` JSON array) or JSON `{ frames: [{ image, timestamp? }] }`. Options go in the query string (or, for JSON, in the body). All faces of all frames are classified in as few batched model runs as possible.
          */
-        post: {
-            parameters: {
-                query?: {
-                    /** @description Expression model id (default: the server's default) */
-                    model?: string;
-                    /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
-                    detect?: boolean;
-                    maxFaces?: number;
-                    /** @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces) */
-                    detector?: "ssd" | "tiny";
-                    /** @description Smallest face side in pixels */
-                    minFaceSize?: number;
-                    /** @description Smallest face detection score */
-                    minConfidence?: number;
-                    /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0) */
-                    landmarks?: boolean;
-                    /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0) */
-                    attention?: boolean;
-                    /** @description Link faces across frames into stable track ids (true/false, 1/0) */
-                    track?: boolean;
-                    /** @description Temporal smoothing of each track's scores (causal) */
-                    smoothing?: "none" | "ema" | "window";
-                    /** @description EMA weight of the new frame */
-                    alpha?: number;
-                    /** @description Trailing window size */
-                    window?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "multipart/form-data": components["schemas"]["VideoFormRequest"];
-                    "application/json": components["schemas"]["VideoJsonRequest"];
-                };
-            };
-            responses: {
-                /** @description Per-frame faces and per-track summaries */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["VideoResponse"];
-                    };
-                };
-                /** @description Invalid parameters, issues listed (`invalid_request`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing or invalid API key (`unauthorized`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Body over the limit (`payload_too_large`); Pixel limit exceeded (`too_many_pixels`); Frame count exceeded (`too_many_frames`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type (`unsupported_media_type`) */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Undecodable image (`undecodable_image`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not ready, with Retry-After (`not_ready`); Overloaded, with Retry-After (`overloaded`) */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Request deadline exceeded (`deadline_exceeded`) */
-                504: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
+        post: operations["classifyFrames"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v2/models/{id}/infer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        get?: never;
+        put?: never;
+        /**
+         * Open Inference Protocol inference on the model's own input tensor
+         * @description KServe V2 JSON tensors: one `FP32` input named and shaped as `GET /v2/models/{id}` says (`[N, 3, 224, 224]` for SCAN+CCI, `[N, 112, 112, 3]` for the face-api baseline; -1 is the batch, at most MAX_BATCH), preprocessed as the manifest's `input` says (scale, mean, std, layout, channel order), `data` flat in row-major order. Answers the manifest's outputs (or the requested `outputs`) as `FP32` tensors, unrounded. For images, use `POST /v1/expressions`.
+         */
+        post: operations["v2Infer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -887,13 +346,14 @@ export interface components {
         };
         FaceResult: {
             box: components["schemas"]["Box"];
+            /** @description Face detector score, rounded to 1e-4 */
             detectionScore: number;
             landmarks?: components["schemas"]["Landmarks"];
             expression: components["schemas"]["Expression"];
             /** @description SCAN attention heatmap over the aligned face, as a PNG data URL (`attention=true`) */
             attention?: string;
         };
-        /** @description Face box in pixels of the (EXIF-rotated) image */
+        /** @description Face box in pixels of the (EXIF-rotated) image, rounded to 0.01 px */
         Box: {
             x: number;
             y: number;
@@ -906,6 +366,7 @@ export interface components {
             /** @description eyes, nose tip, mouth corners */
             points5: components["schemas"]["Point"][];
         };
+        /** @description [x, y] in pixels, rounded to 0.01 px */
         Point: [
             number,
             number
@@ -913,10 +374,11 @@ export interface components {
         /** @description A facial expression estimate (not an inner emotional state) */
         Expression: {
             label: components["schemas"]["ExpressionLabel"];
+            /** @description The label's score, rounded to 1e-4 */
             confidence: number;
             scores: components["schemas"]["ExpressionScores"];
         };
-        /** @description Probability of each expression (sums to 1), canonical order */
+        /** @description Probability of each expression, canonical order, rounded to 1e-4 (sums to 1 within rounding) */
         ExpressionScores: {
             neutral: number;
             anger: number;
@@ -942,45 +404,29 @@ export interface components {
         };
         ExpressionFormRequest: {
             /** Format: binary */
-            image: Blob;
+            image: Blob | Uint8Array;
         };
         ExpressionJsonRequest: {
             /** @description Base64 image bytes (JPEG, PNG, WebP, ...); a `data:` URL prefix is accepted */
             image: string;
             /** @description Expression model id (default: the server's default) */
             model?: string;
-            /**
-             * @description false: the image is already a face crop; it is classified whole (true/false, 1/0)
-             * @default true
-             */
+            /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0). Absent: the query string's `detect` (default true). */
             detect?: boolean;
-            /** @default 20 */
+            /** @description Absent: the query string's `maxFaces` (default 20). */
             maxFaces?: number;
             /**
-             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces)
-             * @default ssd
+             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces). Absent: the query string's `detector` (default "ssd").
              * @enum {string}
              */
             detector?: "ssd" | "tiny";
-            /**
-             * @description Smallest face side in pixels
-             * @default 0
-             */
+            /** @description Smallest face side in pixels. Absent: the query string's `minFaceSize` (default 0). */
             minFaceSize?: number;
-            /**
-             * @description Smallest face detection score
-             * @default 0.5
-             */
+            /** @description Smallest face detection score. Absent: the query string's `minConfidence` (default 0.5). */
             minConfidence?: number;
-            /**
-             * @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0)
-             * @default false
-             */
+            /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0). Absent: the query string's `landmarks` (default false). */
             landmarks?: boolean;
-            /**
-             * @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0)
-             * @default false
-             */
+            /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0). Absent: the query string's `attention` (default false). */
             attention?: boolean;
         };
         VideoResponse: {
@@ -1018,7 +464,7 @@ export interface components {
             components["schemas"]["ExpressionLabel"]
         ];
         VideoFormRequest: {
-            frames: Blob[];
+            frames: (Blob | Uint8Array)[];
             /** @description JSON array of numbers, one per frame */
             timestamps?: string;
         };
@@ -1026,59 +472,33 @@ export interface components {
             frames: components["schemas"]["VideoFrameInput"][];
             /** @description Expression model id (default: the server's default) */
             model?: string;
-            /**
-             * @description false: the image is already a face crop; it is classified whole (true/false, 1/0)
-             * @default true
-             */
+            /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0). Absent: the query string's `detect` (default true). */
             detect?: boolean;
-            /** @default 20 */
+            /** @description Absent: the query string's `maxFaces` (default 20). */
             maxFaces?: number;
             /**
-             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces)
-             * @default ssd
+             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces). Absent: the query string's `detector` (default "ssd").
              * @enum {string}
              */
             detector?: "ssd" | "tiny";
-            /**
-             * @description Smallest face side in pixels
-             * @default 0
-             */
+            /** @description Smallest face side in pixels. Absent: the query string's `minFaceSize` (default 0). */
             minFaceSize?: number;
-            /**
-             * @description Smallest face detection score
-             * @default 0.5
-             */
+            /** @description Smallest face detection score. Absent: the query string's `minConfidence` (default 0.5). */
             minConfidence?: number;
-            /**
-             * @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0)
-             * @default false
-             */
+            /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0). Absent: the query string's `landmarks` (default false). */
             landmarks?: boolean;
-            /**
-             * @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0)
-             * @default false
-             */
+            /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0). Absent: the query string's `attention` (default false). */
             attention?: boolean;
-            /**
-             * @description Link faces across frames into stable track ids (true/false, 1/0)
-             * @default true
-             */
+            /** @description Link faces across frames into stable track ids (true/false, 1/0). Absent: the query string's `track` (default true). */
             track?: boolean;
             /**
-             * @description Temporal smoothing of each track's scores (causal)
-             * @default none
+             * @description Temporal smoothing of each track's scores (causal). Absent: the query string's `smoothing` (default "none").
              * @enum {string}
              */
             smoothing?: "none" | "ema" | "window";
-            /**
-             * @description EMA weight of the new frame
-             * @default 0.5
-             */
+            /** @description EMA weight of the new frame. Absent: the query string's `alpha` (default 0.5). */
             alpha?: number;
-            /**
-             * @description Trailing window size
-             * @default 5
-             */
+            /** @description Trailing window size. Absent: the query string's `window` (default 5). */
             window?: number;
         };
         VideoFrameInput: {
@@ -1086,6 +506,51 @@ export interface components {
             image: string;
             /** @description Seconds (or any unit), echoed back */
             timestamp?: number;
+        };
+        V2InferResponse: {
+            model_name: string;
+            model_version: string;
+            id?: string;
+            outputs: components["schemas"]["V2InferOutput"][];
+        };
+        /** @description An Open Inference Protocol output tensor (JSON) */
+        V2InferOutput: {
+            name: string;
+            shape: number[];
+            /** @enum {string} */
+            datatype: "FP32";
+            /** @description The elements, flat, in row-major order */
+            data: number[];
+        };
+        V2InferRequest: {
+            /** @description Echoed back */
+            id?: string;
+            parameters?: {
+                [key: string]: unknown;
+            };
+            inputs: components["schemas"]["V2InferInput"][];
+            /** @description The outputs to return (default: all of the model's) */
+            outputs?: {
+                name: string;
+                parameters?: {
+                    [key: string]: unknown;
+                };
+            }[];
+        };
+        /** @description An Open Inference Protocol input tensor (JSON) */
+        V2InferInput: {
+            name: string;
+            shape: number[];
+            /**
+             * @description Element type; this server takes `FP32`
+             * @example FP32
+             */
+            datatype: string;
+            parameters?: {
+                [key: string]: unknown;
+            };
+            /** @description The elements, flat, in row-major order */
+            data: number[];
         };
     };
     responses: never;
@@ -1095,4 +560,675 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    healthz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Alive */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    readyz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            /** @description Loading or draining */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    v2Live: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Alive */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        live: boolean;
+                    };
+                };
+            };
+        };
+    };
+    v2Ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ready: boolean;
+                    };
+                };
+            };
+            /** @description Not ready */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        ready: boolean;
+                    };
+                };
+            };
+        };
+    };
+    v2Server: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server metadata */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2ServerMetadata"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    v2Model: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Model metadata */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2ModelMetadata"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown model (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready, with Retry-After (`not_ready`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    v2ModelReady: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Model ready */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2ModelReady"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown model (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2ModelReady"];
+                };
+            };
+        };
+    };
+    listModels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The models */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready, with Retry-After (`not_ready`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The model */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelInfo"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown model (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready, with Retry-After (`not_ready`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    classifyExpressions: {
+        parameters: {
+            query?: {
+                /** @description Expression model id (default: the server's default) */
+                model?: string;
+                /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
+                detect?: boolean;
+                maxFaces?: number;
+                /** @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces) */
+                detector?: "ssd" | "tiny";
+                /** @description Smallest face side in pixels */
+                minFaceSize?: number;
+                /** @description Smallest face detection score */
+                minConfidence?: number;
+                /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0) */
+                landmarks?: boolean;
+                /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0) */
+                attention?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ExpressionFormRequest"];
+                "application/json": components["schemas"]["ExpressionJsonRequest"];
+                "image/*": Blob | Uint8Array;
+                "application/octet-stream": Blob | Uint8Array;
+            };
+        };
+        responses: {
+            /** @description Faces and their expressions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExpressionResponse"];
+                };
+            };
+            /** @description Invalid parameters, issues listed (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over the limit (`payload_too_large`); Pixel limit exceeded (`too_many_pixels`); Frame count exceeded (`too_many_frames`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Undecodable image (`undecodable_image`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready, with Retry-After (`not_ready`); Overloaded, with Retry-After (`overloaded`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request deadline exceeded (`deadline_exceeded`) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    classifyFrames: {
+        parameters: {
+            query?: {
+                /** @description Expression model id (default: the server's default) */
+                model?: string;
+                /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
+                detect?: boolean;
+                maxFaces?: number;
+                /** @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces) */
+                detector?: "ssd" | "tiny";
+                /** @description Smallest face side in pixels */
+                minFaceSize?: number;
+                /** @description Smallest face detection score */
+                minConfidence?: number;
+                /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0) */
+                landmarks?: boolean;
+                /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0) */
+                attention?: boolean;
+                /** @description Link faces across frames into stable track ids (true/false, 1/0) */
+                track?: boolean;
+                /** @description Temporal smoothing of each track's scores (causal) */
+                smoothing?: "none" | "ema" | "window";
+                /** @description EMA weight of the new frame */
+                alpha?: number;
+                /** @description Trailing window size */
+                window?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["VideoFormRequest"];
+                "application/json": components["schemas"]["VideoJsonRequest"];
+            };
+        };
+        responses: {
+            /** @description Per-frame faces and per-track summaries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VideoResponse"];
+                };
+            };
+            /** @description Invalid parameters, issues listed (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over the limit (`payload_too_large`); Pixel limit exceeded (`too_many_pixels`); Frame count exceeded (`too_many_frames`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Undecodable image (`undecodable_image`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready, with Retry-After (`not_ready`); Overloaded, with Retry-After (`overloaded`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request deadline exceeded (`deadline_exceeded`) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    v2Infer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["V2InferRequest"];
+            };
+        };
+        responses: {
+            /** @description The output tensors */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V2InferResponse"];
+                };
+            };
+            /** @description Invalid parameters, issues listed (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown model (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over the limit (`payload_too_large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready, with Retry-After (`not_ready`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request deadline exceeded (`deadline_exceeded`) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+}

@@ -27,7 +27,8 @@ function flag(defaultValue: boolean, description: string) {
 
 /**
  * The option fields as a JSON body carries them: optional, with no runtime default, so a field the body leaves
- * out keeps the query string's value (`withBodyOptions`); documented with the same default as the query.
+ * out keeps the query string's value (`withBodyOptions`); documented with the same default as the query
+ * (openapi/document.ts moves it into the description, as request bodies are input types).
  */
 function bodyOptions<S extends Record<string, z.ZodType>>(
   shape: S,
@@ -54,11 +55,13 @@ export const ExpressionScores = z.object(
     (typeof CANONICAL_LABELS)[number],
     z.ZodNumber
   >,
-).openapi("ExpressionScores", { description: "Probability of each expression (sums to 1), canonical order" });
+).openapi("ExpressionScores", {
+  description: "Probability of each expression, canonical order, rounded to 1e-4 (sums to 1 within rounding)",
+});
 
 export const Expression = z.object({
   label: ExpressionLabel,
-  confidence: z.number().min(0).max(1),
+  confidence: z.number().min(0).max(1).openapi({ description: "The label's score, rounded to 1e-4" }),
   scores: ExpressionScores,
 }).openapi("Expression", { description: "A facial expression estimate (not an inner emotional state)" });
 
@@ -67,9 +70,16 @@ export const Box = z.object({
   y: z.number(),
   width: z.number(),
   height: z.number(),
-}).openapi("Box", { description: "Face box in pixels of the (EXIF-rotated) image" });
+}).openapi("Box", { description: "Face box in pixels of the (EXIF-rotated) image, rounded to 0.01 px" });
 
-export const Point = z.tuple([z.number(), z.number()]).openapi("Point");
+// Tuples: OpenAPI 3.1 `prefixItems` says what each place holds; `items` and the item counts are there for tools
+// that read only `items` (Spectral's array-items rule, older generators).
+export const Point = z.tuple([z.number(), z.number()]).openapi("Point", {
+  description: "[x, y] in pixels, rounded to 0.01 px",
+  items: { type: "number" },
+  minItems: 2,
+  maxItems: 2,
+});
 
 export const Landmarks = z.object({
   points68: z.array(Point).openapi({ description: "68-point iBUG layout" }),
@@ -78,7 +88,7 @@ export const Landmarks = z.object({
 
 export const FaceResult = z.object({
   box: Box,
-  detectionScore: z.number().min(0).max(1),
+  detectionScore: z.number().min(0).max(1).openapi({ description: "Face detector score, rounded to 1e-4" }),
   landmarks: Landmarks.optional(),
   expression: Expression,
   attention: z.string().optional().openapi({
@@ -208,6 +218,9 @@ export const FrameResult = z.object({
 
 export const Segment = z.tuple([z.number().int(), z.number().int(), ExpressionLabel]).openapi("Segment", {
   description: "[startFrame, endFrame, label], inclusive, after smoothing",
+  items: { anyOf: [{ type: "integer" }, { $ref: "#/components/schemas/ExpressionLabel" }] },
+  minItems: 3,
+  maxItems: 3,
 });
 
 export const TrackSummary = z.object({
@@ -310,3 +323,33 @@ export const V2ModelMetadata = z.object({
 }).openapi("V2ModelMetadata");
 
 export const V2ModelReady = z.object({ name: z.string(), ready: z.boolean() }).openapi("V2ModelReady");
+
+export const V2InferInput = z.object({
+  name: z.string(),
+  shape: z.array(z.number().int().min(0)),
+  datatype: z.string().openapi({ description: "Element type; this server takes `FP32`", example: "FP32" }),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  data: z.array(z.number()).openapi({ description: "The elements, flat, in row-major order" }),
+}).openapi("V2InferInput", { description: "An Open Inference Protocol input tensor (JSON)" });
+
+export const V2InferRequest = z.object({
+  id: z.string().optional().openapi({ description: "Echoed back" }),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  inputs: z.array(V2InferInput).min(1),
+  outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() }))
+    .optional().openapi({ description: "The outputs to return (default: all of the model's)" }),
+}).openapi("V2InferRequest");
+
+export const V2InferOutput = z.object({
+  name: z.string(),
+  shape: z.array(z.number().int()),
+  datatype: z.enum(["FP32"]),
+  data: z.array(z.number()).openapi({ description: "The elements, flat, in row-major order" }),
+}).openapi("V2InferOutput", { description: "An Open Inference Protocol output tensor (JSON)" });
+
+export const V2InferResponse = z.object({
+  model_name: z.string(),
+  model_version: z.string(),
+  id: z.string().optional(),
+  outputs: z.array(V2InferOutput),
+}).openapi("V2InferResponse");

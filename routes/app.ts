@@ -14,6 +14,7 @@ import { HEALTH_ENDPOINTS } from "./health.handlers.ts";
 import { MODEL_ENDPOINTS } from "./models.handlers.ts";
 import { EXPRESSION_ENDPOINTS } from "./expressions.handlers.ts";
 import { VIDEO_ENDPOINTS } from "./videos.handlers.ts";
+import { INFER_ENDPOINTS } from "./infer.handlers.ts";
 import { staticRoutes } from "./static.ts";
 import { notFound, onError } from "./problems.ts";
 import { requestLog } from "./middleware/request_log.ts";
@@ -30,6 +31,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   ...MODEL_ENDPOINTS,
   ...EXPRESSION_ENDPOINTS,
   ...VIDEO_ENDPOINTS,
+  ...INFER_ENDPOINTS,
 ];
 
 /**

@@ -11,6 +11,7 @@ import { errorResponses, INFERENCE_ERRORS } from "./responses.ts";
 
 /** `POST /v1/expressions`. */
 export const classifyExpressions = createRoute({
+  operationId: "classifyExpressions",
   method: "post",
   path: "/v1/expressions",
   tags: ["expressions"],

@@ -5,6 +5,7 @@ import { errorResponses } from "./responses.ts";
 
 /** `GET /healthz`. */
 export const healthz = createRoute({
+  operationId: "healthz",
   method: "get",
   path: "/healthz",
   tags: ["health"],
@@ -14,6 +15,7 @@ export const healthz = createRoute({
 
 /** `GET /readyz`. */
 export const readyz = createRoute({
+  operationId: "readyz",
   method: "get",
   path: "/readyz",
   tags: ["health"],
@@ -26,6 +28,7 @@ export const readyz = createRoute({
 
 /** `GET /v2/health/live`. */
 export const v2Live = createRoute({
+  operationId: "v2Live",
   method: "get",
   path: "/v2/health/live",
   tags: ["v2"],
@@ -40,6 +43,7 @@ export const v2Live = createRoute({
 
 /** `GET /v2/health/ready`. */
 export const v2Ready = createRoute({
+  operationId: "v2Ready",
   method: "get",
   path: "/v2/health/ready",
   tags: ["v2"],
@@ -58,6 +62,7 @@ export const v2Ready = createRoute({
 
 /** `GET /v2`. */
 export const v2Server = createRoute({
+  operationId: "v2Server",
   method: "get",
   path: "/v2",
   tags: ["v2"],
@@ -70,6 +75,7 @@ export const v2Server = createRoute({
 
 /** `GET /v2/models/{id}`. */
 export const v2Model = createRoute({
+  operationId: "v2Model",
   method: "get",
   path: "/v2/models/{id}",
   tags: ["v2"],
@@ -83,6 +89,7 @@ export const v2Model = createRoute({
 
 /** `GET /v2/models/{id}/ready`. */
 export const v2ModelReady = createRoute({
+  operationId: "v2ModelReady",
   method: "get",
   path: "/v2/models/{id}/ready",
   tags: ["v2"],

@@ -5,6 +5,7 @@ import { AUTH_ERRORS, errorResponses } from "./responses.ts";
 
 /** `GET /v1/models`. */
 export const listModels = createRoute({
+  operationId: "listModels",
   method: "get",
   path: "/v1/models",
   tags: ["models"],
@@ -17,6 +18,7 @@ export const listModels = createRoute({
 
 /** `GET /v1/models/{id}`. */
 export const getModel = createRoute({
+  operationId: "getModel",
   method: "get",
   path: "/v1/models/{id}",
   tags: ["models"],

@@ -5,6 +5,7 @@ import { errorResponses, INFERENCE_ERRORS } from "./responses.ts";
 
 /** `POST /v1/videos/frames`. */
 export const classifyFrames = createRoute({
+  operationId: "classifyFrames",
   method: "post",
   path: "/v1/videos/frames",
   tags: ["videos"],

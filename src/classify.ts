@@ -120,6 +120,13 @@ export interface AnalyzeResult {
   };
 }
 
+/** A detected face's landmarks as the answers carry them (`[x, y]` points; an absent set is empty). */
+export function faceLandmarks(
+  f: DetectedFace,
+): { points68: [number, number][]; points5: [number, number][] } {
+  return { points68: points(f.landmarks68) ?? [], points5: points(f.landmarks5) ?? [] };
+}
+
 function points(list: ArrayLike<unknown> | undefined): [number, number][] | undefined {
   if (!list) return undefined;
   return Array.from(list, (p) => {
@@ -291,7 +298,7 @@ export async function analyzeImages(
         scores: [],
       };
       if (options.landmarks && f && (f.landmarks68 || f.landmarks5)) {
-        face.landmarks = { points68: points(f.landmarks68) ?? [], points5: points(f.landmarks5) ?? [] };
+        face.landmarks = faceLandmarks(f);
       }
       analyzed.faces.push(face);
       const slot: Slot = { image: i, face, crop: options.attention ? crop : undefined };

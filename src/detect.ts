@@ -1,31 +1,29 @@
 /**
  * `deno task detect IMAGE... [--aligned-dir DIR] [--min-confidence X] [--max-faces N] [--min-face-size PX]
  * [--detector NAME] [--model-dir DIR]`: finds the faces in each image and prints one JSON line per image,
- * `{ image, width, height, faces: [{ box, score, landmarks5, expression: { label, scores } }] }`, using the
+ * `{ image, width, height, faces }`, each face exactly as the API's `FaceResult` (`box`, `detectionScore`,
+ * `landmarks: { points68, points5 }`, `expression: { label, confidence, scores }`, same rounding), using the
  * face-api baseline expression model served through the registry (the API's post-processing path). With `--aligned-dir`, each face's 224x224 aligned crop is written as
  * `<image stem>_<i>.png`. A bad image prints `{ image, error: { code, message } }` and the run goes on; the exit
  * code is 1 if any image failed, 2 for bad arguments or missing models.
  */
 import { parseArgs } from "node:util";
 import { basename, extname, join } from "node:path";
-import { CANONICAL_LABELS } from "../model/spec.ts";
 import { ApiError } from "./errors.ts";
-import { classifyFaces, type ExpressionModel } from "./classify.ts";
+import { classifyFaces, type ExpressionModel, faceLandmarks } from "./classify.ts";
+import { toFaceResult } from "./expression.ts";
 import { DEFAULT_DETECTOR, DETECTOR_NAMES, type DetectorName } from "./faces/detectors.ts";
 import { createFaceDetector, type FacePipeline } from "./faces/pipeline.ts";
 import { DEFAULT_MODEL_DIR } from "./faces/open.ts";
 import { alignedCrop, prepareFaceInput } from "./faces/prepare.ts";
 import { decodeImage, encodePng } from "./image.ts";
 import { loadRegistry, type Registry } from "./registry.ts";
-import { argmax } from "./smoothing.ts";
 
 const USAGE = "usage: deno task detect IMAGE... [--aligned-dir DIR] [--min-confidence X] [--max-faces N] " +
   `[--min-face-size PX] [--detector ${DETECTOR_NAMES.join("|")}] [--model-dir DIR]`;
 
 /** The expression model the CLI reports: face-api's baseline net. */
 const BASELINE_MODEL = "faceapi-expression";
-
-const round = (v: number, digits = 2) => Number(v.toFixed(digits));
 
 function numberOption(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -64,15 +62,14 @@ async function processImage(
     image: path,
     width: image.width,
     height: image.height,
-    faces: faces.map((f, i) => ({
-      box: { x: round(f.box.x), y: round(f.box.y), width: round(f.box.width), height: round(f.box.height) },
-      score: round(f.score, 4),
-      landmarks5: f.landmarks5?.map(([x, y]) => [round(x), round(y)]) ?? null,
-      expression: {
-        label: CANONICAL_LABELS[argmax(expressions[i])],
-        scores: Object.fromEntries(CANONICAL_LABELS.map((l, k) => [l, round(expressions[i][k], 4)])),
-      },
-    })),
+    faces: faces.map((f, i) =>
+      toFaceResult({
+        box: f.box,
+        detectionScore: f.score,
+        landmarks: faceLandmarks(f),
+        scores: Array.from(expressions[i]),
+      })
+    ),
   };
 }
 

@@ -14,6 +14,7 @@ import { HEALTH_ENDPOINTS } from "./health.handlers.ts";
 import { MODEL_ENDPOINTS } from "./models.handlers.ts";
 import { EXPRESSION_ENDPOINTS } from "./expressions.handlers.ts";
 import { VIDEO_ENDPOINTS } from "./videos.handlers.ts";
+import { JOB_ENDPOINTS } from "./jobs.handlers.ts";
 import { staticRoutes } from "./static.ts";
 import { notFound, onError } from "./problems.ts";
 import { requestLog } from "./middleware/request_log.ts";
@@ -30,6 +31,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   ...MODEL_ENDPOINTS,
   ...EXPRESSION_ENDPOINTS,
   ...VIDEO_ENDPOINTS,
+  ...JOB_ENDPOINTS,
 ];
 
 /**
@@ -65,14 +67,20 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   const limit = config.rateLimitPerMin > 0 ? rateLimit(config.rateLimitPerMin) : undefined;
   // Bodies are read once, in full, before validation: limit on size and time, early close -> 400.
   const body = bodyReader({ maxBytes: config.maxBodyBytes, timeoutMs: config.bodyTimeoutMs });
+  // Several methods on one path (GET and DELETE /v1/jobs/{id}) share its middleware: register it once.
+  const guarded = new Set<string>();
   for (const e of ENDPOINTS) {
     const path = honoPath(e.route.path);
-    if (isGuarded(e.route)) {
+    if (isGuarded(e.route) && !guarded.has(path)) {
+      guarded.add(path);
       app.use(path, guard);
       if (limit) app.use(path, limit);
     }
     const types = bodyTypes(e.route);
-    if (types.length) app.use(path, accepts(types, e.accepted ?? types.join(", ")), body);
+    const limited = e.maxBodyBytes
+      ? bodyReader({ maxBytes: e.maxBodyBytes(config), timeoutMs: config.bodyTimeoutMs })
+      : body;
+    if (types.length) app.use(path, accepts(types, e.accepted ?? types.join(", ")), limited);
   }
   for (const e of ENDPOINTS) app.openapi(e.route, e.handler, validationHook(e.route));
 

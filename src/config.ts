@@ -127,6 +127,48 @@ export const CONFIG = {
     "256",
     "Most frames in one `/v1/videos/frames` request, else 413.",
   ),
+  FFMPEG_PATH: setting(
+    "ffmpegPath",
+    z.string().trim().min(1),
+    "ffmpeg",
+    "The ffmpeg binary for video jobs (`ffprobe` is taken from the same folder). Missing: `POST /v1/videos` answers 503 `ffmpeg_unavailable`.",
+  ),
+  DATA_DIR: setting(
+    "dataDir",
+    z.string().trim().min(1),
+    "artifacts/data",
+    "Folder of the video job store (`jobs.sqlite`) and uploads in progress; created when missing.",
+  ),
+  JOB_CONCURRENCY: setting(
+    "jobConcurrency",
+    int("JOB_CONCURRENCY", { min: 1, max: 64 }),
+    "1",
+    "Video jobs run at once by this instance; more wait queued.",
+  ),
+  JOB_TIMEOUT_MS: setting(
+    "jobTimeoutMs",
+    int("JOB_TIMEOUT_MS", { min: 1 }),
+    "3600000",
+    "Longest run of one video job; past it ffmpeg is killed and the job fails with `deadline_exceeded`.",
+  ),
+  MAX_VIDEO_BYTES: setting(
+    "maxVideoBytes",
+    int("MAX_VIDEO_BYTES", { min: 1024 }),
+    "268435456",
+    "Largest video upload in bytes, else 413.",
+  ),
+  MAX_VIDEO_SECONDS: setting(
+    "maxVideoSeconds",
+    int("MAX_VIDEO_SECONDS", { min: 1 }),
+    "3600",
+    "Longest video (or `start`-`end` range) a job accepts, in seconds, else 413 `video_too_long`.",
+  ),
+  MAX_VIDEO_SIDE: setting(
+    "maxVideoSide",
+    int("MAX_VIDEO_SIDE", { min: 16, max: 8192 }),
+    "1280",
+    "Video frames are decoded scaled down so their longer side is at most this many pixels.",
+  ),
   API_KEYS: setting(
     "apiKeys",
     list(),

@@ -1,7 +1,8 @@
 /**
  * Video jobs end to end: the real server on loopback with the face-api ports, test videos made here with ffmpeg
  * from the demo photos (never committed), uploaded, polled and read back in every format; validation before
- * queueing, idempotency, per-key isolation, cancel (ffmpeg gone when DELETE answers) and no ffmpeg -> 503.
+ * queueing, idempotency, per-key isolation, NDJSON during the run, cancel (ffmpeg gone when DELETE answers), resume
+ * after a restart and no ffmpeg -> 503.
  * Skipped when ffmpeg is not installed (`.ci/run` installs it).
  */
 import assert from "node:assert/strict";
@@ -268,6 +269,58 @@ Deno.test({
     } finally {
       await srv.shutdown();
       await jobs.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a server stopped mid-job resumes it on restart from the last stored frame: none missing or repeated",
+  ignore,
+  async fn() {
+    const dataDir = join(tmp, "resume");
+    const start = async () => {
+      const server = startServer(
+        loadConfig({
+          PORT: "0",
+          HOST: "127.0.0.1",
+          MODEL_DIR: await apiModelDir(),
+          DATA_DIR: dataDir,
+          LOG_LEVEL: "error",
+          // The test's own keep-alive connections would hold the default 8 s grace period.
+          SHUTDOWN_GRACE_MS: "300",
+        }),
+        { logger: quiet },
+      );
+      await server.ready;
+      return { server, base: `http://127.0.0.1:${server.port}` };
+    };
+    const video = await makeVideo("resume.mp4", 4);
+    const a = await start();
+    const res = await fetch(`${a.base}/v1/videos?fps=5&detector=tiny`, {
+      method: "POST",
+      body: await Deno.readFile(video),
+      headers: { "content-type": "video/mp4" },
+    });
+    const { id } = await res.json();
+    let job;
+    do {
+      await new Promise((r) => setTimeout(r, 100));
+      job = await (await fetch(`${a.base}/v1/jobs/${id}`)).json();
+    } while (job.progress.done === 0 && job.status !== "succeeded");
+    assert.equal(job.status, "running", "the job is stopped mid-way, not after its end");
+    await a.server.shutdown();
+    const b = await start();
+    try {
+      do {
+        await new Promise((r) => setTimeout(r, 200));
+        job = await (await fetch(`${b.base}/v1/jobs/${id}`)).json();
+      } while (["queued", "running"].includes(job.status));
+      assert.equal(job.status, "succeeded", JSON.stringify(job.error));
+      const expected = await probeCount(video, 5);
+      const { frames } = await (await fetch(`${b.base}/v1/jobs/${id}/results`)).json();
+      assert.deepEqual(frames.map((f: { index: number }) => f.index), [...Array(expected).keys()]);
+    } finally {
+      await b.server.shutdown();
     }
   },
 });

@@ -194,8 +194,9 @@ function aboutFrame(err: unknown, i: number): unknown {
 
 /**
  * Analyses a list of encoded images or decoded RGB frames (one photo, or the frames of a video) with one
- * model. Images are decoded and face-detected concurrently (bounded by `ctx.imageSlots`, the server-wide IMAGE_CONCURRENCY) and their faces
- * go to the batcher in chunks of `maxBatch` as soon as they are ready. Throws `ApiError` for bad input
+ * model. Images are decoded (frames already are) and face-detected concurrently (bounded by `ctx.imageSlots`,
+ * the server-wide IMAGE_CONCURRENCY) and their faces go to the batcher in chunks of `maxBatch` as soon as they
+ * are ready. Throws `ApiError` for bad input
  * (422/413/415 from decoding; with `ctx.frames`, prefixed `frames[i]: `), 503 when detection is asked for but no
  * detector is loaded or the queue is full, and 504 past the deadline. Timings are wall-clock per stage for the
  * request: the time during which at least one image was in that stage.

@@ -23,6 +23,7 @@ import { auth } from "./middleware/auth.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
 import { accepts } from "./middleware/accepts.ts";
 import { bodyReader } from "./middleware/body.ts";
+import { videoUpload } from "./middleware/upload.ts";
 import { buildOpenApiDocument } from "../openapi/document.ts";
 
 /** Every OpenAPI endpoint of the API, resource by resource (the document lists them in this order). */
@@ -77,10 +78,13 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       if (limit) app.use(path, limit);
     }
     const types = bodyTypes(e.route);
-    const limited = e.maxBodyBytes
-      ? bodyReader({ maxBytes: e.maxBodyBytes(config), timeoutMs: config.bodyTimeoutMs })
-      : body;
-    if (types.length) app.use(path, accepts(types, e.accepted ?? types.join(", ")), limited);
+    const maxBytes = e.maxBodyBytes?.(config) ?? config.maxBodyBytes;
+    const limited = e.maxBodyBytes ? bodyReader({ maxBytes, timeoutMs: config.bodyTimeoutMs }) : body;
+    // Raw video bodies go to a file as they arrive; a multipart upload is still read into memory.
+    const spool = e.spool
+      ? [videoUpload({ dir: e.spool(config), maxBytes, timeoutMs: config.bodyTimeoutMs })]
+      : [];
+    if (types.length) app.use(path, accepts(types, e.accepted ?? types.join(", ")), ...spool, limited);
   }
   for (const e of ENDPOINTS) app.openapi(e.route, e.handler, validationHook(e.route));
 

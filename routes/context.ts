@@ -35,6 +35,8 @@ export type AppEnv = {
     log: Logger;
     /** Who is calling, for the rate limit: `key:<key>` or `addr:<address>` (set by the auth middleware). */
     client: string;
+    /** A raw video upload written to a file by the upload middleware (its path). */
+    upload?: string;
   };
 };
 

@@ -17,19 +17,22 @@ export interface Endpoint {
   accepted?: string;
   /** For a route with a body: its size limit when it is not MAX_BODY_BYTES (video uploads). */
   maxBodyBytes?: (config: Readonly<Config>) => number;
+  /** For a route taking `video/*`: the folder raw bodies are written to as they arrive (not held in memory). */
+  spool?: (config: Readonly<Config>) => string;
 }
 
 /** Pairs a route with its handler, type-checking one against the other. */
 export function endpoint<R extends RouteConfig>(
   route: R,
   handler: RouteHandler<R, AppEnv>,
-  { accepted, maxBodyBytes }: Pick<Endpoint, "accepted" | "maxBodyBytes"> = {},
+  { accepted, maxBodyBytes, spool }: Pick<Endpoint, "accepted" | "maxBodyBytes" | "spool"> = {},
 ): Endpoint {
   return {
     route,
     handler: handler as Endpoint["handler"],
     ...(accepted ? { accepted } : {}),
     ...(maxBodyBytes ? { maxBodyBytes } : {}),
+    ...(spool ? { spool } : {}),
   };
 }
 

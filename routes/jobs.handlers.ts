@@ -5,18 +5,19 @@
  * while the job runs.
  */
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import type { Context } from "hono";
 import type { RouteHandler, z } from "@hono/zod-openapi";
 import type { VideoUploadForm } from "../openapi/schemas.ts";
 import { ApiError } from "../src/errors.ts";
-import type { Jobs } from "../src/jobs/jobs.ts";
+import type { Jobs, Submission } from "../src/jobs/jobs.ts";
 import { isFinal } from "../src/jobs/runner.ts";
 import type { Job } from "../src/jobs/store.ts";
 import { ABAW_HEADER, abawLines, CSV_HEADER, csvRows } from "../src/jobs/formats.ts";
 import type { AnalyzedImage } from "../src/classify.ts";
 import { type AppEnv, readyRegistry } from "./context.ts";
 import { endpoint } from "./endpoint.ts";
-import { fileBytes, mediaType, rawBody, unsupportedType } from "./input.ts";
+import { fileBytes, mediaType, unsupportedType } from "./input.ts";
 import { modelRef } from "./results.ts";
 import { cancelJob, getJob, jobResults, listJobs, submitVideo } from "./jobs.routes.ts";
 
@@ -77,11 +78,18 @@ export const submitVideoHandler: RouteHandler<typeof submitVideo, AppEnv> = asyn
   const registry = readyRegistry(c.get("deps"));
   const jobs = readyJobs(c);
   const type = mediaType(c.req.header("content-type"));
-  let bytes: Uint8Array;
+  let video: Submission["video"];
   if (type === "multipart/form-data") {
-    bytes = await fileBytes((c.req.valid("form") as z.output<typeof VideoUploadForm>).video);
+    video = { bytes: await fileBytes((c.req.valid("form") as z.output<typeof VideoUploadForm>).video) };
   } else if (type.startsWith("video/")) {
-    bytes = await rawBody(c.req);
+    // Written to a file by the upload middleware as it arrived.
+    const file = c.get("upload");
+    if (!file || (await Deno.stat(file)).size === 0) {
+      throw new ApiError("invalid_request", "Cannot read request: the body is empty", {
+        issues: [{ path: "(body)", message: "a video is required" }],
+      });
+    }
+    video = { file };
   } else if (type === "") {
     throw new ApiError(
       "invalid_request",
@@ -96,7 +104,7 @@ export const submitVideoHandler: RouteHandler<typeof submitVideo, AppEnv> = asyn
   const { fps, start, end, ...options } = c.req.valid("query");
   const model = registry.resolve(options.model);
   const job = await jobs.submit({
-    bytes,
+    video,
     options: {
       ...options,
       ...(fps !== undefined ? { fps } : {}),
@@ -211,6 +219,7 @@ export const JOB_ENDPOINTS = [
   endpoint(submitVideo, submitVideoHandler, {
     accepted: ACCEPTED_VIDEO,
     maxBodyBytes: (c) => c.maxVideoBytes,
+    spool: (c) => join(c.dataDir, "uploads"),
   }),
   endpoint(listJobs, listJobsHandler),
   endpoint(getJob, getJobHandler),

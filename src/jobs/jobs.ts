@@ -32,9 +32,12 @@ export interface JobsOptions {
   logger?: Logger;
 }
 
-/** A new job's request: the video bytes, options (fps absent: the source rate), who and the idempotency key. */
+/**
+ * A new job's request: the video (its bytes, or a file in the same file system as DATA_DIR that the job
+ * takes over), options (fps absent: the source rate), who and the idempotency key.
+ */
 export interface Submission {
-  bytes: Uint8Array;
+  video: { bytes: Uint8Array } | { file: string };
   options: Omit<JobOptions, "fps" | "start"> & { fps?: number; start?: number };
   owner: string;
   idempotencyKey?: string;
@@ -123,7 +126,8 @@ export class Jobs {
     }
     const id = crypto.randomUUID();
     const path = join(this.#o.dataDir, "uploads", id);
-    await Deno.writeFile(path, s.bytes);
+    if ("file" in s.video) await Deno.rename(s.video.file, path);
+    else await Deno.writeFile(path, s.video.bytes);
     try {
       const meta = await probeVideo(path, { ffmpeg: this.#o.ffmpeg });
       const fps = s.options.fps ?? (meta.fps > 0 ? meta.fps : 25);

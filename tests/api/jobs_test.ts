@@ -79,6 +79,7 @@ const setup = ignore ? undefined : await (async () => {
       MODEL_DIR: await apiModelDir(),
       API_KEYS: `${KEY},${OTHER}`,
       DATA_DIR: join(tmp, "data"),
+      MAX_VIDEO_BYTES: "2000000",
       LOG_LEVEL: "error",
     }),
     { logger: quiet },
@@ -174,7 +175,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "bad uploads are refused before queueing: 415, 422, 400, 401; Idempotency-Key returns the same job",
+  name:
+    "bad uploads are refused before queueing (413 on the stream, 415, 422, 400, 401); Idempotency-Key returns the same job",
   ignore,
   async fn() {
     await problem(
@@ -191,10 +193,39 @@ Deno.test({
       422,
       "undecodable_video",
     );
+    const big = new Uint8Array(2_500_000);
+    await problem(
+      await call("/v1/videos", { method: "POST", body: big, headers: { "content-type": "video/mp4" } }),
+      413,
+      "payload_too_large",
+    );
+    // Chunked (no Content-Length): counted on the stream while it is written to disk, and the part file removed.
+    const chunked = new ReadableStream({
+      start(c) {
+        for (let i = 0; i < 5; i++) c.enqueue(new Uint8Array(500_000));
+        c.close();
+      },
+    });
+    await problem(
+      await call("/v1/videos", { method: "POST", body: chunked, headers: { "content-type": "video/mp4" } }),
+      413,
+      "payload_too_large",
+    );
+    const left = [...Deno.readDirSync(join(tmp, "data", "uploads"))].filter((e) => e.name.endsWith(".part"));
+    assert.deepEqual(left, []);
     await problem(await upload(setup!.short, "start=50"), 400, "invalid_request");
     await problem(await upload(setup!.short, "start=2&end=1"), 400, "invalid_request");
     await problem(await fetch(`${setup!.base}/v1/jobs`), 401, "unauthorized");
-    const a = await (await upload(setup!.short, "fps=1", { "idempotency-key": "k-1" })).json();
+    // The first upload as multipart (field `video`), the repeat as a raw body: the same job either way.
+    const form = new FormData();
+    form.append("video", new File([await Deno.readFile(setup!.short)], "short.mp4", { type: "video/mp4" }));
+    const first = await call("/v1/videos?fps=1", {
+      method: "POST",
+      body: form,
+      headers: { "idempotency-key": "k-1" },
+    });
+    assert.equal(first.status, 202);
+    const a = await first.json();
     const b = await (await upload(setup!.short, "fps=1", { "idempotency-key": "k-1" })).json();
     assert.equal(a.id, b.id);
     const c = await (await upload(setup!.short, "fps=1", { "idempotency-key": "k-1" }, OTHER)).json();

@@ -1214,6 +1214,11 @@ export interface components {
                 id: string;
                 ready: boolean;
             }[];
+            /** @description Whether whole-video jobs can run (does not affect readiness) */
+            videoJobs?: {
+                /** @description false: `POST /v1/videos` answers 503 `ffmpeg_unavailable` (install the Debian package `ffmpeg`) */
+                ffmpeg: boolean;
+            };
         };
         V2ServerMetadata: {
             name: string;

@@ -287,6 +287,12 @@ export const ModelIdParam = z.object({
 export const Health = z.object({
   status: z.enum(["ok", "loading", "draining"]),
   models: z.array(z.object({ id: z.string(), ready: z.boolean() })).optional(),
+  videoJobs: z.object({
+    ffmpeg: z.boolean().openapi({
+      description:
+        "false: `POST /v1/videos` answers 503 `ffmpeg_unavailable` (install the Debian package `ffmpeg`)",
+    }),
+  }).optional().openapi({ description: "Whether whole-video jobs can run (does not affect readiness)" }),
 }).openapi("Health");
 
 export const V2ServerMetadata = z.object({

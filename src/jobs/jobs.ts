@@ -9,7 +9,7 @@ import { ApiError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Registry } from "../registry.ts";
 import { assembleVideo, type FrameResult, smoothingOf, type TrackSummary } from "../video.ts";
-import { frameSize, probeVideo, type VideoMeta } from "./ffmpeg.ts";
+import { ffmpegAvailable, ffprobePath, frameSize, probeVideo, type VideoMeta } from "./ffmpeg.ts";
 import { isFinal, JobRunner } from "./runner.ts";
 import { type Job, type JobOptions, JobStore } from "./store.ts";
 import type { AnalyzedImage } from "../classify.ts";
@@ -183,9 +183,23 @@ export class Jobs {
     return this.assemble(job, this.store.frames(job.id));
   }
 
-  /** Starts running queued (and resumed) jobs. */
+  /** Whether ffmpeg and ffprobe could be started (checked by `start`; undefined before). */
+  ffmpeg?: boolean;
+
+  /** Starts running queued (and resumed) jobs, and checks once that ffmpeg is there (readiness reports it). */
   start(): void {
     this.runner.start();
+    Promise.all([ffmpegAvailable(this.#o.ffmpeg), ffmpegAvailable(ffprobePath(this.#o.ffmpeg))]).then(
+      ([a, b]) => {
+        this.ffmpeg = a && b;
+        if (!this.ffmpeg) {
+          this.#o.logger?.warn("ffmpeg missing", {
+            ffmpeg: this.#o.ffmpeg,
+            detail: "POST /v1/videos answers 503 until ffmpeg is installed (apt-get install -y ffmpeg)",
+          });
+        }
+      },
+    );
   }
 
   /** Stops the runner (running jobs resume on the next start) and closes the store. */

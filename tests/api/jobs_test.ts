@@ -166,6 +166,9 @@ Deno.test({
       .split("\n").slice(1);
     assert.deepEqual(none, new Array(expected).fill("-1"));
 
+    const ready = await (await fetch(`${setup!.base}/readyz`)).json();
+    assert.deepEqual(ready.videoJobs, { ffmpeg: true });
+
     const list = await (await call(`/v1/jobs?limit=10`)).json();
     assert.ok(list.jobs.some((j: { id: string }) => j.id === job.id));
     const theirs = await (await call(`/v1/jobs`, {}, OTHER)).json();
@@ -297,6 +300,10 @@ Deno.test({
       const body = await res.json();
       assert.equal(body.code, "ffmpeg_unavailable");
       assert.match(body.detail, /apt-get install -y ffmpeg/);
+      jobs.start();
+      while (jobs.ffmpeg === undefined) await new Promise((r) => setTimeout(r, 20));
+      const ready = await (await fetch(`http://127.0.0.1:${srv.addr.port}/readyz`)).json();
+      assert.deepEqual(ready.videoJobs, { ffmpeg: false });
     } finally {
       await srv.shutdown();
       await jobs.close();

@@ -85,6 +85,8 @@ export interface AnalyzeContext {
   imageSlots?: Semaphore;
   /** The images are video frames: errors about one of them start with `frames[i]: `. */
   frames?: boolean;
+  /** Background work (video jobs): the batcher runs waiting request faces first. */
+  background?: boolean;
 }
 
 /** One face of one image, scores in canonical label order. */
@@ -246,6 +248,7 @@ export async function analyzeImages(
       deadline: ctx.deadline,
       tag: ctx.tag,
       onRun: (a, b) => runSpans.push([a, b]),
+      ...(ctx.background ? { background: true } : {}),
     });
     chunk.forEach((c, i) => {
       c.slot.result = promises[i];

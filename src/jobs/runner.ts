@@ -204,16 +204,29 @@ export class JobRunner {
       if (!chunk.length) return;
       const frames = chunk;
       chunk = [];
-      const result = await analyzeImages(frames, options, {
-        model,
-        faces: registry.faces,
-        maxPixels: this.#o.maxPixels,
-        deadline: performance.now() + this.#o.timeoutMs,
-        tag: `job:${job.id}`,
-        maxBatch: this.#o.maxBatch,
-        imageSlots: registry.imageSlots,
-        frames: true,
-      });
+      const analyse = () =>
+        analyzeImages(frames, options, {
+          model,
+          faces: registry.faces,
+          maxPixels: this.#o.maxPixels,
+          deadline: performance.now() + this.#o.timeoutMs,
+          tag: `job:${job.id}`,
+          maxBatch: this.#o.maxBatch,
+          imageSlots: registry.imageSlots,
+          frames: true,
+          background: true,
+        });
+      let result;
+      while (true) {
+        try {
+          result = await analyse();
+          break;
+        } catch (err) {
+          // A full model queue is the photo requests' moment: a job waits and tries the chunk again.
+          if (!(err instanceof ApiError && err.code === "overloaded") || signal.aborted) throw err;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
       if (signal.aborted) return;
       analysed += frames.length;
       const rate = analysed / Math.max(1e-3, (performance.now() - t0) / 1000);

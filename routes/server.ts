@@ -46,6 +46,7 @@ export function startServer(
     maxPixels: config.maxPixels,
     maxVideoSeconds: config.maxVideoSeconds,
     maxVideoSide: config.maxVideoSide,
+    ttlHours: config.jobTtlHours,
     registry: () => state.registry,
     logger,
   });

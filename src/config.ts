@@ -151,6 +151,12 @@ export const CONFIG = {
     "3600000",
     "Longest run of one video job; past it ffmpeg is killed and the job fails with `deadline_exceeded`.",
   ),
+  JOB_TTL_HOURS: setting(
+    "jobTtlHours",
+    int("JOB_TTL_HOURS"),
+    "24",
+    "Finished jobs and their results are deleted this many hours after they end (checked every 10 minutes); 0 = kept.",
+  ),
   MAX_VIDEO_BYTES: setting(
     "maxVideoBytes",
     int("MAX_VIDEO_BYTES", { min: 1024 }),

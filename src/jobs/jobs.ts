@@ -28,6 +28,8 @@ export interface JobsOptions {
   maxPixels: number;
   maxVideoSeconds: number;
   maxVideoSide: number;
+  /** Hours a finished job is kept (0: forever). */
+  ttlHours?: number;
   registry: () => Registry | undefined;
   logger?: Logger;
 }
@@ -186,9 +188,29 @@ export class Jobs {
   /** Whether ffmpeg and ffprobe could be started (checked by `start`; undefined before). */
   ffmpeg?: boolean;
 
-  /** Starts running queued (and resumed) jobs, and checks once that ffmpeg is there (readiness reports it). */
+  /** Deletes finished jobs past the TTL; returns how many. */
+  expire(now = Date.now()): number {
+    const hours = this.#o.ttlHours ?? 0;
+    if (hours <= 0) return 0;
+    const n = this.store.deleteFinishedBefore(now - hours * 3_600_000);
+    if (n) this.#o.logger?.info("jobs expired", { jobs: n });
+    return n;
+  }
+
+  #sweep?: ReturnType<typeof setInterval>;
+
+  /**
+   * Starts running queued (and resumed) jobs, expires old ones now and every 10 minutes, and checks once that
+   * ffmpeg is there (readiness reports it).
+   */
   start(): void {
     this.runner.start();
+    this.expire();
+    if (this.#sweep === undefined) {
+      this.#sweep = setInterval(() => this.expire(), 600_000);
+      // The sweep alone must not keep a process alive (tests, the CLI).
+      Deno.unrefTimer(this.#sweep as unknown as number);
+    }
     Promise.all([ffmpegAvailable(this.#o.ffmpeg), ffmpegAvailable(ffprobePath(this.#o.ffmpeg))]).then(
       ([a, b]) => {
         this.ffmpeg = a && b;
@@ -204,6 +226,7 @@ export class Jobs {
 
   /** Stops the runner (running jobs resume on the next start) and closes the store. */
   async close(): Promise<void> {
+    clearInterval(this.#sweep);
     await this.runner.stop();
     this.store.close();
   }

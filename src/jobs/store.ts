@@ -226,6 +226,22 @@ export class JobStore {
     }[]).map((r) => r.id);
   }
 
+  /** Deletes the jobs that finished before `at` (ms since the epoch) with their frames; returns how many. */
+  deleteFinishedBefore(at: number): number {
+    this.db.exec("BEGIN");
+    try {
+      this.db.prepare(
+        `DELETE FROM frames WHERE job IN (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?)`,
+      ).run(at);
+      const r = this.db.prepare(`DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?`).run(at);
+      this.db.exec("COMMIT");
+      return Number(r.changes);
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
   /** Closes the database. */
   close(): void {
     this.db.close();

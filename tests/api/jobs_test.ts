@@ -25,19 +25,15 @@ const tmp = await Deno.makeTempDir({ prefix: "fer-jobs-" });
 const photo = new URL("../../node_modules/@vladmandic/face-api/demo/sample1.jpg", import.meta.url).pathname;
 
 /** An h264 mp4 of `seconds` at 25 fps: the demo photo panned sideways (so boxes move). */
-async function makeVideo(name: string, seconds: number): Promise<string> {
+async function makeVideo(name: string, seconds: number, codec = "h264"): Promise<string> {
   const out = join(tmp, name);
+  const encoder = codec === "vp9"
+    ? ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k"]
+    : ["-c:v", "libx264", "-preset", "ultrafast"];
   const r = await new Deno.Command("ffmpeg", {
     args: [
       ...["-v", "error", "-y", "-loop", "1", "-framerate", "25", "-i", photo, "-t", String(seconds)],
-      ...[
-        "-vf",
-        "scale=400:-2,crop=320:ih:x='t*10':y=0,format=yuv420p",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-      ],
+      ...["-vf", "scale=400:-2,crop=320:ih:x='t*10':y=0,format=yuv420p", ...encoder],
       out,
     ],
     stderr: "piped",
@@ -233,6 +229,14 @@ Deno.test({
     assert.equal(a.id, b.id);
     const c = await (await upload(setup!.short, "fps=1", { "idempotency-key": "k-1" }, OTHER)).json();
     assert.notEqual(c.id, a.id, "keys are per API key");
+    const webm = await upload(await makeVideo("short.webm", 1, "vp9"), "fps=1", {
+      "content-type": "video/webm",
+    });
+    assert.equal(webm.status, 202);
+    const w = await webm.json();
+    assert.equal(w.video.codec, "vp9");
+    assert.match(w.video.container, /webm/);
+    await (await call(`/v1/jobs/${w.id}`, { method: "DELETE" })).body?.cancel();
     for (const id of [a.id, c.id]) {
       await (await call(`/v1/jobs/${id}`, { method: "DELETE" }, id === c.id ? OTHER : KEY)).body?.cancel();
     }
@@ -359,6 +363,56 @@ Deno.test({
       assert.deepEqual(frames.map((f: { index: number }) => f.index), [...Array(expected).keys()]);
     } finally {
       await b.server.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name: "a job past JOB_TIMEOUT_MS fails with deadline_exceeded and its ffmpeg is gone",
+  ignore,
+  async fn() {
+    const jobs = new Jobs({
+      dataDir: join(tmp, "timeout"),
+      ffmpeg: "ffmpeg",
+      concurrency: 1,
+      timeoutMs: 1500,
+      maxBatch: 32,
+      maxPixels: 40_000_000,
+      maxVideoSeconds: 60,
+      maxVideoSide: 320,
+      registry: () => setup!.server.state.registry,
+    });
+    try {
+      jobs.start();
+      const job = await jobs.submit({
+        video: { bytes: await Deno.readFile(await makeVideo("timeout.mp4", 10)) },
+        options: {
+          detect: true,
+          maxFaces: 20,
+          detector: "tiny",
+          minFaceSize: 0,
+          minConfidence: 0.5,
+          landmarks: false,
+          attention: false,
+          track: true,
+          smoothing: "none",
+          alpha: 0.5,
+          window: 5,
+          fps: 25,
+        },
+        owner: "",
+      }, { id: "faceapi-expression", version: "", trained: true });
+      let now = jobs.store.get(job.id)!;
+      while (!["failed", "succeeded"].includes(now.status)) {
+        await jobs.runner.wait(job.id);
+        now = jobs.store.get(job.id)!;
+      }
+      assert.equal(now.status, "failed");
+      assert.equal(now.error?.code, "deadline_exceeded");
+      assert.match(now.error!.detail, /JOB_TIMEOUT_MS/);
+      assert.deepEqual(await processesWith(job.id), []);
+    } finally {
+      await jobs.close();
     }
   },
 });

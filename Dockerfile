@@ -22,7 +22,7 @@ ENV ONNXRUNTIME_NODE_INSTALL=skip EXECUTION_PROVIDER=cpu
 FROM base-${VARIANT} AS runtime
 ARG DENO_VERSION
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends ca-certificates curl nodejs npm \
+  && apt-get install -y --no-install-recommends ca-certificates curl ffmpeg nodejs npm \
   && npm install -g "deno@${DENO_VERSION}" \
   && npm cache clean --force \
   && apt-get purge -y npm && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*

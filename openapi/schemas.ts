@@ -300,6 +300,12 @@ export const ModelIdParam = z.object({
 export const Health = z.object({
   status: z.enum(["ok", "loading", "draining"]),
   models: z.array(z.object({ id: z.string(), ready: z.boolean() })).optional(),
+  videoJobs: z.object({
+    ffmpeg: z.boolean().openapi({
+      description:
+        "false: `POST /v1/videos` answers 503 `ffmpeg_unavailable` (install the Debian package `ffmpeg`)",
+    }),
+  }).optional().openapi({ description: "Whether whole-video jobs can run (does not affect readiness)" }),
 }).openapi("Health");
 
 export const V2ServerMetadata = z.object({
@@ -353,3 +359,93 @@ export const V2InferResponse = z.object({
   id: z.string().optional(),
   outputs: z.array(V2InferOutput),
 }).openapi("V2InferResponse");
+
+export const VideoJobOptions = z.object({
+  ...videoOptionShape,
+  fps: z.coerce.number().gt(0).max(120).optional().openapi({
+    type: "number",
+    description: "Frames per second sampled from the video (default: the source rate)",
+  }),
+  start: z.coerce.number().min(0).openapi({ type: "number", minimum: 0, default: 0, description: "Seconds" })
+    .default(0),
+  end: z.coerce.number().gt(0).optional().openapi({
+    type: "number",
+    description: "Seconds (default: the end)",
+  }),
+}).refine((o) => o.end === undefined || o.end > o.start, {
+  message: "end must be after start",
+  path: ["end"],
+})
+  .openapi("VideoJobOptions");
+
+export const VideoUploadForm = z.object({ video: ImageFile }).openapi("VideoUploadForm");
+
+export const JobStatus = z.enum(["queued", "running", "succeeded", "failed", "cancelled"]).openapi(
+  "JobStatus",
+);
+
+export const VideoInfo = z.object({
+  container: z.string().openapi({ description: "ffprobe's format name" }),
+  codec: z.string(),
+  width: z.number().int(),
+  height: z.number().int(),
+  duration: z.number().openapi({ description: "Seconds" }),
+  fps: z.number().openapi({ description: "Source frame rate" }),
+  frames: z.number().int().openapi({ description: "Frames in the source stream" }),
+  size: z.number().int().openapi({ description: "Bytes" }),
+}).openapi("VideoInfo");
+
+export const Job = z.object({
+  id: z.string(),
+  status: JobStatus,
+  createdAt: z.string().openapi({ format: "date-time" }),
+  startedAt: z.string().optional().openapi({ format: "date-time" }),
+  finishedAt: z.string().optional().openapi({ format: "date-time" }),
+  progress: z.object({
+    done: z.number().int().openapi({ description: "Frames analysed" }),
+    total: z.number().int().openapi({ description: "Frames at the sampled rate (exact once succeeded)" }),
+    fps: z.number().optional().openapi({ description: "Frames analysed per second in the current run" }),
+    etaSeconds: z.number().optional(),
+  }),
+  model: ModelRef,
+  video: VideoInfo,
+  frameSize: z.object({ width: z.number().int(), height: z.number().int() }).openapi({
+    description: "Size frames are decoded at (boxes are in these pixels)",
+  }),
+  options: z.record(z.string(), z.unknown()),
+  error: Problem.optional(),
+  links: z.object({ self: z.string(), results: z.string() }),
+}).openapi("Job");
+
+export const JobList = z.object({
+  jobs: z.array(Job),
+  limit: z.number().int(),
+  offset: z.number().int(),
+  next: z.string().optional().openapi({ description: "The next page, when there may be one" }),
+}).openapi("JobList");
+
+export const JobIdParam = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const JobListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  offset: z.coerce.number().int().min(0).openapi({ type: "integer", minimum: 0, default: 0 }).default(0),
+});
+
+export const ResultsQuery = z.object({
+  format: z.enum(["json", "ndjson", "csv", "abaw"]).optional().openapi({
+    description: "Default: from `Accept` (application/x-ndjson, text/csv), else json",
+  }),
+  track: z.coerce.number().int().min(0).optional().openapi({
+    type: "integer",
+    description: "ABAW file: the track to describe (default: the largest face of each frame)",
+  }),
+});
+
+export const JobResults = z.object({
+  job: z.string(),
+  model: ModelRef,
+  frames: z.array(FrameResult),
+  tracks: z.array(TrackSummary),
+}).openapi("JobResults");

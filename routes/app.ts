@@ -15,6 +15,7 @@ import { MODEL_ENDPOINTS } from "./models.handlers.ts";
 import { EXPRESSION_ENDPOINTS } from "./expressions.handlers.ts";
 import { VIDEO_ENDPOINTS } from "./videos.handlers.ts";
 import { INFER_ENDPOINTS } from "./infer.handlers.ts";
+import { JOB_ENDPOINTS } from "./jobs.handlers.ts";
 import { staticRoutes } from "./static.ts";
 import { notFound, onError } from "./problems.ts";
 import { requestLog } from "./middleware/request_log.ts";
@@ -23,6 +24,7 @@ import { auth } from "./middleware/auth.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
 import { accepts } from "./middleware/accepts.ts";
 import { bodyReader } from "./middleware/body.ts";
+import { videoUpload } from "./middleware/upload.ts";
 import { buildOpenApiDocument } from "../openapi/document.ts";
 
 /** Every OpenAPI endpoint of the API, resource by resource (the document lists them in this order). */
@@ -32,6 +34,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   ...EXPRESSION_ENDPOINTS,
   ...VIDEO_ENDPOINTS,
   ...INFER_ENDPOINTS,
+  ...JOB_ENDPOINTS,
 ];
 
 /**
@@ -67,14 +70,23 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   const limit = config.rateLimitPerMin > 0 ? rateLimit(config.rateLimitPerMin) : undefined;
   // Bodies are read once, in full, before validation: limit on size and time, early close -> 400.
   const body = bodyReader({ maxBytes: config.maxBodyBytes, timeoutMs: config.bodyTimeoutMs });
+  // Several methods on one path (GET and DELETE /v1/jobs/{id}) share its middleware: register it once.
+  const guarded = new Set<string>();
   for (const e of ENDPOINTS) {
     const path = honoPath(e.route.path);
-    if (isGuarded(e.route)) {
+    if (isGuarded(e.route) && !guarded.has(path)) {
+      guarded.add(path);
       app.use(path, guard);
       if (limit) app.use(path, limit);
     }
     const types = bodyTypes(e.route);
-    if (types.length) app.use(path, accepts(types, e.accepted ?? types.join(", ")), body);
+    const maxBytes = e.maxBodyBytes?.(config) ?? config.maxBodyBytes;
+    const limited = e.maxBodyBytes ? bodyReader({ maxBytes, timeoutMs: config.bodyTimeoutMs }) : body;
+    // Raw video bodies go to a file as they arrive; a multipart upload is still read into memory.
+    const spool = e.spool
+      ? [videoUpload({ dir: e.spool(config), maxBytes, timeoutMs: config.bodyTimeoutMs })]
+      : [];
+    if (types.length) app.use(path, accepts(types, e.accepted ?? types.join(", ")), ...spool, limited);
   }
   for (const e of ENDPOINTS) app.openapi(e.route, e.handler, validationHook(e.route));
 

@@ -7,6 +7,7 @@ import type { Registry } from "../src/registry.ts";
 import type { Logger } from "../src/logger.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { ApiError } from "../src/errors.ts";
+import type { Jobs } from "../src/jobs/jobs.ts";
 
 /** Mutable server state: the registry appears when models are loaded; `draining` is set on SIGTERM. */
 export interface ServerState {
@@ -22,6 +23,8 @@ export interface Deps {
   state: ServerState;
   logger: Logger;
   metrics: Metrics;
+  /** The video job service (absent in apps built without a data folder, e.g. the OpenAPI generator). */
+  jobs?: Jobs;
 }
 
 /** The Hono environment of the app and its handlers. */
@@ -32,6 +35,8 @@ export type AppEnv = {
     log: Logger;
     /** Who is calling, for the rate limit: `key:<key>` or `addr:<address>` (set by the auth middleware). */
     client: string;
+    /** A raw video upload written to a file by the upload middleware (its path). */
+    upload?: string;
   };
 };
 

@@ -6,6 +6,7 @@
  */
 import { type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import type { AppEnv } from "./context.ts";
+import type { Config } from "../src/config.ts";
 
 /** A route definition with its handler (the handler's types checked against the route when it is built). */
 export interface Endpoint {
@@ -14,15 +15,25 @@ export interface Endpoint {
   handler: RouteHandler<any, AppEnv>;
   /** For a route with a body: the accepted body forms in words, for 415 messages. */
   accepted?: string;
+  /** For a route with a body: its size limit when it is not MAX_BODY_BYTES (video uploads). */
+  maxBodyBytes?: (config: Readonly<Config>) => number;
+  /** For a route taking `video/*`: the folder raw bodies are written to as they arrive (not held in memory). */
+  spool?: (config: Readonly<Config>) => string;
 }
 
 /** Pairs a route with its handler, type-checking one against the other. */
 export function endpoint<R extends RouteConfig>(
   route: R,
   handler: RouteHandler<R, AppEnv>,
-  { accepted }: { accepted?: string } = {},
+  { accepted, maxBodyBytes, spool }: Pick<Endpoint, "accepted" | "maxBodyBytes" | "spool"> = {},
 ): Endpoint {
-  return { route, handler: handler as Endpoint["handler"], ...(accepted ? { accepted } : {}) };
+  return {
+    route,
+    handler: handler as Endpoint["handler"],
+    ...(accepted ? { accepted } : {}),
+    ...(maxBodyBytes ? { maxBodyBytes } : {}),
+    ...(spool ? { spool } : {}),
+  };
 }
 
 /** The Hono form of an OpenAPI path (`/v1/models/{id}` -> `/v1/models/:id`). */

@@ -19,13 +19,15 @@ export const healthzHandler: RouteHandler<typeof healthz, AppEnv> = (c) =>
 
 /** 200 when every model is loaded and the server is not draining, else 503. */
 export const readyzHandler: RouteHandler<typeof readyz, AppEnv> = (c) => {
-  const { state } = c.get("deps");
+  const { state, jobs } = c.get("deps");
   const models = state.registry
     ? [...state.registry.models.values()].map((m) => ({ id: m.id, ready: m.ready }))
     : [];
+  // Reported, not required: photos and frame batches are served without ffmpeg.
+  const videoJobs = jobs?.ffmpeg !== undefined ? { videoJobs: { ffmpeg: jobs.ffmpeg } } : {};
   return isReady(state)
-    ? c.json({ status: "ok" as const, models }, 200)
-    : c.json({ status: status(state), models }, 503);
+    ? c.json({ status: "ok" as const, models, ...videoJobs }, 200)
+    : c.json({ status: status(state), models, ...videoJobs }, 503);
 };
 
 /** Always live while the process answers. */

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "../src/logger.ts";
 import { createMetrics, type Metrics } from "../src/metrics.ts";
 import { loadRegistry } from "../src/registry.ts";
 import { createFaceDetector, missingFaceModels } from "../src/faces/pipeline.ts";
+import { Jobs } from "../src/jobs/jobs.ts";
 import { createApp } from "./app.ts";
 import type { ServerState } from "./context.ts";
 
@@ -36,7 +37,20 @@ export function startServer(
 ): RunningServer {
   const metrics = createMetrics();
   const state: ServerState = { draining: false, inFlight: 0 };
-  const app = createApp({ config, state, logger, metrics });
+  const jobs = new Jobs({
+    dataDir: config.dataDir,
+    ffmpeg: config.ffmpegPath,
+    concurrency: config.jobConcurrency,
+    timeoutMs: config.jobTimeoutMs,
+    maxBatch: config.maxBatch,
+    maxPixels: config.maxPixels,
+    maxVideoSeconds: config.maxVideoSeconds,
+    maxVideoSide: config.maxVideoSide,
+    ttlHours: config.jobTtlHours,
+    registry: () => state.registry,
+    logger,
+  });
+  const app = createApp({ config, state, logger, metrics, jobs });
   const server = Deno.serve({
     port: config.port,
     hostname: config.host,
@@ -56,6 +70,8 @@ export function startServer(
     createFaces: (o) => createFaceDetector(o),
   }).then((registry) => {
     state.registry = registry;
+    // Jobs (new and those a previous process left running) start once the models can serve them.
+    jobs.start();
     const coldStartMs = Math.round(performance.now() - startedAt);
     metrics.gauge("fer_cold_start_seconds", "Process start to ready")(coldStartMs / 1000);
     logger.info("ready", {
@@ -83,6 +99,8 @@ export function startServer(
         );
         const outcome = await Promise.race([server.shutdown().then(() => "drained" as const), grace]);
         clearTimeout(timer);
+        // Running jobs stop where they are (their frames so far are stored) and resume on the next start.
+        await jobs.close();
         // Not awaiting a model load still in progress: the process is about to exit anyway.
         if (outcome === "drained") await state.registry?.close();
         logger.info("stopped", { outcome, ms: Math.round(performance.now() - t0), inFlight: state.inFlight });

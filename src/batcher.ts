@@ -35,6 +35,8 @@ export interface SubmitOptions {
   tag?: string;
   /** Called with `performance.now()` start and end of every model run that holds some of these items. */
   onRun?: (start: number, end: number) => void;
+  /** Background work (video jobs): a batch takes every waiting foreground item before any of these. */
+  background?: boolean;
 }
 
 /** The batcher handle shared by all requests for one model. */
@@ -56,6 +58,7 @@ interface Pending<I, O> {
   deadline: number;
   tag: string;
   onRun?: (start: number, end: number) => void;
+  background: boolean;
   resolve: (o: O) => void;
   reject: (e: unknown) => void;
 }
@@ -111,6 +114,8 @@ export function createBatcher<I, O>(
     running = true;
     const now = performance.now();
     const batch: Pending<I, O>[] = [];
+    // Foreground first, each kind in arrival order (the sort is stable): jobs never hold up photo requests.
+    if (queue.some((p) => p.background)) queue.sort((a, b) => Number(a.background) - Number(b.background));
     while (queue.length && batch.length < maxBatch) {
       const p = queue.shift()!;
       if (p.deadline < now) {
@@ -141,7 +146,7 @@ export function createBatcher<I, O>(
   }
 
   return {
-    submit(items, { deadline = Infinity, tag = "", onRun } = {}) {
+    submit(items, { deadline = Infinity, tag = "", onRun, background = false } = {}) {
       if (items.length > maxQueue) {
         // Could never fit, however long the client waits: not retryable, unlike the 503 below.
         throw new ApiError(
@@ -158,7 +163,9 @@ export function createBatcher<I, O>(
       }
       const at = performance.now();
       const promises = items.map((item) =>
-        new Promise<O>((resolve, reject) => queue.push({ item, at, deadline, tag, onRun, resolve, reject }))
+        new Promise<O>((resolve, reject) =>
+          queue.push({ item, at, deadline, tag, onRun, background, resolve, reject })
+        )
       );
       schedule();
       return promises;

@@ -85,6 +85,8 @@ export interface AnalyzeContext {
   imageSlots?: Semaphore;
   /** The images are video frames: errors about one of them start with `frames[i]: `. */
   frames?: boolean;
+  /** Background work (video jobs): the batcher runs waiting request faces first. */
+  background?: boolean;
 }
 
 /** One face of one image, scores in canonical label order. */
@@ -200,15 +202,16 @@ function aboutFrame(err: unknown, i: number): unknown {
 }
 
 /**
- * Analyses a list of encoded images (one photo, or the frames of a video) with one model. Images are decoded and
- * face-detected concurrently (bounded by `ctx.imageSlots`, the server-wide IMAGE_CONCURRENCY) and their faces
- * go to the batcher in chunks of `maxBatch` as soon as they are ready. Throws `ApiError` for bad input
+ * Analyses a list of encoded images or decoded RGB frames (one photo, or the frames of a video) with one
+ * model. Images are decoded (frames already are) and face-detected concurrently (bounded by `ctx.imageSlots`,
+ * the server-wide IMAGE_CONCURRENCY) and their faces go to the batcher in chunks of `maxBatch` as soon as they
+ * are ready. Throws `ApiError` for bad input
  * (422/413/415 from decoding; with `ctx.frames`, prefixed `frames[i]: `), 503 when detection is asked for but no
  * detector is loaded or the queue is full, and 504 past the deadline. Timings are wall-clock per stage for the
  * request: the time during which at least one image was in that stage.
  */
 export async function analyzeImages(
-  inputs: readonly Uint8Array[],
+  inputs: readonly (Uint8Array | RawImage)[],
   options: AnalyzeOptions,
   ctx: AnalyzeContext,
 ): Promise<AnalyzeResult> {
@@ -252,6 +255,7 @@ export async function analyzeImages(
       deadline: ctx.deadline,
       tag: ctx.tag,
       onRun: (a, b) => runSpans.push([a, b]),
+      ...(ctx.background ? { background: true } : {}),
     });
     chunk.forEach((c, i) => {
       c.slot.result = promises[i];
@@ -267,7 +271,11 @@ export async function analyzeImages(
     if (failed) return [];
     checkDeadline(ctx.deadline, `decoding image ${i}`);
     let t = performance.now();
-    const image = await decodeImage(inputs[i], { maxPixels: ctx.maxPixels });
+    const input = inputs[i];
+    // Frames decoded by ffmpeg (video jobs) arrive as RGB already; only encoded images go through sharp.
+    const image = input instanceof Uint8Array
+      ? await decodeImage(input, { maxPixels: ctx.maxPixels })
+      : input;
     decodeSpans.push([t, performance.now()]);
     t = performance.now();
     const found: (DetectedFace | null)[] = options.detect

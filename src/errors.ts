@@ -21,18 +21,29 @@ export const ERRORS = {
     description: "Invalid parameters, issues listed",
   },
   unauthorized: { status: 401, title: "Unauthorized", description: "Missing or invalid API key" },
-  not_found: { status: 404, title: "Not found", description: "Unknown model" },
+  not_found: { status: 404, title: "Not found", description: "Unknown model or job" },
   method_not_allowed: { status: 405, title: "Method not allowed", description: "Wrong method, with Allow" },
   request_timeout: { status: 408, title: "Request timeout", description: "The body did not arrive in time" },
+  job_not_finished: {
+    status: 409,
+    title: "Job not finished",
+    description: "The job has no complete results yet (stream `format=ndjson` meanwhile)",
+  },
   payload_too_large: { status: 413, title: "Payload too large", description: "Body over the limit" },
   too_many_pixels: { status: 413, title: "Image has too many pixels", description: "Pixel limit exceeded" },
   too_many_frames: { status: 413, title: "Too many frames", description: "Frame count exceeded" },
+  video_too_long: { status: 413, title: "Video too long", description: "Video duration over the limit" },
   unsupported_media_type: {
     status: 415,
     title: "Unsupported media type",
     description: "Unsupported media type",
   },
   undecodable_image: { status: 422, title: "Undecodable image", description: "Undecodable image" },
+  undecodable_video: {
+    status: 422,
+    title: "Undecodable video",
+    description: "ffprobe/ffmpeg cannot read the video or it has no video stream",
+  },
   rate_limited: {
     status: 429,
     title: "Rate limit exceeded",
@@ -41,6 +52,11 @@ export const ERRORS = {
   internal_error: { status: 500, title: "Internal error", description: "A bug on the server" },
   not_ready: { status: 503, title: "Service not ready", description: "Not ready, with Retry-After" },
   overloaded: { status: 503, title: "Service overloaded", description: "Overloaded, with Retry-After" },
+  ffmpeg_unavailable: {
+    status: 503,
+    title: "Video decoding unavailable",
+    description: "ffmpeg is not installed (Debian package `ffmpeg`, or set FFMPEG_PATH)",
+  },
   deadline_exceeded: { status: 504, title: "Deadline exceeded", description: "Request deadline exceeded" },
 } as const satisfies Record<string, ErrorEntry>;
 

@@ -26,10 +26,30 @@ export type ReadOutcome =
  */
 export async function readStream(
   stream: ReadableStream<Uint8Array>,
-  { maxBytes, timeoutMs }: BodyReaderOptions,
+  limits: BodyReaderOptions,
 ): Promise<ReadOutcome> {
-  const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
+  const r = await drain(stream, limits, (c) => void chunks.push(c));
+  if (!r.ok) return r;
+  const bytes = new Uint8Array(r.received);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return { ok: true, bytes };
+}
+
+/**
+ * Like `readStream`, but each chunk goes to `write` as it arrives (a file, for video uploads) instead of
+ * memory; the outcome carries the byte count. A failing `write` is reported as `closed`.
+ */
+export async function drain(
+  stream: ReadableStream<Uint8Array>,
+  { maxBytes, timeoutMs }: BodyReaderOptions,
+  write: (chunk: Uint8Array) => Promise<void> | void,
+): Promise<{ ok: true; received: number } | Exclude<ReadOutcome, { ok: true }>> {
+  const reader = stream.getReader();
   let received = 0;
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -46,20 +66,41 @@ export async function readStream(
         reader.cancel().catch(() => {});
         return { ok: false, reason: "too_large", received };
       }
-      chunks.push(value);
+      await write(value);
     }
   } catch (error) {
+    reader.cancel().catch(() => {});
     return { ok: false, reason: timedOut ? "timeout" : "closed", received, error };
   } finally {
     clearTimeout(timer);
   }
-  const bytes = new Uint8Array(received);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
+  return { ok: true, received };
+}
+
+/** The problem for a body that did not arrive whole (`declared`: its Content-Length, if any). */
+export function bodyError(
+  r: Exclude<ReadOutcome, { ok: true }>,
+  { maxBytes, timeoutMs, declared }: BodyReaderOptions & { declared?: number },
+): ApiError {
+  if (r.reason === "too_large") return tooLarge(maxBytes);
+  const of = declared !== undefined ? ` of ${declared}` : "";
+  if (r.reason === "timeout") {
+    return new ApiError(
+      "request_timeout",
+      `Cannot read request body: only ${r.received}${of} bytes arrived within ${timeoutMs} ms`,
+    );
   }
-  return { ok: true, bytes };
+  return new ApiError(
+    "invalid_request",
+    `Cannot read request body: the connection closed after ${r.received}${of} bytes`,
+    { issues: [{ path: "(body)", message: "the body ended early" }], cause: r.error },
+  );
+}
+
+/** The Content-Length of a request when it is a plain number. */
+export function declaredLength(req: Request): number | undefined {
+  const text = req.headers.get("content-length");
+  return text !== null && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 /**
@@ -70,25 +111,10 @@ export function bodyReader({ maxBytes, timeoutMs }: BodyReaderOptions): Middlewa
   return async (c: Context, next) => {
     const req = c.req.raw;
     if (!req.body) return await next();
-    const declaredText = req.headers.get("content-length");
-    const declared = declaredText !== null && /^\d+$/.test(declaredText) ? Number(declaredText) : undefined;
+    const declared = declaredLength(req);
     if (declared !== undefined && declared > maxBytes) throw tooLarge(maxBytes);
     const r = await readStream(req.body, { maxBytes, timeoutMs });
-    if (!r.ok) {
-      if (r.reason === "too_large") throw tooLarge(maxBytes);
-      const of = declared !== undefined ? ` of ${declared}` : "";
-      if (r.reason === "timeout") {
-        throw new ApiError(
-          "request_timeout",
-          `Cannot read request body: only ${r.received}${of} bytes arrived within ${timeoutMs} ms`,
-        );
-      }
-      throw new ApiError(
-        "invalid_request",
-        `Cannot read request body: the connection closed after ${r.received}${of} bytes`,
-        { issues: [{ path: "(body)", message: "the body ended early" }], cause: r.error },
-      );
-    }
+    if (!r.ok) throw bodyError(r, { maxBytes, timeoutMs, declared });
     if (declared !== undefined && r.bytes.length < declared) {
       throw new ApiError(
         "invalid_request",
@@ -105,7 +131,8 @@ export function bodyReader({ maxBytes, timeoutMs }: BodyReaderOptions): Middlewa
   };
 }
 
-function tooLarge(maxBytes: number): ApiError {
+/** 413 for a body over `maxBytes`. */
+export function tooLarge(maxBytes: number): ApiError {
   return new ApiError(
     "payload_too_large",
     `Cannot read request: body is over the limit of ${maxBytes} bytes`,

@@ -39,10 +39,11 @@ export const ALLOWED: Record<(typeof LAYERS)[number], readonly string[]> = {
   train: ["train", "model", "src"],
 };
 
-/** npm packages that only one module may import: one door per native dependency. */
+/** Packages (npm or `node:` built-ins) that only one module may import: one door per native dependency. */
 export const DOORS: Record<string, string> = {
   "sharp": "src/image.ts",
   "onnxruntime-node": "src/session.ts",
+  "node:sqlite": "src/jobs/store.ts",
 };
 
 /** Bare specifiers no engine file may import: the engine knows nothing of HTTP. */

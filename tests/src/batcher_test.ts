@@ -104,3 +104,20 @@ Deno.test("createBatcher() answers 413 (not retryable) for a call larger than th
   );
   assert.equal(b.depth, 0);
 });
+
+Deno.test("createBatcher() runs waiting foreground items before background ones (video jobs yield)", async () => {
+  const batches: number[][] = [];
+  const b = createBatcher<number, number>({
+    run: (items) => {
+      batches.push(items);
+      return Promise.resolve(items);
+    },
+    maxBatch: 2,
+    maxDelayMs: 5,
+  });
+  const job = b.submit([1, 2, 3, 4], { background: true });
+  const photo = b.submit([100, 101]);
+  await Promise.all([...job, ...photo]);
+  // The job queued first, yet the first run is the photo's.
+  assert.deepEqual(batches, [[100, 101], [1, 2], [3, 4]]);
+});

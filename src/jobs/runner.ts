@@ -1,0 +1,260 @@
+/**
+ * Runs the video jobs of one server process: at most `concurrency` at once, oldest first. A run decodes the
+ * upload with ffmpeg (src/jobs/ffmpeg.ts), sends the frames through the same per-frame pipeline as the frames
+ * endpoint (`analyzeImages`, in chunks as they arrive) and stores each chunk before the next, so a restart
+ * resumes after the last stored frame. Cancel and the job timeout kill ffmpeg; waiters (NDJSON streams) are
+ * woken on every stored chunk and status change.
+ */
+import { analyzeImages, type AnalyzeOptions } from "../classify.ts";
+import { ApiError, toProblem } from "../errors.ts";
+import type { RawImage } from "../image.ts";
+import type { Logger } from "../logger.ts";
+import type { Registry } from "../registry.ts";
+import type { DetectorName } from "../faces/detectors.ts";
+import { decodeVideo } from "./ffmpeg.ts";
+import type { Job, JobStore } from "./store.ts";
+
+/** What the runner needs from the server. */
+export interface RunnerOptions {
+  store: JobStore;
+  /** The registry once models are loaded. */
+  registry: () => Registry | undefined;
+  ffmpeg: string;
+  concurrency: number;
+  timeoutMs: number;
+  maxBatch: number;
+  maxPixels: number;
+  /** Frames analysed together (one `analyzeImages` call). */
+  chunkFrames?: number;
+  logger?: Logger;
+}
+
+interface Running {
+  controller: AbortController;
+  done: Promise<void>;
+  pid?: number;
+  /** ffmpeg's exit, once it was started. */
+  exited?: Promise<void>;
+}
+
+/** True for a status a job does not leave. */
+export function isFinal(status: Job["status"]): boolean {
+  return status === "succeeded" || status === "failed" || status === "cancelled";
+}
+
+/** The job runner (see the module note). */
+export class JobRunner {
+  readonly #o: RunnerOptions;
+  readonly #running = new Map<string, Running>();
+  readonly #waiters = new Map<string, Set<() => void>>();
+  #started = false;
+  #stopped = false;
+
+  constructor(options: RunnerOptions) {
+    this.#o = options;
+  }
+
+  /** Starts running: jobs left running by a previous process are queued again first, then the queue. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const again = this.#o.store.requeueRunning();
+    if (again.length) this.#o.logger?.info("jobs resumed", { jobs: again });
+    this.pump();
+  }
+
+  /** Starts queued jobs while there are free slots. */
+  pump(): void {
+    if (!this.#started || this.#stopped) return;
+    for (const id of this.#o.store.queued()) {
+      if (this.#running.size >= this.#o.concurrency) break;
+      if (this.#running.has(id)) continue;
+      const controller = new AbortController();
+      const entry: Running = { controller, done: Promise.resolve() };
+      this.#running.set(id, entry);
+      entry.done = this.#run(id, entry).finally(() => {
+        this.#running.delete(id);
+        this.#wake(id);
+        this.pump();
+      });
+    }
+  }
+
+  /** The ffmpeg process id of a running job (for tests and logs). */
+  pidOf(id: string): number | undefined {
+    return this.#running.get(id)?.pid;
+  }
+
+  /**
+   * Cancels a job: it is marked cancelled at once; a running one is aborted and this resolves once its ffmpeg
+   * has exited (the chunk already in the model finishes in the background and is dropped). A finished job is
+   * left as it is.
+   */
+  async cancel(id: string): Promise<void> {
+    const run = this.#running.get(id);
+    if (run) {
+      this.#o.store.setStatus(id, "cancelled");
+      run.controller.abort(new ApiError("invalid_request", "Cannot finish job: it was cancelled"));
+      // Bounded: a run that is still probing models has no ffmpeg yet and ends at its next check.
+      await (run.exited ?? run.done);
+      this.#wake(id);
+      return;
+    }
+    const job = this.#o.store.get(id);
+    if (job && !isFinal(job.status)) {
+      this.#o.store.setStatus(id, "cancelled");
+      await this.#cleanup(job);
+      this.#wake(id);
+    }
+  }
+
+  /** Resolves at the next stored chunk or status change of `id`, or after `ms`. */
+  wait(id: string, ms = 1000): Promise<void> {
+    return new Promise((resolve) => {
+      const set = this.#waiters.get(id) ?? new Set();
+      this.#waiters.set(id, set);
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      set.add(done);
+    });
+  }
+
+  /** Stops starting jobs and aborts the running ones; they stay `running` in the store and resume on start. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const r of this.#running.values()) r.controller.abort("shutdown");
+    await Promise.all([...this.#running.values()].map((r) => r.done));
+  }
+
+  #wake(id: string): void {
+    for (const w of [...(this.#waiters.get(id) ?? [])]) w();
+  }
+
+  async #cleanup(job: Job): Promise<void> {
+    await Deno.remove(job.path).catch(() => {});
+  }
+
+  async #run(id: string, entry: Running): Promise<void> {
+    const { store, logger } = this.#o;
+    const job = store.get(id);
+    if (!job || job.status !== "queued") return;
+    const { signal } = entry.controller;
+    const timer = setTimeout(
+      () =>
+        entry.controller.abort(
+          new ApiError(
+            "deadline_exceeded",
+            `Cannot finish job: it ran past JOB_TIMEOUT_MS (${this.#o.timeoutMs} ms)`,
+          ),
+        ),
+      this.#o.timeoutMs,
+    );
+    store.setStatus(id, "running");
+    this.#wake(id);
+    logger?.info("job started", { job: id, resumeAt: job.done });
+    try {
+      await this.#frames(job, entry, signal);
+      if (signal.aborted) throw signal.reason;
+      const done = store.get(id)!.done;
+      store.setStatus(id, "succeeded", { total: done });
+      logger?.info("job succeeded", { job: id, frames: done });
+      await this.#cleanup(job);
+    } catch (err) {
+      const reason = signal.aborted ? signal.reason : err;
+      if (reason === "shutdown") return;
+      const cancelled = signal.aborted && reason instanceof ApiError && reason.code === "invalid_request";
+      if (cancelled) {
+        store.setStatus(id, "cancelled");
+        logger?.info("job cancelled", { job: id });
+      } else {
+        const { problem } = toProblem(reason, { instance: `/v1/jobs/${id}` });
+        if (!(reason instanceof ApiError)) logger?.error("job failed", { job: id, error: String(reason) });
+        store.setStatus(id, "failed", { error: problem });
+      }
+      await this.#cleanup(job);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #frames(job: Job, entry: Running, signal: AbortSignal): Promise<void> {
+    const registry = this.#o.registry();
+    if (!registry) throw new ApiError("not_ready", "Cannot run job: models are still loading");
+    const o = job.options;
+    const model = registry.resolve(o.model);
+    const options: AnalyzeOptions = {
+      detect: o.detect,
+      maxFaces: o.maxFaces,
+      minFaceSize: o.minFaceSize,
+      minConfidence: o.minConfidence,
+      landmarks: o.landmarks,
+      attention: o.attention,
+      ...(o.detector ? { detector: o.detector as DetectorName } : {}),
+    };
+    const chunkFrames = this.#o.chunkFrames ?? 16;
+    let next = job.done;
+    let chunk: RawImage[] = [];
+    const t0 = performance.now();
+    let analysed = 0;
+    const flush = async () => {
+      if (!chunk.length) return;
+      const frames = chunk;
+      chunk = [];
+      const analyse = () =>
+        analyzeImages(frames, options, {
+          model,
+          faces: registry.faces,
+          maxPixels: this.#o.maxPixels,
+          deadline: performance.now() + this.#o.timeoutMs,
+          tag: `job:${job.id}`,
+          maxBatch: this.#o.maxBatch,
+          imageSlots: registry.imageSlots,
+          frames: true,
+          background: true,
+        });
+      let result;
+      while (true) {
+        try {
+          result = await analyse();
+          break;
+        } catch (err) {
+          // A full model queue is the photo requests' moment: a job waits and tries the chunk again.
+          if (!(err instanceof ApiError && err.code === "overloaded") || signal.aborted) throw err;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      if (signal.aborted) return;
+      analysed += frames.length;
+      const rate = analysed / Math.max(1e-3, (performance.now() - t0) / 1000);
+      this.#o.store.appendFrames(job.id, next, result.images, Math.round(rate * 100) / 100);
+      next += frames.length;
+      this.#wake(job.id);
+    };
+    for await (
+      const frame of decodeVideo(job.path, {
+        ffmpeg: this.#o.ffmpeg,
+        fps: o.fps,
+        start: o.start,
+        end: o.end,
+        width: job.frameSize.width,
+        height: job.frameSize.height,
+        skip: job.done,
+        signal,
+        onSpawn: (pid, exited) => {
+          entry.pid = pid;
+          entry.exited = exited;
+        },
+      })
+    ) {
+      if (signal.aborted) break;
+      chunk.push(frame);
+      if (chunk.length >= chunkFrames) await flush();
+      if (signal.aborted) break;
+    }
+    if (!signal.aborted) await flush();
+  }
+}

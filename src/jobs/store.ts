@@ -1,0 +1,249 @@
+/**
+ * The embedded job store: one SQLite file (Deno's `node:sqlite`) in DATA_DIR holding the video jobs and their
+ * per-frame results, written in chunks as the runner produces them. Jobs survive a restart; on open, jobs that
+ * were running are queued again and resume after their last stored frame.
+ */
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import type { AnalyzedImage } from "../classify.ts";
+import type { Problem } from "../errors.ts";
+import type { VideoMeta } from "./ffmpeg.ts";
+
+/** Where a job is in its life. */
+export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** The analysis options of a job: the frames endpoint's options plus the sampling of the video. */
+export interface JobOptions {
+  model?: string;
+  detect: boolean;
+  maxFaces: number;
+  detector?: string;
+  minFaceSize: number;
+  minConfidence: number;
+  landmarks: boolean;
+  attention: boolean;
+  track: boolean;
+  smoothing: "none" | "ema" | "window";
+  alpha: number;
+  window: number;
+  /** Frames per second sampled from the video. */
+  fps: number;
+  /** Seconds. */
+  start: number;
+  end?: number;
+}
+
+/** One job as stored. */
+export interface Job {
+  id: string;
+  /** Who submitted it (`key:<key>` or `addr:<address>`); with API keys, a key sees only its own jobs. */
+  owner: string;
+  idempotencyKey?: string;
+  status: JobStatus;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  options: JobOptions;
+  /** The model that analyses the frames (resolved when the job was submitted). */
+  model: { id: string; version: string; trained: boolean };
+  video: VideoMeta;
+  /** Size frames are decoded at. */
+  frameSize: { width: number; height: number };
+  /** The uploaded file (deleted when the job ends). */
+  path: string;
+  done: number;
+  total: number;
+  /** Frames per second of the current run (analysis rate). */
+  rate?: number;
+  error?: Problem;
+}
+
+interface Row {
+  id: string;
+  owner: string;
+  idem: string | null;
+  status: JobStatus;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  body: string;
+  done: number;
+  total: number;
+  rate: number | null;
+  error: string | null;
+}
+
+function fromRow(r: Row): Job {
+  const body = JSON.parse(r.body) as Pick<Job, "options" | "model" | "video" | "frameSize" | "path">;
+  return {
+    id: r.id,
+    owner: r.owner,
+    ...(r.idem ? { idempotencyKey: r.idem } : {}),
+    status: r.status,
+    createdAt: r.created_at,
+    ...(r.started_at !== null ? { startedAt: r.started_at } : {}),
+    ...(r.finished_at !== null ? { finishedAt: r.finished_at } : {}),
+    ...body,
+    done: r.done,
+    total: r.total,
+    ...(r.rate !== null ? { rate: r.rate } : {}),
+    ...(r.error ? { error: JSON.parse(r.error) } : {}),
+  };
+}
+
+/** The job store over one SQLite database. */
+export class JobStore {
+  readonly db: DatabaseSync;
+
+  /** Opens (creating) `jobs.sqlite` in `dir`, which must exist. */
+  constructor(dir: string) {
+    this.db = new DatabaseSync(join(dir, "jobs.sqlite"));
+    this.db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = NORMAL;
+      CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY, owner TEXT NOT NULL, idem TEXT, status TEXT NOT NULL,
+        created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, body TEXT NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0, rate REAL, error TEXT,
+        UNIQUE (owner, idem)
+      );
+      CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created_at);
+      CREATE TABLE IF NOT EXISTS frames (
+        job TEXT NOT NULL, idx INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (job, idx)
+      ) WITHOUT ROWID;
+    `);
+  }
+
+  /** Stores a new job. */
+  insert(job: Job): void {
+    this.db.prepare(
+      `INSERT INTO jobs (id, owner, idem, status, created_at, body, done, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      job.id,
+      job.owner,
+      job.idempotencyKey ?? null,
+      job.status,
+      job.createdAt,
+      JSON.stringify({
+        options: job.options,
+        model: job.model,
+        video: job.video,
+        frameSize: job.frameSize,
+        path: job.path,
+      }),
+      job.done,
+      job.total,
+    );
+  }
+
+  /** A job by id. */
+  get(id: string): Job | undefined {
+    const r = this.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as Row | undefined;
+    return r ? fromRow(r) : undefined;
+  }
+
+  /** The job `owner` submitted with `key`, if any. */
+  byIdempotencyKey(owner: string, key: string): Job | undefined {
+    const r = this.db.prepare(`SELECT * FROM jobs WHERE owner = ? AND idem = ?`).get(owner, key) as
+      | Row
+      | undefined;
+    return r ? fromRow(r) : undefined;
+  }
+
+  /** Recent jobs, newest first, `limit` from `offset`; only `owner`'s when given. */
+  list({ owner, limit, offset }: { owner?: string; limit: number; offset: number }): Job[] {
+    const rows =
+      (owner === undefined
+        ? this.db.prepare(`SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`).all(
+          limit,
+          offset,
+        )
+        : this.db.prepare(
+          `SELECT * FROM jobs WHERE owner = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+        )
+          .all(owner, limit, offset)) as unknown as Row[];
+    return rows.map(fromRow);
+  }
+
+  /** Sets the status and the fields that go with it. */
+  setStatus(
+    id: string,
+    status: JobStatus,
+    { error, total, at = Date.now() }: { error?: Problem; total?: number; at?: number } = {},
+  ): void {
+    const final = status === "succeeded" || status === "failed" || status === "cancelled";
+    this.db.prepare(
+      `UPDATE jobs SET status = ?,
+         started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END,
+         finished_at = CASE WHEN ? THEN ? ELSE finished_at END,
+         error = COALESCE(?, error), total = COALESCE(?, total)
+       WHERE id = ?`,
+    ).run(status, status, at, final ? 1 : 0, at, error ? JSON.stringify(error) : null, total ?? null, id);
+  }
+
+  /** Appends analysed frames from index `from` and moves `done` past them, in one transaction. */
+  appendFrames(id: string, from: number, frames: readonly AnalyzedImage[], rate?: number): void {
+    const insert = this.db.prepare(`INSERT OR REPLACE INTO frames (job, idx, data) VALUES (?, ?, ?)`);
+    this.db.exec("BEGIN");
+    try {
+      frames.forEach((f, k) => insert.run(id, from + k, JSON.stringify(f)));
+      this.db.prepare(`UPDATE jobs SET done = ?, rate = COALESCE(?, rate) WHERE id = ?`).run(
+        from + frames.length,
+        rate ?? null,
+        id,
+      );
+      this.db.exec("COMMIT");
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  /** The stored frames of a job from index `from` (to the last stored one), in order. */
+  frames(id: string, from = 0): AnalyzedImage[] {
+    const rows = this.db.prepare(`SELECT data FROM frames WHERE job = ? AND idx >= ? ORDER BY idx`).all(
+      id,
+      from,
+    ) as { data: string }[];
+    return rows.map((r) => JSON.parse(r.data));
+  }
+
+  /** Queues again every job left `running` by a previous process; returns their ids, oldest first. */
+  requeueRunning(): string[] {
+    const rows = this.db.prepare(`SELECT id FROM jobs WHERE status = 'running' ORDER BY created_at`)
+      .all() as {
+        id: string;
+      }[];
+    this.db.prepare(`UPDATE jobs SET status = 'queued' WHERE status = 'running'`).run();
+    return rows.map((r) => r.id);
+  }
+
+  /** The ids of the queued jobs, oldest first. */
+  queued(): string[] {
+    return (this.db.prepare(`SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id`).all() as {
+      id: string;
+    }[]).map((r) => r.id);
+  }
+
+  /** Deletes the jobs that finished before `at` (ms since the epoch) with their frames; returns how many. */
+  deleteFinishedBefore(at: number): number {
+    this.db.exec("BEGIN");
+    try {
+      this.db.prepare(
+        `DELETE FROM frames WHERE job IN (SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?)`,
+      ).run(at);
+      const r = this.db.prepare(`DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?`).run(at);
+      this.db.exec("COMMIT");
+      return Number(r.changes);
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.db.close();
+  }
+}

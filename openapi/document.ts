@@ -13,6 +13,7 @@ type AnyApp = OpenAPIHono<any, any, any>;
 const TAGS = [
   { name: "expressions", description: "Facial expressions of the faces in one image" },
   { name: "videos", description: "Facial expressions over a batch of video frames, with tracks" },
+  { name: "jobs", description: "Whole video files as asynchronous jobs: upload, progress, results, cancel" },
   { name: "models", description: "The served models: manifests, licences, intended use" },
   { name: "health", description: "Liveness and readiness (no API key)" },
   { name: "v2", description: "Open Inference Protocol (KServe V2): health, metadata and tensor inference" },

@@ -226,126 +226,7 @@ export interface paths {
          * Upload a whole video as an asynchronous job
          * @description A video file (mp4/mov, webm, mkv, avi; h264, hevc, vp8, vp9, av1, mpeg4, mjpeg) as multipart field `video` or a raw `video/*` body, up to MAX_VIDEO_BYTES. Options (those of `/v1/videos/frames` plus `fps`, `start`, `end`) go in the query string. The file is probed and checked before it is queued; the answer is 202 with `Location: /v1/jobs/{id}`. An `Idempotency-Key` header returns the same job for a repeated upload.
          */
-        post: {
-            parameters: {
-                query?: {
-                    /** @description Expression model id (default: the server's default) */
-                    model?: string;
-                    /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
-                    detect?: boolean;
-                    maxFaces?: number;
-                    /** @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces) */
-                    detector?: "ssd" | "tiny";
-                    /** @description Smallest face side in pixels */
-                    minFaceSize?: number;
-                    /** @description Smallest face detection score */
-                    minConfidence?: number;
-                    /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0) */
-                    landmarks?: boolean;
-                    /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0) */
-                    attention?: boolean;
-                    /** @description Link faces across frames into stable track ids (true/false, 1/0) */
-                    track?: boolean;
-                    /** @description Temporal smoothing of each track's scores (causal) */
-                    smoothing?: "none" | "ema" | "window";
-                    /** @description EMA weight of the new frame */
-                    alpha?: number;
-                    /** @description Trailing window size */
-                    window?: number;
-                    /** @description Frames per second sampled from the video (default: the source rate) */
-                    fps?: number;
-                    /** @description Seconds */
-                    start?: number;
-                    /** @description Seconds (default: the end) */
-                    end?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "multipart/form-data": components["schemas"]["VideoUploadForm"];
-                    "video/*": Blob | Uint8Array;
-                };
-            };
-            responses: {
-                /** @description The queued job (or the earlier job with the same Idempotency-Key) */
-                202: {
-                    headers: {
-                        /** @description The job: `/v1/jobs/{id}` */
-                        Location?: string;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Job"];
-                    };
-                };
-                /** @description Invalid parameters, issues listed (`invalid_request`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing or invalid API key (`unauthorized`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Body over the limit (`payload_too_large`); Pixel limit exceeded (`too_many_pixels`); Video duration over the limit (`video_too_long`) */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unsupported media type (`unsupported_media_type`) */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description ffprobe/ffmpeg cannot read the video or it has no video stream (`undecodable_video`) */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not ready, with Retry-After (`not_ready`); ffmpeg is not installed (Debian package `ffmpeg`, or set FFMPEG_PATH) (`ffmpeg_unavailable`) */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["submitVideo"];
         delete?: never;
         options?: never;
         head?: never;
@@ -360,65 +241,7 @@ export interface paths {
             cookie?: never;
         };
         /** Recent jobs, newest first (with API keys: the caller's own) */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    offset?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description A page of jobs */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["JobList"];
-                    };
-                };
-                /** @description Invalid parameters, issues listed (`invalid_request`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing or invalid API key (`unauthorized`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not ready, with Retry-After (`not_ready`) */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listJobs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -435,125 +258,11 @@ export interface paths {
             cookie?: never;
         };
         /** A job's status, progress and error */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The job */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Job"];
-                    };
-                };
-                /** @description Missing or invalid API key (`unauthorized`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown model or job (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not ready, with Retry-After (`not_ready`) */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getJob"];
         put?: never;
         post?: never;
         /** Cancel a job (its ffmpeg has exited when this answers); a finished job is left as it is */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The job after the cancel */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Job"];
-                    };
-                };
-                /** @description Missing or invalid API key (`unauthorized`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown model or job (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not ready, with Retry-After (`not_ready`) */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        delete: operations["cancelJob"];
         options?: never;
         head?: never;
         patch?: never;
@@ -570,90 +279,7 @@ export interface paths {
          * A job's per-frame results as JSON, NDJSON (streamed while it runs), CSV or an ABAW expression file
          * @description `json`: frames and tracks with the schemas of `/v1/videos/frames`. `ndjson`: one `FrameResult` per line, streamed as frames are done, ending with the job. `csv`: frame, time, track, box, label, seven scores (a frame without faces has one row with empty face fields). `abaw`: the Aff-Wild2 EXPR file: a header line, then one label index per frame in ABAW order (`-1`: no face), for the largest face or `track`. All but `ndjson` need a succeeded job (else 409 `job_not_finished`).
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Default: from `Accept` (application/x-ndjson, text/csv), else json */
-                    format?: "json" | "ndjson" | "csv" | "abaw";
-                    /** @description ABAW file: the track to describe (default: the largest face of each frame) */
-                    track?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The results in the chosen format */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["JobResults"];
-                        "application/x-ndjson": string;
-                        "text/csv": string;
-                        "text/plain": string;
-                    };
-                };
-                /** @description Invalid parameters, issues listed (`invalid_request`) */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Missing or invalid API key (`unauthorized`) */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Unknown model or job (`not_found`) */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The job has no complete results yet (stream `format=ndjson` meanwhile) (`job_not_finished`) */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Not ready, with Retry-After (`not_ready`) */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["jobResults"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1744,6 +1370,385 @@ export interface operations {
             };
             /** @description Request deadline exceeded (`deadline_exceeded`) */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    submitVideo: {
+        parameters: {
+            query?: {
+                /** @description Expression model id (default: the server's default) */
+                model?: string;
+                /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
+                detect?: boolean;
+                maxFaces?: number;
+                /** @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces) */
+                detector?: "ssd" | "tiny";
+                /** @description Smallest face side in pixels */
+                minFaceSize?: number;
+                /** @description Smallest face detection score */
+                minConfidence?: number;
+                /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0) */
+                landmarks?: boolean;
+                /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0) */
+                attention?: boolean;
+                /** @description Link faces across frames into stable track ids (true/false, 1/0) */
+                track?: boolean;
+                /** @description Temporal smoothing of each track's scores (causal) */
+                smoothing?: "none" | "ema" | "window";
+                /** @description EMA weight of the new frame */
+                alpha?: number;
+                /** @description Trailing window size */
+                window?: number;
+                /** @description Frames per second sampled from the video (default: the source rate) */
+                fps?: number;
+                /** @description Seconds */
+                start?: number;
+                /** @description Seconds (default: the end) */
+                end?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["VideoUploadForm"];
+                "video/*": Blob | Uint8Array;
+            };
+        };
+        responses: {
+            /** @description The queued job (or the earlier job with the same Idempotency-Key) */
+            202: {
+                headers: {
+                    /** @description The job: `/v1/jobs/{id}` */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Invalid parameters, issues listed (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over the limit (`payload_too_large`); Pixel limit exceeded (`too_many_pixels`); Video duration over the limit (`video_too_long`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported media type (`unsupported_media_type`) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description ffprobe/ffmpeg cannot read the video or it has no video stream (`undecodable_video`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready, with Retry-After (`not_ready`); ffmpeg is not installed (Debian package `ffmpeg`, or set FFMPEG_PATH) (`ffmpeg_unavailable`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of jobs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            /** @description Invalid parameters, issues listed (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready, with Retry-After (`not_ready`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown model or job (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready, with Retry-After (`not_ready`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job after the cancel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown model or job (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready, with Retry-After (`not_ready`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    jobResults: {
+        parameters: {
+            query?: {
+                /** @description Default: from `Accept` (application/x-ndjson, text/csv), else json */
+                format?: "json" | "ndjson" | "csv" | "abaw";
+                /** @description ABAW file: the track to describe (default: the largest face of each frame) */
+                track?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The results in the chosen format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobResults"];
+                    "application/x-ndjson": string;
+                    "text/csv": string;
+                    "text/plain": string;
+                };
+            };
+            /** @description Invalid parameters, issues listed (`invalid_request`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unknown model or job (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The job has no complete results yet (stream `format=ndjson` meanwhile) (`job_not_finished`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not ready, with Retry-After (`not_ready`) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -23,6 +23,7 @@ const jobHeaders = {
 export const submitVideo = createRoute({
   method: "post",
   path: "/v1/videos",
+  operationId: "submitVideo",
   tags: ["jobs"],
   summary: "Upload a whole video as an asynchronous job",
   description:
@@ -64,6 +65,7 @@ export const submitVideo = createRoute({
 export const getJob = createRoute({
   method: "get",
   path: "/v1/jobs/{id}",
+  operationId: "getJob",
   tags: ["jobs"],
   summary: "A job's status, progress and error",
   request: { params: JobIdParam },
@@ -77,6 +79,7 @@ export const getJob = createRoute({
 export const cancelJob = createRoute({
   method: "delete",
   path: "/v1/jobs/{id}",
+  operationId: "cancelJob",
   tags: ["jobs"],
   summary: "Cancel a job (its ffmpeg has exited when this answers); a finished job is left as it is",
   request: { params: JobIdParam },
@@ -90,6 +93,7 @@ export const cancelJob = createRoute({
 export const listJobs = createRoute({
   method: "get",
   path: "/v1/jobs",
+  operationId: "listJobs",
   tags: ["jobs"],
   summary: "Recent jobs, newest first (with API keys: the caller's own)",
   request: { query: JobListQuery },
@@ -103,6 +107,7 @@ export const listJobs = createRoute({
 export const jobResults = createRoute({
   method: "get",
   path: "/v1/jobs/{id}/results",
+  operationId: "jobResults",
   tags: ["jobs"],
   summary:
     "A job's per-frame results as JSON, NDJSON (streamed while it runs), CSV or an ABAW expression file",

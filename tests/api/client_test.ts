@@ -8,11 +8,12 @@ import assert from "node:assert/strict";
 import { ENDPOINTS } from "../../routes/app.ts";
 import { demoPhoto, solidPng } from "./fixtures.ts";
 import { checkAndRun, withApiServer } from "./user_script.ts";
+import { makeVideo, SKIP_WITHOUT_FFMPEG } from "../fixtures/videos.ts";
 
 const KEY = "client-key";
 
 /** The user's script: one call per operation and body form; prints each call's status and a fact of its answer. */
-function userScript(base: string, photoPath: string, cropPath: string): string {
+function userScript(base: string, photoPath: string, cropPath: string, clipPath: string): string {
   return `import { createClient } from "${base}/v1/client.ts";
 
 const api = createClient("${base}", { apiKey: "${KEY}" });
@@ -55,6 +56,26 @@ out.framesJson = framesJson.data?.frames.map((f) => f.faces.length) ?? framesJso
 const tensor = { name: "input", shape: [1, 3, 224, 224], datatype: "FP32", data: new Array(150528).fill(0) };
 const infer = await api.POST("/v2/models/{id}/infer", { ...id, body: { inputs: [tensor] } });
 out.v2Infer = infer.data?.outputs.map((o) => o.name) ?? infer.error;
+
+// Whole-video jobs: a multipart upload and a raw one of the same file.
+const clip = new Blob([await Deno.readFile(${JSON.stringify(clipPath)})], { type: "video/mp4" });
+const fps = { params: { query: { fps: 2 } } };
+const job = await api.POST("/v1/videos", { ...fps, body: { video: clip } });
+const raw = await api.POST("/v1/videos", { ...fps, body: clip });
+out.jobUpload = [job.response.status, raw.response.status];
+const jobId = { params: { path: { id: job.data?.id ?? "none" } } };
+let status = job.data?.status;
+for (let i = 0; i < 300 && (status === "queued" || status === "running"); i++) {
+  await new Promise((r) => setTimeout(r, 100));
+  status = (await api.GET("/v1/jobs/{id}", jobId)).data?.status;
+}
+out.jobStatus = status;
+out.jobList = (await api.GET("/v1/jobs")).data?.jobs.map((j) => j.id).includes(job.data?.id ?? "");
+const results = await api.GET("/v1/jobs/{id}/results", jobId);
+// The results route answers JSON, NDJSON, CSV or text by format: narrow to the JSON document.
+const doc = results.data;
+out.jobFrames = typeof doc === "object" && doc !== null && "frames" in doc ? doc.frames.length : results.error;
+out.jobCancel = (await api.DELETE("/v1/jobs/{id}", jobId)).data?.status;
 console.log(JSON.stringify(out));
 
 // Never called: the types reject what the server would refuse (an unused @ts-expect-error fails deno check).
@@ -67,11 +88,15 @@ export function wrong() {
 `;
 }
 
-Deno.test("the served client makes every call as typed: multipart, raw Blob/Uint8Array and JSON, no casts", async () => {
+Deno.test({
+  name: "the served client makes every call as typed: multipart, raw Blob/Uint8Array and JSON, no casts",
+  ignore: SKIP_WITHOUT_FFMPEG,
+}, async () => {
   await withApiServer(KEY, async ({ base, port, dir }) => {
     await Deno.writeFile(`${dir}/photo.jpg`, demoPhoto(1));
     await Deno.writeFile(`${dir}/crop.png`, await solidPng(64, 64, [200, 150, 120]));
-    const source = userScript(base, `${dir}/photo.jpg`, `${dir}/crop.png`);
+    const clip = await makeVideo(dir, "clip.mp4", { seconds: 2, fps: 5 });
+    const source = userScript(base, `${dir}/photo.jpg`, `${dir}/crop.png`, clip);
     assert.doesNotMatch(source, / as |bodySerializer|FormData/, "the script uses the client as typed");
     // Every operation of the app is in the script.
     for (const e of ENDPOINTS) assert.ok(source.includes(`"${e.route.path}"`), e.route.path);
@@ -97,5 +122,10 @@ Deno.test("the served client makes every call as typed: multipart, raw Blob/Uint
     assert.deepEqual(out.framesMultipart, [0, 0.5]);
     assert.deepEqual(out.framesJson, [1]);
     assert.deepEqual(out.v2Infer, ["logits", "head_logits", "attention_map"]);
+    assert.deepEqual(out.jobUpload, [202, 202]);
+    assert.equal(out.jobStatus, "succeeded");
+    assert.equal(out.jobList, true);
+    assert.equal(out.jobFrames, 4); // 2 s at fps=2
+    assert.equal(out.jobCancel, "succeeded"); // a finished job is left as it is
   });
 });

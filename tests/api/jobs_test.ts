@@ -3,7 +3,7 @@
  * from the demo photos (never committed), uploaded, polled and read back in every format; validation before
  * queueing, idempotency, per-key isolation, NDJSON during the run, cancel (ffmpeg gone when DELETE answers), resume
  * after a restart and no ffmpeg -> 503.
- * Skipped when ffmpeg is not installed (`.ci/run` installs it).
+ * Skipped off CI when ffmpeg is not installed (`.ci/run` installs it; in CI a missing ffmpeg fails).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -13,34 +13,15 @@ import { createApp } from "../../routes/app.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { Jobs } from "../../src/jobs/jobs.ts";
-import { ffmpegAvailable } from "../../src/jobs/ffmpeg.ts";
 import { ABAW_HEADER, CSV_HEADER } from "../../src/jobs/formats.ts";
 import { apiModelDir } from "./fixtures.ts";
+import { makeVideo, SKIP_WITHOUT_FFMPEG } from "../fixtures/videos.ts";
 
-const ignore = !(await ffmpegAvailable("ffmpeg"));
+const ignore = SKIP_WITHOUT_FFMPEG;
 const KEY = "jobs-key-1";
 const OTHER = "jobs-key-2";
 const quiet = createLogger({ level: "error" });
 const tmp = await Deno.makeTempDir({ prefix: "fer-jobs-" });
-const photo = new URL("../../node_modules/@vladmandic/face-api/demo/sample1.jpg", import.meta.url).pathname;
-
-/** An h264 mp4 of `seconds` at 25 fps: the demo photo panned sideways (so boxes move). */
-async function makeVideo(name: string, seconds: number, codec = "h264"): Promise<string> {
-  const out = join(tmp, name);
-  const encoder = codec === "vp9"
-    ? ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k"]
-    : ["-c:v", "libx264", "-preset", "ultrafast"];
-  const r = await new Deno.Command("ffmpeg", {
-    args: [
-      ...["-v", "error", "-y", "-loop", "1", "-framerate", "25", "-i", photo, "-t", String(seconds)],
-      ...["-vf", "scale=400:-2,crop=320:ih:x='t*10':y=0,format=yuv420p", ...encoder],
-      out,
-    ],
-    stderr: "piped",
-  }).output();
-  assert.ok(r.success, new TextDecoder().decode(r.stderr));
-  return out;
-}
 
 /** ffprobe's own count of the frames of `path` at `fps` (through the same fps filter). */
 async function probeCount(path: string, fps: number): Promise<number> {
@@ -81,7 +62,11 @@ const setup = ignore ? undefined : await (async () => {
     { logger: quiet },
   );
   await server.ready;
-  return { server, base: `http://127.0.0.1:${server.port}`, short: await makeVideo("short.mp4", 2) };
+  return {
+    server,
+    base: `http://127.0.0.1:${server.port}`,
+    short: await makeVideo(tmp, "short.mp4", { seconds: 2 }),
+  };
 })();
 
 function call(path: string, init: RequestInit = {}, key = KEY): Promise<Response> {
@@ -229,7 +214,7 @@ Deno.test({
     assert.equal(a.id, b.id);
     const c = await (await upload(setup!.short, "fps=1", { "idempotency-key": "k-1" }, OTHER)).json();
     assert.notEqual(c.id, a.id, "keys are per API key");
-    const webm = await upload(await makeVideo("short.webm", 1, "vp9"), "fps=1", {
+    const webm = await upload(await makeVideo(tmp, "short.webm", { seconds: 1, codec: "vp9" }), "fps=1", {
       "content-type": "video/webm",
     });
     assert.equal(webm.status, 202);
@@ -247,7 +232,7 @@ Deno.test({
   name: "NDJSON streams lines while the job runs; DELETE cancels and its ffmpeg is gone when it answers",
   ignore,
   async fn() {
-    const long = await makeVideo("long.mp4", 10);
+    const long = await makeVideo(tmp, "long.mp4", { seconds: 10 });
     const job = await (await upload(long, "fps=25&detector=tiny")).json();
     const stream = await call(`/v1/jobs/${job.id}/results?format=ndjson`);
     const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -336,7 +321,7 @@ Deno.test({
       await server.ready;
       return { server, base: `http://127.0.0.1:${server.port}` };
     };
-    const video = await makeVideo("resume.mp4", 4);
+    const video = await makeVideo(tmp, "resume.mp4", { seconds: 4 });
     const a = await start();
     const res = await fetch(`${a.base}/v1/videos?fps=5&detector=tiny`, {
       method: "POST",
@@ -385,7 +370,7 @@ Deno.test({
     try {
       jobs.start();
       const job = await jobs.submit({
-        video: { bytes: await Deno.readFile(await makeVideo("timeout.mp4", 10)) },
+        video: { bytes: await Deno.readFile(await makeVideo(tmp, "timeout.mp4", { seconds: 10 })) },
         options: {
           detect: true,
           maxFaces: 20,

@@ -25,6 +25,7 @@ export async function withApiServer(
       MODEL_DIR: await apiModelDir(),
       API_KEYS: apiKey,
       LOG_LEVEL: "error",
+      DATA_DIR: join(dir, "jobs"),
     }),
     { logger: createLogger({ level: "error" }), startedAt: performance.now() },
   );

@@ -115,6 +115,24 @@ export const CONFIG = {
     "26214400",
     "Largest request body in bytes (counted on the stream), else 413.",
   ),
+  HEADERS_TIMEOUT_MS: setting(
+    "headersTimeoutMs",
+    int("HEADERS_TIMEOUT_MS", { min: 1 }),
+    "10000",
+    "Time a new connection has to send a request's headers; a slow or silent one is closed.",
+  ),
+  KEEP_ALIVE_TIMEOUT_MS: setting(
+    "keepAliveTimeoutMs",
+    int("KEEP_ALIVE_TIMEOUT_MS", { min: 1 }),
+    "5000",
+    "How long an idle kept-alive connection may wait for its next request before it is closed.",
+  ),
+  MAX_CONNECTIONS: setting(
+    "maxConnections",
+    int("MAX_CONNECTIONS", { min: 1 }),
+    "1000",
+    "Most open client connections (lowered to the open-file limit minus 64, logged at start); past it a new connection gets 503 `overloaded` and is closed.",
+  ),
   MAX_PIXELS: setting(
     "maxPixels",
     int("MAX_PIXELS", { min: 1 }),

@@ -30,17 +30,17 @@ export interface RunningServer {
 }
 
 /**
- * Starts the server for a config; used by the CLI below, the integration tests and the benchmark. Resolves once
- * the port is bound. The face detector is required: without it every normal request would fail, so startup
+ * Starts the server for a config; used by the CLI below, the integration tests and the benchmark. The port is
+ * bound when it returns. The face detector is required: without it every normal request would fail, so startup
  * fails instead of reporting ready.
  */
-export async function startServer(
+export function startServer(
   config: Readonly<Config>,
   { logger = createLogger({ level: config.logLevel }), startedAt = 0 }: {
     logger?: Logger;
     startedAt?: number;
   } = {},
-): Promise<RunningServer> {
+): RunningServer {
   const metrics = createMetrics();
   const state: ServerState = { draining: false, inFlight: 0 };
   const app = createApp({ config, state, logger, metrics });
@@ -151,7 +151,7 @@ if (import.meta.main) {
     Deno.exit(EXIT_CODES.badConfig);
   }
   const logger = createLogger({ level: config.logLevel });
-  const running = await startServer(config, { logger });
+  const running = startServer(config, { logger });
   running.ready.catch((err) => {
     logger.error("startup failed", { error: (err as Error).message });
     Deno.exit(EXIT_CODES.startupFailed);

@@ -20,7 +20,7 @@ import { CANONICAL_LABELS } from "../../model/spec.ts";
 const KEY = "test-key-1";
 const quiet = createLogger({ level: "error" });
 const modelDir = await apiModelDir();
-const server = await startServer(
+const server = startServer(
   loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
@@ -422,7 +422,7 @@ Deno.test("rate limit -> 429 with Retry-After, deadline -> 504, more faces than 
 });
 
 Deno.test("shutdown turns not-ready, stops listening and is idempotent", async () => {
-  const own = await startServer(
+  const own = startServer(
     loadConfig({ PORT: "0", HOST: "127.0.0.1", MODEL_DIR: modelDir, LOG_LEVEL: "error" }),
     {
       logger: quiet,

@@ -20,7 +20,7 @@ const logger = createLogger({ level: "warn", write: (l) => logLines.push(JSON.pa
 const dir = await Deno.makeTempDir({ prefix: "fer-serving-" });
 await writeTinyModel(dir, { id: "tiny" });
 await withFaceModels(dir);
-const server = await startServer(
+const server = startServer(
   loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",

@@ -8,7 +8,7 @@ import { loadConfig } from "../../src/config.ts";
 import { startServer } from "../../routes/server.ts";
 import { createLogger } from "../../src/logger.ts";
 const detector = Deno.args[0]; // optional: "ssd" (default) or "tiny"
-const server = await startServer(
+const server = startServer(
   loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",

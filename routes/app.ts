@@ -72,7 +72,18 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       if (limit) app.use(path, limit);
     }
     const types = bodyTypes(e.route);
-    if (types.length) app.use(path, accepts(types, e.accepted ?? types.join(", ")), body);
+    if (types.length) {
+      // Only the route's own method has its body read; any other (OPTIONS with a 24 MiB body, say) is
+      // answered 405 unread, and the transport closes the connection rather than read the rest.
+      const method = e.route.method.toUpperCase();
+      const gate = accepts(types, e.accepted ?? types.join(", "));
+      app.use(path, async (c, next) => {
+        if (c.req.method !== method) return await next();
+        await gate(c, async () => {
+          await body(c, next);
+        });
+      });
+    }
   }
   for (const e of ENDPOINTS) app.openapi(e.route, e.handler, validationHook(e.route));
 

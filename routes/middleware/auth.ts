@@ -1,6 +1,7 @@
 /**
  * API keys (constant-time): with API_KEYS set, a guarded route needs `Authorization: Bearer <key>` or
- * `X-API-Key` (401 otherwise). It names the client for the rate limit: its key, or without keys its address
+ * `X-API-Key` (401 otherwise) for every method, OPTIONS included, and before any body is read (the body reader
+ * runs after this). A CORS preflight never reaches here when CORS is on: the CORS middleware answers it first. It names the client for the rate limit: its key, or without keys its address
  * (the first X-Forwarded-For entry behind a proxy such as Knative or Cloud Run, else the peer address).
  */
 import type { MiddlewareHandler } from "hono";
@@ -25,7 +26,6 @@ export function keyMatches(candidate: string, keys: readonly string[]): boolean 
 /** The authentication middleware for `apiKeys` (none: everyone passes, named by address). */
 export function auth(apiKeys: readonly string[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (c.req.method === "OPTIONS") return await next();
     if (apiKeys.length) {
       const header = c.req.header("authorization");
       const key = header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim() ?? c.req.header("x-api-key")?.trim();

@@ -61,7 +61,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   app.use("*", requestLog(deps));
   if (config.corsOrigins.length) app.use("*", cors(config.corsOrigins));
 
-  const guard = auth(config.apiKeys);
+  const guard = auth(config.apiKeys, config.trustedProxies);
   const limit = config.rateLimitPerMin > 0 ? rateLimit(config.rateLimitPerMin) : undefined;
   // Bodies are read once, in full, before validation: limit on size and time, early close -> 400.
   const body = bodyReader({ maxBytes: config.maxBodyBytes, timeoutMs: config.bodyTimeoutMs });

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { EXECUTION_PROVIDERS } from "./providers.ts";
+import { type Cidr, parseCidr } from "./cidr.ts";
 
 function int(name: string, { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {}) {
   return z.string().trim().regex(/^\d+$/, `${name} must be a whole number`).transform(Number)
@@ -156,6 +157,25 @@ export const CONFIG = {
     int("RATE_LIMIT_PER_MIN"),
     "0",
     "Inference requests per minute per API key (or client address without keys); 0 = unlimited.",
+  ),
+  TRUSTED_PROXIES: setting(
+    "trustedProxies",
+    list().transform((items, ctx): readonly Cidr[] => {
+      const ranges: Cidr[] = [];
+      for (const item of items) {
+        try {
+          ranges.push(parseCidr(item));
+        } catch {
+          ctx.addIssue({
+            code: "custom",
+            message: `TRUSTED_PROXIES has "${item}", not an address or CIDR range`,
+          });
+        }
+      }
+      return Object.freeze(ranges);
+    }),
+    "",
+    "Comma-separated CIDRs (or addresses) of proxies whose `X-Forwarded-For` names the client for the rate limit (Knative's queue-proxy: `127.0.0.1/32`). Empty: the socket address is the client.",
   ),
   CORS_ORIGINS: setting(
     "corsOrigins",

@@ -124,10 +124,11 @@ export function startServer(
 export const EXIT_CODES = {
   /** SIGTERM/SIGINT: every request in flight completed. */
   drained: 0,
-  /** Startup failed while loading or warming a model. */
-  startupFailed: 1,
-  /** Invalid configuration or a missing model file: refused before listening. */
-  badConfig: 2,
+  /**
+   * Refused to start: invalid configuration, a missing model file (before listening), or a model that does not
+   * load or warm up, or a duplicate model id (before ready). The message names the variable or the file(s).
+   */
+  badStart: 2,
   /** SIGTERM/SIGINT: the grace period ended; requests still running were answered 503. */
   cut: 3,
 } as const;
@@ -138,7 +139,7 @@ if (import.meta.main) {
     config = loadConfig();
   } catch (err) {
     console.error((err as Error).message);
-    Deno.exit(EXIT_CODES.badConfig);
+    Deno.exit(EXIT_CODES.badStart);
   }
   const missing = missingFaceModels(config.modelDir);
   if (missing.length) {
@@ -148,13 +149,16 @@ if (import.meta.main) {
       }); ` +
         `build them with \`deno task models --out ${config.modelDir}\``,
     );
-    Deno.exit(EXIT_CODES.badConfig);
+    Deno.exit(EXIT_CODES.badStart);
   }
   const logger = createLogger({ level: config.logLevel });
   const running = startServer(config, { logger });
   running.ready.catch((err) => {
+    // A model that cannot load or warm up stops the start: the platform sees the exit, not a ready pod that
+    // answers 500 to every request naming that model.
     logger.error("startup failed", { error: (err as Error).message });
-    Deno.exit(EXIT_CODES.startupFailed);
+    console.error((err as Error).message);
+    Deno.exit(EXIT_CODES.badStart);
   });
   const stop = async (signal: string) => {
     logger.info("signal", { signal });

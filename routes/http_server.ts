@@ -15,9 +15,10 @@
  * - past `maxConnections` open connections a new one gets a complete `503 overloaded` problem with
  *   `Retry-After` and is closed (past `REFUSING` such answers at once, it is closed without one), so open
  *   descriptors stay bounded (src/fd_limit.ts);
- * - on drain, the listener closes (new connections are refused by the kernel), idle connections close, and
- *   requests in flight either complete or, when the grace period ends first, get a complete
- *   `503 not_ready` with `Retry-After` and `Connection: close`.
+ * - on drain, the listener closes (new connections are refused by the kernel), idle connections close after
+ *   `DRAIN_LINGER_MS` (a request arriving on one meanwhile gets a complete 503), responses say
+ *   `Connection: close`, and requests in flight either complete or, when the grace period ends first, get a
+ *   complete `503 not_ready` with `Retry-After`.
  *
  * `Deno.serveHttp` is deprecated and gone from Deno's type declarations, but present and working in 2.9.6;
  * startup fails with a message naming it if a later Deno removes it.
@@ -60,6 +61,9 @@ export interface HttpServer {
   /** Stops accepting, closes idle connections, waits up to `graceMs` for requests in flight (module note). */
   drain(graceMs: number): Promise<DrainResult>;
 }
+
+/** How long an idle connection stays open once draining starts (at most the keep-alive timeout). */
+export const DRAIN_LINGER_MS = 1000;
 
 /** Refusals over the cap that may be writing their 503 at once; more are closed without one. */
 export const REFUSING = 16;
@@ -158,7 +162,8 @@ export function startHttpServer(handler: FetchHandler, opts: HttpServerOptions):
         if (!event) break;
         clearTimeout(c.timer);
         c.busy++;
-        respond(event, info).finally(() => {
+        const answered = draining ? event.respondWith(shuttingDown()).catch(() => {}) : respond(event, info);
+        answered.finally(() => {
           c.busy--;
           if (c.busy > 0) return;
           if (draining) close(c);
@@ -233,7 +238,11 @@ export function startHttpServer(handler: FetchHandler, opts: HttpServerOptions):
       try {
         listener.close(); // new connections are refused by the kernel from here on
       } catch { /* closed */ }
-      for (const c of connections) if (c.busy === 0) close(c);
+      // An idle kept-alive connection may carry a request already on its way: it stays open a moment, and a
+      // request arriving now gets a complete 503 (`shuttingDown`) instead of a closed socket.
+      for (const c of connections) {
+        if (c.busy === 0) arm(c, Math.min(keepAliveTimeoutMs, DRAIN_LINGER_MS), "idle_timeout");
+      }
       const idle = new Promise<void>((r) => {
         onIdle = r;
         if (connections.size === 0) r();
@@ -247,14 +256,7 @@ export function startHttpServer(handler: FetchHandler, opts: HttpServerOptions):
       for (const ex of [...exchanges]) {
         if (ex.done) continue;
         cut++;
-        const { problem, headers } = toProblem(
-          new ApiError(
-            "not_ready",
-            `Cannot finish request: the server is shutting down (grace period of ${graceMs} ms ended)`,
-            { retryAfterSeconds: 1 },
-          ),
-        );
-        ex.cut(new Response(JSON.stringify(problem), { status: 503, headers }));
+        ex.cut(shuttingDown(`the grace period of ${graceMs} ms ended`));
       }
       // The 503s get a moment to be written before the caller exits.
       let wait: ReturnType<typeof setTimeout> | undefined;
@@ -264,6 +266,16 @@ export function startHttpServer(handler: FetchHandler, opts: HttpServerOptions):
       return { outcome, cut };
     },
   };
+}
+
+/** The complete 503 a request gets once the server is draining: `not_ready`, `Retry-After`, `Connection: close`. */
+function shuttingDown(why = "it stopped taking requests"): Response {
+  const { problem, headers } = toProblem(
+    new ApiError("not_ready", `Cannot finish request: the server is shutting down (${why})`, {
+      retryAfterSeconds: 1,
+    }),
+  );
+  return new Response(JSON.stringify(problem), { status: 503, headers: { ...headers, connection: "close" } });
 }
 
 function closeConn(conn: Deno.Conn): void {

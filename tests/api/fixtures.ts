@@ -199,7 +199,7 @@ export function serverCommand(
 export interface ChildServer {
   child: Deno.ChildProcess;
   lines: Record<string, unknown>[];
-  /** The first log line with `msg` (already seen or still to come). */
+  /** The first log line with `msg` (already seen or still to come); rejects when the process ends without it. */
   waitFor(msg: string): Promise<Record<string, unknown>>;
   /** Resolves once stdout closes (the process ended). */
   done: Promise<void>;
@@ -237,10 +237,19 @@ export function spawnServer(
       }
     }
   })();
+  // A message that never comes because the process ended is a failure, not a test left hanging.
   const waitFor = (msg: string) =>
     Promise.resolve(
       lines.find((l) => l.msg === msg) ??
-        new Promise<Record<string, unknown>>((resolve) => waiters.push({ msg, resolve })),
+        Promise.race([
+          new Promise<Record<string, unknown>>((resolve) => waiters.push({ msg, resolve })),
+          done.then(() =>
+            lines.find((l) => l.msg === msg) ??
+              Promise.reject(
+                new Error(`the server exited before "${msg}": ${JSON.stringify(lines.slice(-3))}`),
+              )
+          ),
+        ]),
     );
   return { child, lines, waitFor, done };
 }

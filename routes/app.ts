@@ -66,7 +66,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
   app.use("*", requestLog(deps));
   if (config.corsOrigins.length) app.use("*", cors(config.corsOrigins));
 
-  const guard = auth(config.apiKeys);
+  const guard = auth(config.apiKeys, config.trustedProxies);
   const limit = config.rateLimitPerMin > 0 ? rateLimit(config.rateLimitPerMin) : undefined;
   // Bodies are read once, in full, before validation: limit on size and time, early close -> 400.
   const body = bodyReader({ maxBytes: config.maxBodyBytes, timeoutMs: config.bodyTimeoutMs });
@@ -80,13 +80,28 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       if (limit) app.use(path, limit);
     }
     const types = bodyTypes(e.route);
-    const maxBytes = e.maxBodyBytes?.(config) ?? config.maxBodyBytes;
-    const limited = e.maxBodyBytes ? bodyReader({ maxBytes, timeoutMs: config.bodyTimeoutMs }) : body;
-    // Raw video bodies go to a file as they arrive; a multipart upload is still read into memory.
-    const spool = e.spool
-      ? [videoUpload({ dir: e.spool(config), maxBytes, timeoutMs: config.bodyTimeoutMs })]
-      : [];
-    if (types.length) app.use(path, accepts(types, e.accepted ?? types.join(", ")), ...spool, limited);
+    if (types.length) {
+      // Only the route's own method has its body read; any other (OPTIONS with a 24 MiB body, say) is
+      // answered 405 unread, and the transport closes the connection rather than read the rest.
+      const method = e.route.method.toUpperCase();
+      const gate = accepts(types, e.accepted ?? types.join(", "));
+      const maxBytes = e.maxBodyBytes?.(config) ?? config.maxBodyBytes;
+      const limited = e.maxBodyBytes ? bodyReader({ maxBytes, timeoutMs: config.bodyTimeoutMs }) : body;
+      // Raw video bodies go to a file as they arrive; a multipart upload is still read into memory.
+      const spool = e.spool
+        ? videoUpload({ dir: e.spool(config), maxBytes, timeoutMs: config.bodyTimeoutMs })
+        : undefined;
+      app.use(path, async (c, next) => {
+        if (c.req.method !== method) return await next();
+        await gate(c, async () => {
+          if (spool) {
+            await spool(c, async () => {
+              await limited(c, next);
+            });
+          } else await limited(c, next);
+        });
+      });
+    }
   }
   for (const e of ENDPOINTS) app.openapi(e.route, e.handler, validationHook(e.route));
 

@@ -1,8 +1,9 @@
 /**
  * The server process: reads the config, starts listening at once (liveness answers while models load), loads and
  * warms the models, then reports ready and logs the cold start (process start -> ready). On SIGTERM/SIGINT it
- * turns not-ready, stops accepting connections, lets in-flight requests finish within SHUTDOWN_GRACE_MS and exits
- * (Cloud Run and Knative send SIGKILL about 10 s after SIGTERM).
+ * turns not-ready, stops accepting connections, lets in-flight requests finish within SHUTDOWN_GRACE_MS, answers
+ * any still running then with a complete 503, and exits with a code saying which happened (`EXIT_CODES`; Cloud
+ * Run and Knative send SIGKILL about 10 s after SIGTERM). Connections go through routes/http_server.ts.
  */
 import { type Config, loadConfig } from "../src/config.ts";
 import { createLogger, type Logger } from "../src/logger.ts";
@@ -10,7 +11,9 @@ import { createMetrics, type Metrics } from "../src/metrics.ts";
 import { loadRegistry } from "../src/registry.ts";
 import { createFaceDetector, missingFaceModels } from "../src/faces/pipeline.ts";
 import { Jobs } from "../src/jobs/jobs.ts";
+import { connectionCap, readFdLimit } from "../src/fd_limit.ts";
 import { createApp } from "./app.ts";
+import { type DrainResult, startHttpServer } from "./http_server.ts";
 import type { ServerState } from "./context.ts";
 
 /** A started server: its port, state and metrics, readiness and shutdown. */
@@ -20,13 +23,17 @@ export interface RunningServer {
   metrics: Metrics;
   /** Resolves when models are loaded and warm (the server is ready). */
   ready: Promise<void>;
-  /** Drains and stops: not ready, stop accepting, wait for in-flight requests (up to the grace period). */
-  shutdown(): Promise<void>;
+  /**
+   * Drains and stops: not ready at once, stop accepting, let requests in flight finish within the grace period,
+   * answer those still running then with 503 (see routes/http_server.ts). Resolves with how it ended.
+   */
+  shutdown(): Promise<DrainResult>;
 }
 
 /**
- * Starts the server for a config; used by the CLI below, the integration tests and the benchmark. The face
- * detector is required: without it every normal request would fail, so startup fails instead of reporting ready.
+ * Starts the server for a config; used by the CLI below, the integration tests and the benchmark. The port is
+ * bound when it returns. The face detector is required: without it every normal request would fail, so startup
+ * fails instead of reporting ready.
  */
 export function startServer(
   config: Readonly<Config>,
@@ -51,11 +58,31 @@ export function startServer(
     logger,
   });
   const app = createApp({ config, state, logger, metrics, jobs });
-  const server = Deno.serve({
+  const fdLimit = readFdLimit();
+  const maxConnections = connectionCap(config.maxConnections, fdLimit);
+  const connectionEvents = metrics.counter(
+    "fer_connection_events_total",
+    "Connections closed or refused by policy",
+  );
+  const server = startHttpServer((req, info) => app.fetch(req, info), {
     port: config.port,
     hostname: config.host,
-    onListen: ({ hostname, port }) => logger.info("listening", { hostname, port }),
-  }, app.fetch);
+    headersTimeoutMs: config.headersTimeoutMs,
+    keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+    maxConnections,
+    onEvent: (event, detail) => {
+      connectionEvents({ event });
+      if (event === "refused") logger.warn("connection refused", { detail, maxConnections });
+      else logger.debug("connection closed", { event, detail });
+    },
+  });
+  metrics.gauge("fer_open_connections", "Open client connections", () => server.connections);
+  logger.info("listening", {
+    hostname: config.host,
+    port: server.port,
+    maxConnections,
+    openFileLimit: fdLimit ? { soft: fdLimit.soft, hard: fdLimit.hard } : null,
+  });
   const ready = loadRegistry({
     modelDir: config.modelDir,
     executionProvider: config.executionProvider,
@@ -82,9 +109,9 @@ export function startServer(
       provider: [...registry.models.values()][0]?.provider,
     });
   });
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<DrainResult> | undefined;
   return {
-    port: server.addr.port,
+    port: server.port,
     state,
     metrics,
     ready,
@@ -92,23 +119,37 @@ export function startServer(
       stopping ??= (async () => {
         state.draining = true;
         const t0 = performance.now();
-        logger.info("draining", { inFlight: state.inFlight });
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const grace = new Promise<"timeout">((r) =>
-          timer = setTimeout(() => r("timeout"), config.shutdownGraceMs)
-        );
-        const outcome = await Promise.race([server.shutdown().then(() => "drained" as const), grace]);
-        clearTimeout(timer);
+        logger.info("draining", { inFlight: state.inFlight, connections: server.connections });
+        const result = await server.drain(config.shutdownGraceMs);
         // Running jobs stop where they are (their frames so far are stored) and resume on the next start.
         await jobs.close();
         // Not awaiting a model load still in progress: the process is about to exit anyway.
-        if (outcome === "drained") await state.registry?.close();
-        logger.info("stopped", { outcome, ms: Math.round(performance.now() - t0), inFlight: state.inFlight });
+        if (result.outcome === "drained") await state.registry?.close();
+        logger.info("stopped", {
+          outcome: result.outcome,
+          cut: result.cut,
+          ms: Math.round(performance.now() - t0),
+          inFlight: state.inFlight,
+        });
+        return result;
       })();
       return stopping;
     },
   };
 }
+
+/** Exit codes of the server process (documented in the README's Reliability section). */
+export const EXIT_CODES = {
+  /** SIGTERM/SIGINT: every request in flight completed. */
+  drained: 0,
+  /**
+   * Refused to start: invalid configuration, a missing model file (before listening), or a model that does not
+   * load or warm up, or a duplicate model id (before ready). The message names the variable or the file(s).
+   */
+  badStart: 2,
+  /** SIGTERM/SIGINT: the grace period ended; requests still running were answered 503. */
+  cut: 3,
+} as const;
 
 if (import.meta.main) {
   let config: Readonly<Config>;
@@ -116,7 +157,7 @@ if (import.meta.main) {
     config = loadConfig();
   } catch (err) {
     console.error((err as Error).message);
-    Deno.exit(2);
+    Deno.exit(EXIT_CODES.badStart);
   }
   const missing = missingFaceModels(config.modelDir);
   if (missing.length) {
@@ -126,18 +167,21 @@ if (import.meta.main) {
       }); ` +
         `build them with \`deno task models --out ${config.modelDir}\``,
     );
-    Deno.exit(2);
+    Deno.exit(EXIT_CODES.badStart);
   }
   const logger = createLogger({ level: config.logLevel });
   const running = startServer(config, { logger });
   running.ready.catch((err) => {
+    // A model that cannot load or warm up stops the start: the platform sees the exit, not a ready pod that
+    // answers 500 to every request naming that model.
     logger.error("startup failed", { error: (err as Error).message });
-    Deno.exit(1);
+    console.error((err as Error).message);
+    Deno.exit(EXIT_CODES.badStart);
   });
   const stop = async (signal: string) => {
     logger.info("signal", { signal });
-    await running.shutdown();
-    Deno.exit(0);
+    const { outcome } = await running.shutdown();
+    Deno.exit(EXIT_CODES[outcome]);
   };
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));

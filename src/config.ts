@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { EXECUTION_PROVIDERS } from "./providers.ts";
+import { type Cidr, parseCidr } from "./cidr.ts";
 
 function int(name: string, { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {}) {
   return z.string().trim().regex(/^\d+$/, `${name} must be a whole number`).transform(Number)
@@ -115,6 +116,24 @@ export const CONFIG = {
     "26214400",
     "Largest request body in bytes (counted on the stream), else 413.",
   ),
+  HEADERS_TIMEOUT_MS: setting(
+    "headersTimeoutMs",
+    int("HEADERS_TIMEOUT_MS", { min: 1 }),
+    "10000",
+    "Time a new connection has to send a request's headers; a slow or silent one is closed.",
+  ),
+  KEEP_ALIVE_TIMEOUT_MS: setting(
+    "keepAliveTimeoutMs",
+    int("KEEP_ALIVE_TIMEOUT_MS", { min: 1 }),
+    "5000",
+    "How long an idle kept-alive connection may wait for its next request before it is closed.",
+  ),
+  MAX_CONNECTIONS: setting(
+    "maxConnections",
+    int("MAX_CONNECTIONS", { min: 1 }),
+    "1000",
+    "Most open client connections (lowered to the open-file limit minus 64, logged at start); past it a new connection gets 503 `overloaded` and is closed.",
+  ),
   MAX_PIXELS: setting(
     "maxPixels",
     int("MAX_PIXELS", { min: 1 }),
@@ -186,6 +205,25 @@ export const CONFIG = {
     int("RATE_LIMIT_PER_MIN"),
     "0",
     "Inference requests per minute per API key (or client address without keys); 0 = unlimited.",
+  ),
+  TRUSTED_PROXIES: setting(
+    "trustedProxies",
+    list().transform((items, ctx): readonly Cidr[] => {
+      const ranges: Cidr[] = [];
+      for (const item of items) {
+        try {
+          ranges.push(parseCidr(item));
+        } catch {
+          ctx.addIssue({
+            code: "custom",
+            message: `TRUSTED_PROXIES has "${item}", not an address or CIDR range`,
+          });
+        }
+      }
+      return Object.freeze(ranges);
+    }),
+    "",
+    "Comma-separated CIDRs (or addresses) of proxies whose `X-Forwarded-For` names the client for the rate limit (Knative's queue-proxy: `127.0.0.1/32`). Empty: the socket address is the client.",
   ),
   CORS_ORIGINS: setting(
     "corsOrigins",

@@ -177,6 +177,7 @@ export async function loadRegistry(
   }: RegistryOptions,
 ): Promise<Registry> {
   const manifests: { path: string; manifest: Manifest }[] = [];
+  const seen = new Map<string, string>();
   let entries: Deno.DirEntry[] = [];
   try {
     entries = [...Deno.readDirSync(modelDir)];
@@ -190,6 +191,14 @@ export async function loadRegistry(
   ) {
     const path = join(modelDir, e.name);
     const manifest = await readManifest(path);
+    // Two files claiming one id would make `model=<id>` pick one silently: refuse, naming both.
+    const twin = seen.get(manifest.id);
+    if (twin) {
+      throw new Error(
+        `Cannot start: model id "${manifest.id}" is declared by both ${twin} and ${path} (ids must be unique)`,
+      );
+    }
+    seen.set(manifest.id, path);
     if (manifest.task === "expression") manifests.push({ path, manifest });
   }
   if (!manifests.length) {
@@ -227,7 +236,11 @@ export async function loadRegistry(
   const models = new Map<string, LoadedModel>();
   for (const { path, manifest } of manifests) {
     const t0 = performance.now();
-    const session = await openModel(path, { executionProvider, intraOpNumThreads: threads });
+    const session = await openModel(path, { executionProvider, intraOpNumThreads: threads }).catch((err) => {
+      throw new Error(
+        `Cannot start: model "${manifest.id}" (${path}) does not load: ${(err as Error).message}`,
+      );
+    });
     if (session.fallbackReason) {
       logger?.warn("execution provider fallback", { model: manifest.id, reason: session.fallbackReason });
     }

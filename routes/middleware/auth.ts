@@ -1,10 +1,12 @@
 /**
  * API keys (constant-time): with API_KEYS set, a guarded route needs `Authorization: Bearer <key>` or
- * `X-API-Key` (401 otherwise). It names the client for the rate limit: its key, or without keys its address
- * (the first X-Forwarded-For entry behind a proxy such as Knative or Cloud Run, else the peer address).
+ * `X-API-Key` (401 otherwise) for every method, OPTIONS included, and before any body is read (the body reader
+ * runs after this). A CORS preflight never reaches here when CORS is on: the CORS middleware answers it first. It names the client for the rate limit: its key, or without keys its address (the
+ * socket peer, or, when the peer is one of TRUSTED_PROXIES, the address those proxies saw; see src/cidr.ts).
  */
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../../src/errors.ts";
+import { type Cidr, clientAddress } from "../../src/cidr.ts";
 import type { AppEnv } from "../context.ts";
 
 const encoder = new TextEncoder();
@@ -23,9 +25,11 @@ export function keyMatches(candidate: string, keys: readonly string[]): boolean 
 }
 
 /** The authentication middleware for `apiKeys` (none: everyone passes, named by address). */
-export function auth(apiKeys: readonly string[]): MiddlewareHandler<AppEnv> {
+export function auth(
+  apiKeys: readonly string[],
+  trustedProxies: readonly Cidr[] = [],
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (c.req.method === "OPTIONS") return await next();
     if (apiKeys.length) {
       const header = c.req.header("authorization");
       const key = header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim() ?? c.req.header("x-api-key")?.trim();
@@ -40,10 +44,12 @@ export function auth(apiKeys: readonly string[]): MiddlewareHandler<AppEnv> {
       c.set("client", `key:${key}`);
     } else {
       const peer = (c.env as Deno.ServeHandlerInfo | undefined)?.remoteAddr as Deno.NetAddr | undefined;
-      c.set(
-        "client",
-        `addr:${c.req.header("x-forwarded-for")?.split(",")[0].trim() ?? peer?.hostname ?? "local"}`,
+      const address = clientAddress(
+        peer?.hostname ?? "local",
+        c.req.header("x-forwarded-for"),
+        trustedProxies,
       );
+      c.set("client", `addr:${address}`);
     }
     await next();
   };

@@ -22,5 +22,9 @@ export async function openFaceModel(
     const out = modelDir.replace(/\/+$/, "") === DEFAULT_MODEL_DIR ? "" : ` --out ${modelDir}`;
     throw new Error(`Cannot open face model: ${path} is missing; build it with \`deno task models${out}\``);
   }
-  return await openModel(path, options);
+  try {
+    return await openModel(path, options);
+  } catch (err) {
+    throw new Error(`Cannot open face model ${path}: ${(err as Error).message}`);
+  }
 }

@@ -10,7 +10,13 @@ import { join } from "node:path";
 import { clipBox } from "../box.ts";
 import { decodeImage, type DecodeOptions, type RawImage } from "../image.ts";
 import type { ExecutionProvider, ModelSession } from "../session.ts";
-import { checkDetectorInput, DEFAULT_DETECTOR, type DetectorName, DETECTORS } from "./detectors.ts";
+import {
+  checkDetectorInput,
+  DEFAULT_DETECTOR,
+  DETECTOR_NAMES,
+  type DetectorName,
+  DETECTORS,
+} from "./detectors.ts";
 import type { Face } from "./face.ts";
 import { addLandmarks } from "./landmarks.ts";
 import { DEFAULT_MODEL_DIR, openFaceModel } from "./open.ts";
@@ -25,7 +31,7 @@ export const FACE_MODELS = {
   landmarks: "face-landmarks68.manifest.json",
   /** face-api's expression net: not part of the pipeline, but the server needs it as its baseline model. */
   expression: "face-expression.manifest.json",
-  /** Optional faster detector (face-api's Tiny Face Detector), opened on first use. */
+  /** The faster detector (face-api's Tiny Face Detector): opened on first use by the library, at start by the server. */
   tinyDetector: DETECTORS.tiny.file,
 } as const;
 
@@ -70,9 +76,16 @@ export interface FacePipelineOptions {
   intraOpNumThreads?: number;
 }
 
-/** The files (manifest and ONNX) of `FACE_MODELS` that the server needs but `modelDir` lacks. */
+/**
+ * The files (manifest and ONNX) of `FACE_MODELS` that the server needs but `modelDir` lacks: every detector a
+ * request can name (`detector=tiny` included), the landmark net and the baseline expression net.
+ */
 export function missingFaceModels(modelDir: string): string[] {
-  const needed = [FACE_MODELS.detector, FACE_MODELS.landmarks, FACE_MODELS.expression]
+  const needed = [
+    ...DETECTOR_NAMES.map((d) => DETECTORS[d].file),
+    FACE_MODELS.landmarks,
+    FACE_MODELS.expression,
+  ]
     .flatMap((m) => [m, m.replace(/\.manifest\.json$/, ".onnx")]);
   return needed.filter((f) => {
     try {
@@ -151,9 +164,10 @@ export async function createFacePipeline(
 }
 
 /**
- * The face detector the registry serves with: a pipeline warmed once on a blank frame (so the first request does
- * not pay for it) and `prepareFaceInput` for the crops. No catch: a server without its face detector must not
- * become ready (startup fails instead).
+ * The face detector the registry serves with: a pipeline with every detector opened and warmed once on a blank
+ * frame (so the first request does not pay for it, and a broken `detector=tiny` model stops the start instead of
+ * failing every request that names it later) and `prepareFaceInput` for the crops. No catch: a server without
+ * its face models must not become ready (startup fails instead).
  */
 export async function createFaceDetector(options: FacePipelineOptions): Promise<{
   pipeline: FacePipeline;
@@ -162,6 +176,6 @@ export async function createFaceDetector(options: FacePipelineOptions): Promise<
 }> {
   const pipeline = await createFacePipeline(options);
   const blank = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 as const };
-  await pipeline.detect(blank, { landmarks: true });
+  for (const detector of DETECTOR_NAMES) await pipeline.detect(blank, { landmarks: true, detector });
   return { pipeline, detect: (image, o) => pipeline.detect(image, o), prepare: prepareFaceInput };
 }

@@ -194,3 +194,62 @@ export function serverCommand(
     stderr,
   });
 }
+
+/** A server process (see `serverCommand`) with its JSON log lines, a wait for a log message, and its base URL. */
+export interface ChildServer {
+  child: Deno.ChildProcess;
+  lines: Record<string, unknown>[];
+  /** The first log line with `msg` (already seen or still to come); rejects when the process ends without it. */
+  waitFor(msg: string): Promise<Record<string, unknown>>;
+  /** Resolves once stdout closes (the process ended). */
+  done: Promise<void>;
+}
+
+/**
+ * Spawns routes/server.ts with `env` (stderr discarded) and collects its log lines; with `openFiles`, under
+ * `ulimit -n <openFiles>` (soft and hard), as a platform with a low descriptor limit would run it.
+ */
+export function spawnServer(
+  env: Record<string, string>,
+  { openFiles }: { openFiles?: number } = {},
+): ChildServer {
+  const script = new URL("../../routes/server.ts", import.meta.url).pathname;
+  const child = openFiles === undefined
+    ? serverCommand(env, { stderr: "null" }).spawn()
+    : new Deno.Command("bash", {
+      args: ["-c", `ulimit -n ${openFiles} && exec "$0" run -A "$1"`, Deno.execPath(), script],
+      env: { PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1", ...env },
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+  const lines: Record<string, unknown>[] = [];
+  const waiters: { msg: string; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const done = (async () => {
+    let rest = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const line of parts) {
+        if (!line.startsWith("{")) continue;
+        const j = JSON.parse(line);
+        lines.push(j);
+        for (const w of waiters.filter((w) => w.msg === j.msg)) w.resolve(j);
+      }
+    }
+  })();
+  // A message that never comes because the process ended is a failure, not a test left hanging.
+  const waitFor = (msg: string) =>
+    Promise.resolve(
+      lines.find((l) => l.msg === msg) ??
+        Promise.race([
+          new Promise<Record<string, unknown>>((resolve) => waiters.push({ msg, resolve })),
+          done.then(() =>
+            lines.find((l) => l.msg === msg) ??
+              Promise.reject(
+                new Error(`the server exited before "${msg}": ${JSON.stringify(lines.slice(-3))}`),
+              )
+          ),
+        ]),
+    );
+  return { child, lines, waitFor, done };
+}

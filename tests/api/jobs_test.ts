@@ -35,17 +35,10 @@ async function probeCount(path: string, fps: number): Promise<number> {
   return Number(new TextDecoder().decode(r.stdout).trim());
 }
 
-/** Process ids whose command line mentions `text` (the job's upload path holds its id). */
+/** Process ids whose command line mentions `text` (the job's upload path holds its id); pgrep exits 1 for none. */
 async function processesWith(text: string): Promise<number[]> {
-  const pids: number[] = [];
-  for await (const e of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`);
-      if (cmd.includes(text)) pids.push(Number(e.name));
-    } catch { /* gone */ }
-  }
-  return pids;
+  const out = await new Deno.Command("pgrep", { args: ["-f", "--", text], stdout: "piped" }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => /^\d+$/.test(l)).map(Number);
 }
 
 const setup = ignore ? undefined : await (async () => {

@@ -40,10 +40,11 @@ Deno.test("deno task detect prints one JSON line per image, writes aligned crops
     const [ok, bad] = lines;
     assert.deepEqual([ok.image, ok.width, ok.height, ok.faces.length], [DEMO_PHOTOS[0], 1920, 1280, 3]);
     for (const f of ok.faces) {
-      assert.deepEqual(Object.keys(f), ["box", "score", "landmarks5", "expression"]);
+      // The API's face schema (names and rounding: tests/api/detect_cli_test.ts compares them to the API).
+      assert.deepEqual(Object.keys(f), ["box", "detectionScore", "expression", "landmarks"]);
       assert.deepEqual(Object.keys(f.box), ["x", "y", "width", "height"]);
-      assert.equal(f.landmarks5.length, 5);
-      assert.ok(f.score > 0.5);
+      assert.equal(f.landmarks.points5.length, 5);
+      assert.ok(f.detectionScore > 0.5);
       assert.ok(Object.keys(f.expression.scores).includes(f.expression.label));
     }
     assert.deepEqual(bad, {

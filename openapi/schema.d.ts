@@ -501,8 +501,8 @@ export interface paths {
                     /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
                     detect?: boolean;
                     maxFaces?: number;
-                    /** @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces) */
-                    detector?: "ssd" | "tiny";
+                    /** @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) */
+                    detector?: "ssd-multiscale" | "ssd" | "tiny";
                     /** @description Smallest face side in pixels */
                     minFaceSize?: number;
                     /** @description Smallest face detection score */
@@ -635,8 +635,8 @@ export interface paths {
                     /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
                     detect?: boolean;
                     maxFaces?: number;
-                    /** @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces) */
-                    detector?: "ssd" | "tiny";
+                    /** @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) */
+                    detector?: "ssd-multiscale" | "ssd" | "tiny";
                     /** @description Smallest face side in pixels */
                     minFaceSize?: number;
                     /** @description Smallest face detection score */
@@ -957,11 +957,11 @@ export interface components {
             /** @default 20 */
             maxFaces?: number;
             /**
-             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces)
-             * @default ssd
+             * @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces)
+             * @default ssd-multiscale
              * @enum {string}
              */
-            detector?: "ssd" | "tiny";
+            detector?: "ssd-multiscale" | "ssd" | "tiny";
             /**
              * @description Smallest face side in pixels
              * @default 0
@@ -1034,11 +1034,11 @@ export interface components {
             /** @default 20 */
             maxFaces?: number;
             /**
-             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces)
-             * @default ssd
+             * @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces)
+             * @default ssd-multiscale
              * @enum {string}
              */
-            detector?: "ssd" | "tiny";
+            detector?: "ssd-multiscale" | "ssd" | "tiny";
             /**
              * @description Smallest face side in pixels
              * @default 0

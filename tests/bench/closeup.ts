@@ -1,5 +1,5 @@
 /**
- * `deno task bench:closeup [--detector NAME ...] [--write DIR]`: the faces-found rate of each face detector on
+ * `deno task bench:closeup [--detector NAME ...] [--runs N] [--sets false] [--write DIR]`: the faces-found rate of each face detector on
  * the generated close-up sets (tests/faces/closeup.ts: the 22 demo faces cropped tight, grayscale, rotated,
  * downscaled), with default options (minConfidence 0.5), plus the demo photos' face counts as a check that
  * nothing else moved. Then the detection latency (decode excluded, landmarks included, median of `--runs`
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     detector: { type: "string", multiple: true },
     write: { type: "string" },
     runs: { type: "string", default: "5" },
+    sets: { type: "string", default: "true" },
   },
 });
 const detectors = (values.detector?.length ? values.detector : DETECTOR_NAMES) as DetectorName[];
@@ -31,7 +32,8 @@ for (const d of detectors) {
   }
 }
 const pipeline = await createFacePipeline({ modelDir: await faceModelDir() });
-const sets = await closeUpSets(pipeline);
+// `--sets false`: only the latency part.
+const sets = values.sets === "false" ? [] : await closeUpSets(pipeline);
 if (values.write) {
   await Deno.mkdir(values.write, { recursive: true });
   for (const c of sets) await Deno.writeFile(join(values.write, `${c.set} ${c.name}.jpg`), c.jpeg);
@@ -41,7 +43,7 @@ console.log(
   `close-up sets: ${names.map((n) => `${n} ${sets.filter((c) => c.set === n).length}`).join(", ")}`,
 );
 console.log(`detector   ${names.map((n) => n.padStart(8)).join("")}     all  demo faces  ms/close-up`);
-for (const detector of detectors) {
+for (const detector of sets.length ? detectors : []) {
   const found = new Map<string, number>();
   const missed: string[] = [];
   const t0 = performance.now();

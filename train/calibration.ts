@@ -55,3 +55,46 @@ export function calibrationError(
   }
   return { ece, bins: out };
 }
+
+/** Probabilities sharpened (T < 1) or softened (T > 1) by temperature `t`: softmax(log(p) / t). */
+export function withTemperature(probabilities: ArrayLike<number>, t: number): number[] {
+  const logits = Array.from(probabilities, (p) => Math.log(Math.max(p, 1e-12)) / t);
+  const max = Math.max(...logits);
+  const e = logits.map((l) => Math.exp(l - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+/**
+ * The temperature (0.05..20, log-spaced grid refined twice) that minimises the mean negative log-likelihood of
+ * the true classes: temperature scaling (Guo et al. 2017) for a model that outputs probabilities. It changes
+ * confidences, never the argmax. Throws on a length mismatch or no samples.
+ */
+export function fitTemperature(
+  probabilities: readonly ArrayLike<number>[],
+  truth: ArrayLike<number>,
+): number {
+  if (probabilities.length !== truth.length || truth.length === 0) {
+    throw new Error(
+      `Cannot fit a temperature: ${probabilities.length} predictions for ${truth.length} labels`,
+    );
+  }
+  const nll = (t: number) => {
+    let s = 0;
+    for (let i = 0; i < truth.length; i++) {
+      s -= Math.log(Math.max(withTemperature(probabilities[i], t)[truth[i]], 1e-12));
+    }
+    return s / truth.length;
+  };
+  let lo = Math.log(0.05), hi = Math.log(20), best = 0;
+  for (let round = 0; round < 3; round++) {
+    let bestNll = Infinity;
+    for (let k = 0; k <= 20; k++) {
+      const x = lo + ((hi - lo) * k) / 20, v = nll(Math.exp(x));
+      if (v < bestNll) bestNll = v, best = x;
+    }
+    const step = (hi - lo) / 20;
+    lo = best - step, hi = best + step;
+  }
+  return Math.exp(best);
+}

@@ -6,6 +6,8 @@
  * macro-F1, ABAW 2020 score, ECE (15 bins), faces-found rate and images/s per model, then per-class
  * precision/recall/F1 and each confusion matrix; writes `accuracy.json` and `confusion-<model>.svg` into
  * `--out` (default artifacts/bench/accuracy). Images/s is wall clock on whatever else the machine runs.
+ * `--calibrate DIR` fits one temperature per model on another labelled set (every N-th image with
+ * `--calibrate-every N`; e.g. a held-out part of a training split) and reports the ECE of `--data` at it.
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -14,11 +16,12 @@ import { DEFAULT_DETECTOR, DETECTOR_NAMES, type DetectorName } from "../../src/f
 import { loadRegistry } from "../../src/registry.ts";
 import { CANONICAL_LABELS } from "../../model/spec.ts";
 import { confusionSvg } from "../../train/plots.ts";
+import { calibrationError, fitTemperature, withTemperature } from "../../train/calibration.ts";
 import { faceModelDir } from "../faces/models.ts";
 import { measureModel, type ModelAccuracy, readLabelledSet } from "./accuracy_run.ts";
 
 const USAGE =
-  "usage: deno task bench:accuracy --data DIR [--model ID ...] [--detect true|false] [--detector NAME] [--out DIR] [--model-dir DIR] [--limit N]";
+  "usage: deno task bench:accuracy --data DIR [--model ID ...] [--detect true|false] [--detector NAME] [--out DIR] [--model-dir DIR] [--limit N] [--calibrate DIR [--calibrate-every N]]";
 const { values } = parseArgs({
   args: Deno.args,
   options: {
@@ -29,6 +32,8 @@ const { values } = parseArgs({
     out: { type: "string", default: join("artifacts", "bench", "accuracy") },
     "model-dir": { type: "string" },
     limit: { type: "string" },
+    calibrate: { type: "string" },
+    "calibrate-every": { type: "string", default: "1" },
   },
 });
 if (!values.data || !["true", "false"].includes(values.detect)) {
@@ -55,8 +60,27 @@ console.log(
     detect ? ` (${detector})` : ""
   }, ${navigator.hardwareConcurrency} logical CPUs`,
 );
-const results: ModelAccuracy[] = [];
-for (const id of ids) results.push(await measureModel(registry, id, images, { detect, detector }));
+const results: (ModelAccuracy & { temperature?: number; eceAtTemperature?: number })[] = [];
+const every = Math.max(1, Number(values["calibrate-every"]));
+const held = values.calibrate
+  ? (await readLabelledSet(values.calibrate)).filter((_, i) => i % every === 0)
+  : [];
+for (const id of ids) {
+  const r = await measureModel(registry, id, images, { detect, detector });
+  if (held.length) {
+    const fit = await measureModel(registry, id, held, { detect, detector });
+    const found = held.map((_, i) => i).filter((i) => fit.predictions[i] >= 0);
+    const temperature = fitTemperature(found.map((i) => fit.scores[i]), found.map((i) => held[i].label));
+    const seen = images.map((_, i) => i).filter((i) => r.predictions[i] >= 0);
+    const scaled = seen.map((i) => withTemperature(r.scores[i], temperature));
+    const ece = calibrationError(
+      scaled.map((p) => Math.max(...p)), // the temperature keeps the argmax: this is the predicted class's
+      seen.map((i) => r.predictions[i] === images[i].label),
+    ).ece;
+    Object.assign(r, { temperature, eceAtTemperature: ece });
+  }
+  results.push(r);
+}
 await faces.pipeline.release();
 await registry.close();
 
@@ -73,6 +97,15 @@ for (const r of results) {
       `${f3(r.metrics.abaw2020).padStart(8)}  ${f3(r.calibration.ece).padStart(7)}  ${
         pct(r.facesFoundRate).padStart(11)
       }  ${pct(r.accuracyAllImages).padStart(8)}  ${r.imagesPerSecond.toFixed(0).padStart(8)}`,
+  );
+}
+for (const r of results) {
+  if (r.temperature === undefined) continue;
+  console.log(
+    `${r.model.id}: temperature ${
+      r.temperature.toFixed(3)
+    } fitted on ${held.length} images of ${values.calibrate}` +
+      ` -> ECE ${f3(r.calibration.ece)} before, ${f3(r.eceAtTemperature!)} after (same predictions)`,
   );
 }
 for (const r of results) {
@@ -98,7 +131,7 @@ await Deno.writeTextFile(
       data: values.data,
       detect,
       ...(detect ? { detector } : {}),
-      results: results.map(({ predictions: _, ...r }) => r),
+      results: results.map(({ predictions: _, scores: __, ...r }) => r),
     },
     null,
     2,

@@ -80,6 +80,8 @@ export interface ModelAccuracy {
   imagesPerSecond: number;
   /** Canonical class index per image, -1 where no face was found. */
   predictions: number[];
+  /** Canonical scores of each image's top face (empty where no face was found). */
+  scores: number[][];
 }
 
 /** Runs `images` through `analyzeImages` with `modelId` of `registry`, exactly as a request would. */
@@ -107,6 +109,7 @@ export async function measureModel(
   };
   const predictions = new Array<number>(images.length).fill(-1);
   const confidence = new Array<number>(images.length).fill(0);
+  const scores: number[][] = images.map(() => []);
   let next = 0;
   const t0 = performance.now();
   async function worker() {
@@ -128,6 +131,7 @@ export async function measureModel(
         for (let c = 1; c < face.scores.length; c++) if (face.scores[c] > face.scores[best]) best = c;
         predictions[i] = best;
         confidence[i] = face.scores[best];
+        scores[i] = face.scores;
       }
       onImage?.();
     }
@@ -152,5 +156,6 @@ export async function measureModel(
     calibration: calibrationError(found.map((i) => confidence[i]), correct),
     imagesPerSecond: images.length / seconds,
     predictions,
+    scores,
   };
 }

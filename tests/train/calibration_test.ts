@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { calibrationError } from "../../train/calibration.ts";
+import { calibrationError, fitTemperature, withTemperature } from "../../train/calibration.ts";
 
 Deno.test("calibrationError() is 0 for a calibrated model and the confidence gap for an overconfident one", () => {
   // Bin [0.8, 0.867): 5 predictions at 0.8, 4 right -> gap 0.
@@ -19,4 +19,21 @@ Deno.test("calibrationError() is 0 for a calibrated model and the confidence gap
 Deno.test("calibrationError() refuses mismatched or empty input", () => {
   assert.throws(() => calibrationError([0.5], []), /1 confidences but 0 outcomes/);
   assert.throws(() => calibrationError([], []), /no predictions/);
+});
+
+Deno.test("fitTemperature() softens an overconfident model and withTemperature() keeps the argmax", () => {
+  // Always 0.99 on the predicted class, right 60% of the time: the fitted temperature must soften (T > 1).
+  const probs: number[][] = [], truth: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    probs.push([0.99, 0.005, 0.005]);
+    truth.push(i % 10 < 6 ? 0 : 1 + (i % 2));
+  }
+  const t = fitTemperature(probs, truth);
+  assert.ok(t > 1, `T = ${t}`);
+  const soft = withTemperature(probs[0], t);
+  // The NLL optimum puts the top class near its accuracy.
+  assert.ok(Math.abs(soft[0] - 0.6) < 0.02, `p = ${soft[0]}`);
+  assert.equal(soft.indexOf(Math.max(...soft)), 0);
+  assert.ok(Math.abs(soft.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+  assert.throws(() => fitTemperature([], []), /0 predictions for 0 labels/);
 });

@@ -3,7 +3,7 @@
  * so a face that fills most of the frame (selfies, webcam and video-call frames, crops from another pipeline) is
  * missed. When the plain SSD pass finds nothing, the frame is drawn small onto the centre of a mid-grey
  * canvas (the 512 px detector input itself, so no large canvas is ever allocated), its longer side `inner`
- * pixels, for each side of a pyramid in turn; the first pass that finds a face answers, its boxes mapped back to
+ * pixels (once also mirrored), for each pass of a pyramid in turn; the first pass that finds a face answers, its boxes mapped back to
  * image pixels. The SSD's score for one close-up swings between scales (0.0 at one,
  * 0.9 at the next), so several scales are tried, most productive first (measured with
  * `deno task bench:closeup`). A photo in which the plain pass finds a face gets exactly the plain SSD's answer
@@ -16,23 +16,35 @@ import type { DetectorRun } from "./face.ts";
 import { runSsd } from "./ssd.ts";
 
 /**
- * The close-up pyramid: the frame's longer side in detector pixels (of 512) per pass, in the order tried. Small
- * sides turn a frame-filling face into the 50-100 px faces the SSD finds best; larger ones catch what the
- * upscaled blur of a tiny (48 px) photo hides at small sides.
+ * The close-up pyramid, in the order tried: the frame's longer side in detector pixels (of 512) per pass, and
+ * whether the frame is mirrored first (the SSD is not mirror-symmetric: a mirrored 72 px pass finds faces no
+ * other scale does). Small sides turn a frame-filling face into the 50-100 px faces the SSD finds best; larger
+ * ones catch what the upscaled blur of a tiny (48 px) photo hides at small sides. Chosen with
+ * `deno task bench:closeup`: each later pass finds faces that all earlier ones miss.
  */
-export const PYRAMID_SIDES = [96, 72, 128, 192, 256] as const;
+export const PYRAMID: readonly { side: number; mirror: boolean }[] = [
+  { side: 96, mirror: false },
+  { side: 72, mirror: false },
+  { side: 128, mirror: false },
+  { side: 192, mirror: false },
+  { side: 256, mirror: false },
+  { side: 72, mirror: true },
+  { side: 48, mirror: false },
+];
 
 /** Mid grey: what the frame is padded with (black padding reads as a dark frame edge to the SSD). */
 const GREY = 128;
 
 /**
  * The frame scaled so its longer side is `inner` pixels, onto the centre of a `side` x `side` grey canvas (bilinear, with a box
- * prefilter when shrinking by more than 2x so small detail does not alias), and where it landed.
+ * prefilter when shrinking by more than 2x so small detail does not alias), mirrored left-right when asked, and
+ * where it landed.
  */
 export function padOntoCanvas(
   image: RawImage,
   inner: number,
   side: number,
+  { mirror = false }: { mirror?: boolean } = {},
 ): { canvas: RawImage; scale: number; x0: number; y0: number } {
   const { data, width: W, height: H } = image;
   const scale = inner / Math.max(W, H);
@@ -41,7 +53,9 @@ export function padOntoCanvas(
   const out = new Uint8Array(side * side * 3).fill(GREY);
   const step = 1 / scale, k = Math.max(1, Math.min(8, Math.floor(step / 2)));
   const at = (x: number, y: number, c: number) =>
-    data[3 * (Math.min(H - 1, Math.max(0, y)) * W + Math.min(W - 1, Math.max(0, x))) + c];
+    data[
+      3 * (Math.min(H - 1, Math.max(0, y)) * W + Math.min(W - 1, Math.max(0, mirror ? W - 1 - x : x))) + c
+    ];
   for (let oy = 0; oy < h; oy++) {
     for (let ox = 0; ox < w; ox++) {
       const o = 3 * ((y0 + oy) * side + x0 + ox);
@@ -62,28 +76,36 @@ export function padOntoCanvas(
   return { canvas: { data: out, width: side, height: side, channels: 3 }, scale, x0, y0 };
 }
 
-/** One SSD pass on the frame drawn `inner` pixels wide (longer side) on the grey input; boxes in image pixels. */
-async function paddedPass(session: ModelSession, image: RawImage, minConfidence: number, inner: number) {
+/** One pyramid pass: the SSD on the frame drawn at `side` (mirrored or not) on the grey input; boxes in image pixels. */
+async function paddedPass(
+  session: ModelSession,
+  image: RawImage,
+  minConfidence: number,
+  { side: inner, mirror }: { side: number; mirror: boolean },
+) {
   const side = session.manifest.input.size.width;
-  const { canvas, scale, x0, y0 } = padOntoCanvas(image, inner, side);
+  const { canvas, scale, x0, y0 } = padOntoCanvas(image, inner, side, { mirror });
   const found = await runSsd(session, canvas, minConfidence);
-  return found.map(({ box, score }) => ({
-    box: {
-      x: (box.x - x0) / scale,
-      y: (box.y - y0) / scale,
-      width: box.width / scale,
-      height: box.height / scale,
-    },
-    score,
-  }));
+  return found.map(({ box, score }) => {
+    const x = (box.x - x0) / scale, width = box.width / scale;
+    return {
+      box: {
+        x: mirror ? image.width - x - width : x,
+        y: (box.y - y0) / scale,
+        width,
+        height: box.height / scale,
+      },
+      score,
+    };
+  });
 }
 
 /** The SSD, then (only when it found nothing) the pyramid until a pass finds a face; best first. */
 export const runSsdMultiScale: DetectorRun = async (session, image, minConfidence) => {
   const plain = await runSsd(session, image, minConfidence);
   if (plain.length) return plain;
-  for (const inner of PYRAMID_SIDES) {
-    const found = await paddedPass(session, image, minConfidence, inner);
+  for (const pass of PYRAMID) {
+    const found = await paddedPass(session, image, minConfidence, pass);
     // The SSD's own NMS already ran inside the pass; a frame needs no merge across scales (it stops here).
     if (found.length) return found;
   }

@@ -77,4 +77,9 @@ Deno.test("padOntoCanvas() draws the frame at the asked size on the centre of a 
   assert.equal(at(100, 150), 255);
   assert.equal(at(299, 249), 255);
   assert.equal(at(300, 250), 128);
+  // Mirrored: a frame white on its left half comes out white on its right half.
+  const half = { ...image, data: image.data.map((_, i) => (Math.floor(i / 3) % 100 < 50 ? 255 : 0)) };
+  const m = padOntoCanvas(half, 200, 400, { mirror: true }).canvas;
+  const mat = (x: number, y: number) => m.data[3 * (y * 400 + x)];
+  assert.deepEqual([mat(110, 200), mat(290, 200)], [0, 255]);
 });

@@ -496,10 +496,10 @@ export interface components {
             /** @description Absent: the query string's `maxFaces` (default 20). */
             maxFaces?: number;
             /**
-             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces). Absent: the query string's `detector` (default "ssd").
+             * @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces). Absent: the query string's `detector` (default "ssd-multiscale").
              * @enum {string}
              */
-            detector?: "ssd" | "tiny";
+            detector?: "ssd-multiscale" | "ssd" | "tiny";
             /** @description Smallest face side in pixels. Absent: the query string's `minFaceSize` (default 0). */
             minFaceSize?: number;
             /** @description Smallest face detection score. Absent: the query string's `minConfidence` (default 0.5). */
@@ -557,10 +557,10 @@ export interface components {
             /** @description Absent: the query string's `maxFaces` (default 20). */
             maxFaces?: number;
             /**
-             * @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces). Absent: the query string's `detector` (default "ssd").
+             * @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces). Absent: the query string's `detector` (default "ssd-multiscale").
              * @enum {string}
              */
-            detector?: "ssd" | "tiny";
+            detector?: "ssd-multiscale" | "ssd" | "tiny";
             /** @description Smallest face side in pixels. Absent: the query string's `minFaceSize` (default 0). */
             minFaceSize?: number;
             /** @description Smallest face detection score. Absent: the query string's `minConfidence` (default 0.5). */
@@ -1053,8 +1053,8 @@ export interface operations {
                 /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
                 detect?: boolean;
                 maxFaces?: number;
-                /** @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces) */
-                detector?: "ssd" | "tiny";
+                /** @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) */
+                detector?: "ssd-multiscale" | "ssd" | "tiny";
                 /** @description Smallest face side in pixels */
                 minFaceSize?: number;
                 /** @description Smallest face detection score */
@@ -1168,8 +1168,8 @@ export interface operations {
                 /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
                 detect?: boolean;
                 maxFaces?: number;
-                /** @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces) */
-                detector?: "ssd" | "tiny";
+                /** @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) */
+                detector?: "ssd-multiscale" | "ssd" | "tiny";
                 /** @description Smallest face side in pixels */
                 minFaceSize?: number;
                 /** @description Smallest face detection score */
@@ -1387,8 +1387,8 @@ export interface operations {
                 /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
                 detect?: boolean;
                 maxFaces?: number;
-                /** @description Face detector: `ssd` (accurate) or `tiny` (about 3x faster on CPU, misses small faces) */
-                detector?: "ssd" | "tiny";
+                /** @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) */
+                detector?: "ssd-multiscale" | "ssd" | "tiny";
                 /** @description Smallest face side in pixels */
                 minFaceSize?: number;
                 /** @description Smallest face detection score */

@@ -67,7 +67,7 @@ export interface AnalyzeOptions {
   minConfidence: number;
   landmarks: boolean;
   attention: boolean;
-  /** Face detector (a `DETECTORS` name; default `ssd`). */
+  /** Face detector (a `DETECTORS` name; default the table's first). */
   detector?: DetectorName;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { ModelSession } from "../session.ts";
 import type { DetectorRun } from "./face.ts";
+import { runSsdMultiScale } from "./multiscale.ts";
 import { runSsd } from "./ssd.ts";
 import { runTiny } from "./tiny.ts";
 
@@ -25,11 +26,20 @@ export interface DetectorEntry {
 
 /** Every face detector by name; the first one is the default. */
 export const DETECTORS = {
+  "ssd-multiscale": {
+    // The same net as `ssd` (one session serves both): only the passes differ.
+    file: "face-detector-ssd.manifest.json",
+    inputSize: 512,
+    eager: true,
+    description:
+      "`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)",
+    run: runSsdMultiScale,
+  },
   ssd: {
     file: "face-detector-ssd.manifest.json",
     inputSize: 512,
     eager: true,
-    description: "accurate",
+    description: "face-api's SSD as is: accurate, misses faces larger than about a third of the frame",
     run: runSsd,
   },
   tiny: {

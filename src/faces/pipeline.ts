@@ -45,7 +45,7 @@ export interface DetectOptions {
   minFaceSize?: number;
   /** Run the 68-point landmark net (needed for alignment and for face-api's expression crop). */
   landmarks?: boolean;
-  /** Which `DETECTORS` entry finds the faces (default `ssd`). */
+  /** Which `DETECTORS` entry finds the faces (default: the table's first, `ssd-multiscale`). */
   detector?: DetectorName;
 }
 
@@ -101,25 +101,28 @@ export async function createFacePipeline(
   { modelDir = DEFAULT_MODEL_DIR, executionProvider = "cpu", intraOpNumThreads }: FacePipelineOptions = {},
 ): Promise<FacePipeline> {
   const opts = { executionProvider, intraOpNumThreads };
-  const sessions = new Map<DetectorName, Promise<ModelSession>>();
+  // Keyed by manifest file: detectors that run the same net in other ways share one session.
+  const sessions = new Map<string, Promise<ModelSession>>();
   const open = (name: DetectorName) =>
     openFaceModel(modelDir, DETECTORS[name].file, opts).then((s) => {
       checkDetectorInput(name, s);
       return s;
     });
   for (const name of Object.keys(DETECTORS) as DetectorName[]) {
-    if (DETECTORS[name].eager) sessions.set(name, Promise.resolve(await open(name)));
+    const { file, eager } = DETECTORS[name];
+    if (eager && !sessions.has(file)) sessions.set(file, Promise.resolve(await open(name)));
   }
   const landmarker = await openFaceModel(modelDir, FACE_MODELS.landmarks, opts);
 
   /** The session of detector `name`, opened now if it is a lazy one; a failed open is retried next time. */
   async function session(name: DetectorName): Promise<ModelSession> {
-    let s = sessions.get(name);
-    if (!s) sessions.set(name, s = open(name));
+    const { file } = DETECTORS[name];
+    let s = sessions.get(file);
+    if (!s) sessions.set(file, s = open(name));
     try {
       return await s;
     } catch (err) {
-      sessions.delete(name); // let a later call retry once the model is built
+      sessions.delete(file); // let a later call retry once the model is built
       throw err;
     }
   }

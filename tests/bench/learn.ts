@@ -26,6 +26,7 @@ import { evaluateOnnx } from "../../train/eval.ts";
 import { computeMetrics } from "../../train/metrics.ts";
 import { readDataset } from "../../train/data/read.ts";
 import { historyJson } from "../../train/commands/fit.ts";
+import { renderModelCard } from "../../train/model_card.ts";
 import { writePlots } from "../../train/plots.ts";
 import { CANONICAL_LABELS } from "../../model/spec.ts";
 import { loadRegistry } from "../../src/registry.ts";
@@ -191,6 +192,32 @@ const report = {
   agreement: agree,
 };
 await Deno.writeTextFile(join(out, "report.json"), JSON.stringify(report, null, 2) + "\n");
+// The manifest and the card say what the model saw and what it measured; the model stays in --out, never in
+// MODEL_DIR: a run this short is a pipeline proof, not a candidate default.
+const measured = [{
+  dataset: `folder ${root}`,
+  split: "public-test",
+  samples: s.samples,
+  accuracy: s.accuracy,
+  f1_macro: s.f1_macro,
+  abaw2020: s.abaw2020,
+  per_class: s.per_class,
+}];
+const final = await exportModel({
+  checkpoint: result.bestCheckpoint!,
+  out: modelDir,
+  id: "scan-cci-bench-learn",
+  metrics: measured,
+});
+await Deno.writeTextFile(
+  join(out, "MODEL_CARD.md"),
+  renderModelCard({
+    config,
+    metrics: [{ ...s, dataset: `folder ${root}`, split: "public-test" }],
+    manifest: final.manifest,
+    history: historyJson(config, result),
+  }),
+);
 console.log(
   JSON.stringify({
     ...report,

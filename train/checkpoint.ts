@@ -36,7 +36,26 @@ export interface CheckpointState {
   data: { name: string; synthetic: boolean; samples: number };
   backend: string;
   history: EpochRecord[];
+  /** The best epoch so far by the recipe's `selectBy` (its weights are in `<dir>/best/`); absent before any. */
+  best?: BestRecord;
   savedAt: string;
+}
+
+/** Which finished epoch scored best on validation, by which metric, and its value. */
+export interface BestRecord {
+  epoch: number;
+  metric: string;
+  value: number;
+}
+
+/** Validation scores of one epoch (train/metrics.ts over the held-out split, averaged heads, eval mode). */
+export interface ValidationRecord {
+  accuracy: number;
+  loss: number;
+  samples: number;
+  f1_macro: number;
+  abaw2020: number;
+  per_class: Record<string, { precision: number; recall: number; f1: number; support: number }>;
 }
 
 /** One finished epoch. */
@@ -46,7 +65,7 @@ export interface EpochRecord {
   accuracy: number;
   seconds: number;
   imagesPerSecond: number;
-  validation?: { accuracy: number; loss: number; samples: number };
+  validation?: ValidationRecord;
 }
 
 /** A loaded checkpoint. */
@@ -71,15 +90,15 @@ export function checkpointName(state: Pick<CheckpointState, "epoch" | "stepInEpo
 
 /**
  * Writes a checkpoint folder atomically (temp folder + rename) and deletes older ones beyond `keep`. Returns the
- * new folder's path. An existing folder of the same name is replaced.
+ * new folder's path. An existing folder of the same name is replaced. `name` overrides the epoch name (`best`:
+ * not an epoch folder, so `keep` never deletes it and `latestCheckpoint` never resumes from it).
  */
 export async function saveCheckpoint(
   dir: string,
   { weights, momentum, state }: Omit<Checkpoint, "path">,
-  { keep = 3 }: { keep?: number } = {},
+  { keep = 3, name = checkpointName(state) }: { keep?: number; name?: string } = {},
 ): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
-  const name = checkpointName(state);
   const final = `${dir}/${name}`;
   const tmp = `${dir}/.tmp-${name}-${Deno.pid}`;
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
@@ -151,7 +170,8 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
 
 /**
  * sha256 of the parts of a config that must not change across a resume (model, optimiser, loss, augmentation,
- * data, seed). `epochs`, `resume`, `checkpoint`, `outDir`, `backend` and `validation` may change freely.
+ * data, seed). `epochs`, `resume`, `checkpoint`, `outDir`, `backend`, `validation` and `patience` may change
+ * freely (`valFraction` and `selectBy` may not: they change the training samples or what "best" means).
  */
 export async function configHash(config: Record<string, unknown>): Promise<string> {
   const {
@@ -161,6 +181,7 @@ export async function configHash(config: Record<string, unknown>): Promise<strin
     outDir: _o,
     backend: _b,
     validation: _v,
+    patience: _p,
     $schema: _s,
     ...rest
   } = config;

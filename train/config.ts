@@ -83,8 +83,17 @@ export const TrainConfig = z.object({
   }).strict().prefault({}),
   /** Training mix. */
   datasets: z.array(DatasetEntry).default([]),
-  /** Evaluated after every epoch (metrics over all frames). */
+  /** Evaluated after every epoch (metrics over all frames); `fit --val reader:root[:split]` sets one. */
   validation: z.array(DatasetEntry).default([]),
+  /**
+   * Without `validation`: hold out this seeded, stratified fraction of the training samples and validate on it
+   * (train/data/split.ts); null = no held-out split.
+   */
+  valFraction: z.number().gt(0).lt(1).nullable().default(null),
+  /** The validation metric that picks the `best/` checkpoint (higher is better, except `loss`). */
+  selectBy: z.enum(["f1_macro", "accuracy", "abaw2020", "loss"]).default("f1_macro"),
+  /** Stop after this many epochs without a better `selectBy` value; null = train every epoch. */
+  patience: z.number().int().positive().nullable().default(null),
   /** "imbalanced": weights 1/class count, with replacement (ufoym's sampler); "uniform": shuffled pass. */
   sampler: z.enum(["imbalanced", "uniform"]).default("imbalanced"),
   /** Draws per epoch; null = the number of training samples (the imbalanced sampler's default). */

@@ -13,6 +13,7 @@ import { initBackend } from "./backend.ts";
 import { createScanCci, paramGroup, type ScanCci } from "./arch.ts";
 import { augmentImage, toBatchTensor } from "./augment.ts";
 import {
+  type BestRecord,
   type CheckpointState,
   configHash,
   type EpochRecord,
@@ -23,7 +24,8 @@ import {
 import { createRng } from "./data/rng.ts";
 import { createSampler } from "./data/sampler.ts";
 import type { TrainData } from "./synthetic.ts";
-import { loadInitWeights, loadTrainData } from "./fit_data.ts";
+import { loadInitWeights, loadTrainData, splitTrainData } from "./fit_data.ts";
+import { computeMetrics } from "./metrics.ts";
 
 /** Reported after every step. */
 export interface FitProgress {
@@ -54,6 +56,14 @@ export interface FitResult {
   history: EpochRecord[];
   backend: string;
   data: { name: string; synthetic: boolean; samples: number };
+  /** The held-out data validated on after every epoch (null: none). */
+  validation: { name: string; samples: number } | null;
+  /** The best epoch by `config.selectBy` so far (null without validation). */
+  best: BestRecord | null;
+  /** Folder of the best epoch's checkpoint (`<checkpoint.dir>/best`), null if none was written. */
+  bestCheckpoint: string | null;
+  /** True when `patience` epochs passed without improvement and training stopped before `epochs`. */
+  stoppedEarly: boolean;
   /** The model, when `keepModel` was set (the caller must dispose it). */
   model?: ScanCci;
 }
@@ -67,7 +77,10 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Training data; default: read and mix `config.datasets` (train/fit_data.ts). */
   data?: TrainData;
-  /** Held-out data evaluated after every epoch (accuracy of the averaged heads). */
+  /**
+   * Held-out data evaluated after every epoch (metrics of the averaged heads); default: a `config.valFraction`
+   * split of the training data, if set.
+   */
   validationData?: TrainData;
   /** Return the trained model instead of disposing it. */
   keepModel?: boolean;
@@ -115,11 +128,20 @@ export async function evaluateModel(
  * the checkpoint belongs to a different recipe (config hash) or model size.
  */
 export async function fit(config: TrainConfig, options: FitOptions = {}): Promise<FitResult> {
-  const { onProgress, onEpoch, signal, validationData, keepModel = false, saveCheckpoints = true } = options;
+  const { onProgress, onEpoch, signal, keepModel = false, saveCheckpoints = true } = options;
   const backend = await initBackend({ backend: config.backend as "auto" });
   const classes = config.labels.length;
   const width = config.model.widthDivisor;
-  const data = options.data ?? (await loadTrainData(config));
+  let data = options.data ?? (await loadTrainData(config));
+  let validationData = options.validationData;
+  if (!validationData && config.valFraction !== null) {
+    ({ train: data, val: validationData } = splitTrainData(data, config.valFraction, config.seed));
+  }
+  if (config.patience !== null && !validationData) {
+    throw new Error(
+      "Cannot start training: patience is set but there is no validation data (set validation or valFraction)",
+    );
+  }
   const hash = await configHash(config as unknown as Record<string, unknown>);
   const opt = config.optimizer;
 
@@ -176,6 +198,13 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
   let stepInEpoch = ckpt?.state.stepInEpoch ?? 0;
   let globalStep = ckpt?.state.globalStep ?? 0;
   const history: EpochRecord[] = [...(ckpt?.state.history ?? [])];
+  let best: BestRecord | null = ckpt?.state.best ?? null;
+  let bestCheckpoint: string | null = null;
+  const lowerIsBetter = config.selectBy === "loss";
+  const improves = (v: number) => best === null || (lowerIsBetter ? v < best.value : v > best.value);
+  // Derived from the history and the best epoch, so a resumed run counts the same epochs without improvement.
+  const patienceSpent = () =>
+    config.patience !== null && best !== null && epoch - best.epoch >= config.patience;
   const lrAt = (e: number) => ({
     backbone: opt.lrBackbone * opt.lrDecay ** e,
     heads: opt.lrHeads * opt.lrDecay ** e,
@@ -183,7 +212,7 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
   const dataInfo = { name: data.name, synthetic: data.synthetic, samples: data.labels.length };
   let lastCheckpoint: string | null = null;
 
-  const save = async (samplerState: CheckpointState["sampler"]) => {
+  const save = async (samplerState: CheckpointState["sampler"], name?: string) => {
     if (!saveCheckpoints) return;
     const state: CheckpointState = {
       version: 1,
@@ -201,26 +230,35 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
       data: dataInfo,
       backend: backend.name,
       history,
+      ...(best ? { best } : {}),
       savedAt: new Date().toISOString(),
     };
     const mom = new Map(
       [...momentum].map(([k, v]) => [k, { shape: [...v.shape], data: v.dataSync() as Float32Array }]),
     );
-    lastCheckpoint = await saveCheckpoint(config.checkpoint.dir, {
+    const path = await saveCheckpoint(config.checkpoint.dir, {
       weights: model.exportWeights(),
       momentum: mom,
       state,
     }, {
       keep: config.checkpoint.keep,
+      name,
     });
+    if (name === "best") bestCheckpoint = path;
+    else lastCheckpoint = path;
   };
 
   const started = performance.now();
   let imagesDone = 0;
   let interrupted = false;
+  let stoppedEarly = false;
   const aug = config.augment;
   try {
     while (epoch < config.epochs && !interrupted) {
+      if (patienceSpent()) {
+        stoppedEarly = true;
+        break;
+      }
       const samplerBefore = sampler.state();
       const order = sampler.nextEpoch();
       const lr = lrAt(epoch);
@@ -301,17 +339,35 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
         seconds,
         imagesPerSecond: seen / seconds,
       };
+      let improved = false;
       if (validationData) {
         const v = await evaluateModel(model, validationData, { ...config.normalize });
-        record.validation = { accuracy: v.accuracy, loss: v.loss, samples: v.samples };
+        const m = computeMetrics(validationData.labels, v.predictions, { labels: config.labels });
+        record.validation = {
+          accuracy: v.accuracy,
+          loss: v.loss,
+          samples: v.samples,
+          f1_macro: m.f1_macro,
+          abaw2020: m.abaw2020,
+          per_class: m.per_class,
+        };
+        const value = record.validation[config.selectBy];
+        if (improves(value)) {
+          best = { epoch: epoch + 1, metric: config.selectBy, value };
+          improved = true;
+        }
       }
       history.push(record);
       onEpoch?.(record);
       epoch++;
       stepInEpoch = 0;
-      const last = epoch === config.epochs;
+      const stop = patienceSpent();
+      const last = epoch === config.epochs || stop;
       if (last || epoch % config.checkpoint.everyEpochs === 0 || signal?.aborted) await save(sampler.state());
+      if (improved) await save(sampler.state(), "best");
       if (signal?.aborted) interrupted = !last;
+      if (stop && epoch < config.epochs) stoppedEarly = true;
+      if (stop) break;
     }
   } finally {
     for (const m of momentum.values()) m.dispose();
@@ -325,6 +381,10 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
     history,
     backend: backend.name,
     data: dataInfo,
+    validation: validationData ? { name: validationData.name, samples: validationData.labels.length } : null,
+    best,
+    bestCheckpoint: bestCheckpoint ?? (best && saveCheckpoints ? `${config.checkpoint.dir}/best` : null),
+    stoppedEarly,
     model: keepModel ? model : undefined,
   };
 }

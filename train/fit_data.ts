@@ -10,6 +10,7 @@ import { readDataset } from "./data/read.ts";
 import { mixDatasets } from "./data/mix.ts";
 import type { Sample } from "./data/sample.ts";
 import { loadImages } from "./data/images.ts";
+import { stratifiedSplit } from "./data/split.ts";
 import { readSafetensors } from "../model/weights/safetensors.ts";
 import { vggface2Backbone } from "../model/weights/vggface2.ts";
 
@@ -75,4 +76,23 @@ export async function loadInitWeights(config: TrainConfig): Promise<Map<string, 
     out.set(name, { shape: t.shape, data: t.data });
   }
   return out;
+}
+
+/**
+ * Splits `data` into a training part and a held-out part of `fraction` per class (train/data/split.ts, seeded),
+ * both loading through `data.load`, so the held-out images are decoded exactly as the training images are.
+ */
+export function splitTrainData(
+  data: TrainData,
+  fraction: number,
+  seed: number,
+): { train: TrainData; val: TrainData } {
+  const split = stratifiedSplit(data.labels, fraction, seed);
+  const part = (idx: Int32Array, what: string): TrainData => ({
+    name: `${data.name} (${what} of a ${fraction} stratified split, seed ${seed})`,
+    synthetic: data.synthetic,
+    labels: Int32Array.from(idx, (i) => data.labels[i]),
+    load: (indices) => data.load(Array.from(indices, (i) => idx[i])),
+  });
+  return { train: part(split.train, "train part"), val: part(split.val, "held-out part") };
 }

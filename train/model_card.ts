@@ -8,6 +8,15 @@ import { INTENDED_USE } from "../model/spec.ts";
 import type { TrainConfig } from "./config.ts";
 import type { MixReport } from "./data/mix.ts";
 import type { EvalMetrics } from "./metrics.ts";
+import type { BestRecord, EpochRecord } from "./checkpoint.ts";
+
+/** What `fit` wrote to history.json that a card shows: the epochs, the best one and whether it stopped early. */
+export interface TrainingHistory {
+  selectBy?: string;
+  best?: BestRecord | null;
+  stoppedEarly?: boolean;
+  epochs: EpochRecord[];
+}
 
 /** Everything a card can show; each part is optional and its section says so when missing. */
 export interface ModelCardInput {
@@ -18,6 +27,8 @@ export interface ModelCardInput {
   metrics?: (EvalMetrics & { dataset?: string; split?: string })[];
   /** The exported model's manifest (id, trained flag, checksum, size). */
   manifest?: Manifest;
+  /** history.json of the run (per-epoch validation scores and the selected epoch). */
+  history?: TrainingHistory;
 }
 
 /** Licence notes per reader; the datasets are research-only and the card must say so. */
@@ -44,7 +55,7 @@ function table(head: string[], rows: (string | number)[][]): string {
 }
 
 /** Renders the card as Markdown. */
-export function renderModelCard({ config, data, metrics = [], manifest }: ModelCardInput): string {
+export function renderModelCard({ config, data, metrics = [], manifest, history }: ModelCardInput): string {
   const labels = config.labels;
   const out: string[] = [];
   out.push(`# Model card: ${manifest?.id ?? "SCAN+CCI expression classifier"}`, "");
@@ -128,6 +139,34 @@ export function renderModelCard({ config, data, metrics = [], manifest }: ModelC
     ]),
     "",
   );
+  out.push("## Training history and selection", "");
+  if (!history || history.epochs.length === 0) out.push("No training history was given.", "");
+  else {
+    const b = history.best;
+    out.push(
+      (b
+        ? `Selected checkpoint: epoch ${b.epoch} of ${history.epochs.length}, best validation ${b.metric} ` +
+          `${num(b.value)}.`
+        : "No validation split: the last epoch is the model.") +
+        (history.stoppedEarly ? ` Early stopping ended the run (patience ${config.patience}).` : ""),
+      "",
+    );
+    const v = (x: number | undefined, f: (n: number) => string) => (x === undefined ? "-" : f(x));
+    out.push(
+      table(
+        ["epoch", "train loss", "val loss", "val accuracy", "val macro F1", "val ABAW2020"],
+        history.epochs.map((e) => [
+          b?.epoch === e.epoch ? `**${e.epoch}** (selected)` : e.epoch,
+          num(e.loss),
+          v(e.validation?.loss, num),
+          v(e.validation?.accuracy, pct),
+          v(e.validation?.f1_macro, num),
+          v(e.validation?.abaw2020, num),
+        ]),
+      ),
+      "",
+    );
+  }
   out.push("## Evaluation", "");
   if (metrics.length === 0) out.push("No evaluation results were given; the model is unmeasured.", "");
   for (const m of metrics) {

@@ -145,14 +145,16 @@ export function curvesSvg(
 
 /**
  * Writes the plots a run has data for into `dir`: `confusion.svg`, `loss.svg` (train/val loss per epoch) and
- * `scores.svg` (accuracy, macro F1, ABAW2020 per epoch). Returns the written paths.
+ * `scores.svg` (validation accuracy, macro F1, ABAW2020 per epoch; the title names the `best` epoch when given).
+ * Returns the written paths.
  */
 export async function writePlots(
   dir: string,
-  { confusion, labels, history = [] }: {
+  { confusion, labels, history = [], best }: {
     confusion?: number[][];
     labels?: readonly string[];
     history?: EpochPoint[];
+    best?: { epoch: number; metric: string; value: number };
   },
 ): Promise<string[]> {
   await Deno.mkdir(dir, { recursive: true });
@@ -173,7 +175,9 @@ export async function writePlots(
     ...pick("abaw2020", "ABAW2020"),
   ];
   if (scores.length) {
-    await put("scores.svg", curvesSvg(scores, { title: "Validation scores per epoch", yLabel: "score" }));
+    const title = "Validation scores per epoch" +
+      (best ? ` (best: epoch ${best.epoch}, ${best.metric} ${fmt(best.value)})` : "");
+    await put("scores.svg", curvesSvg(scores, { title, yLabel: "score" }));
   }
   return written;
 }

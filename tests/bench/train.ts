@@ -1,12 +1,14 @@
 /**
- * Training benchmark (`deno task bench:train [--stock-full] [--skip-full]`): on the backend train/backend.ts
+ * Training benchmark (`deno task bench:train [--stock-full] [--skip-full] [--skip-kernels]`): on the backend train/backend.ts
  * picks,
  *   1. the conv-gradient case of the platform notes (3x3 64->64 'same' conv on 2x56x56, loss = sum(relu(conv)),
  *      dX and dW): project kernels on wasm and on cpu vs tfjs's stock cpu kernels, as a ratio in this process
  *      (the stock kernel takes ~45 s per iteration on this case, so it runs only with --stock-full; otherwise the
  *      baseline is the notes' smaller 2x28x28 32->32 case, measured for every variant);
- *   2. training throughput (images/s, after one warm-up step) of a tiny model (width 16, batch 16) and of the
- *      full-size model (width 1, batch 2).
+ *   2. training throughput (images/s, after one warm-up step) at widths 1/16, 1/4 and 1 (full size), with the
+ *      useful GFLOP/s it means (3 x the graph-counted forward FLOPs per image: forward, input gradient, weight
+ *      gradient) and that rate's ratio to onnxruntime's float32 MatMul GFLOP/s on 2 threads (the rate
+ *      bench:model measures), the probe run just before and after each width so both see the same load.
  * Timings on a shared machine are noisy; compare ratios from one run.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -15,6 +17,10 @@ import { registerFastConvGradients } from "../../train/kernels.ts";
 import { fit } from "../../train/fit.ts";
 import { parseConfig } from "../../train/config.ts";
 import { syntheticShapes } from "../../train/synthetic.ts";
+import * as ort from "onnxruntime-node";
+import { scanCciModel } from "../../model/scan_cci/model.ts";
+import { randomScanCci } from "../../model/scan_cci/random.ts";
+import { matmulProbeModel, PROBE_SHAPE } from "../tools/matmul_probe.ts";
 
 const args = new Set(Deno.args);
 
@@ -85,7 +91,40 @@ async function kernels() {
   }
 }
 
+/** onnxruntime float32 MatMul GFLOP/s (2 intra-op threads, as bench:model), median of `runs` runs. */
+async function matmulRate(runs = 5): Promise<number> {
+  const [m, k, n] = PROBE_SHAPE;
+  const w = new Float32Array(k * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  const session = await ort.InferenceSession.create(matmulProbeModel(w), {
+    graphOptimizationLevel: "all",
+    intraOpNumThreads: 2,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    executionProviders: ["cpu"],
+  });
+  const a = new ort.Tensor("float32", new Float32Array(m * k).fill(0.25), [m, k]);
+  try {
+    for (let i = 0; i < 2; i++) await session.run({ a });
+    const rates: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      await session.run({ a });
+      rates.push((2 * m * k * n) / ((performance.now() - t) * 1e6));
+    }
+    return rates.sort((x, y) => x - y)[Math.floor(runs / 2)];
+  } finally {
+    await session.release();
+  }
+}
+
+/** Graph-counted forward FLOPs of one 224x224 image at `width` (model/scan_cci/model.ts). */
+function forwardFlops(width: number): number {
+  return scanCciModel(randomScanCci({ width, style: "test" }), { width, classes: 7 }).flopsPerImage;
+}
+
 async function throughput(width: number, batchSize: number, steps: number) {
+  const fwd = forwardFlops(width);
+  const before = await matmulRate();
   const dir = await Deno.makeTempDir();
   const times: number[] = [];
   try {
@@ -104,17 +143,29 @@ async function throughput(width: number, batchSize: number, steps: number) {
       onProgress: () => times.push(performance.now()),
     });
     const ips = ((times.length - 1) * batchSize) / ((times.at(-1)! - times[0]) / 1000);
+    const after = await matmulRate();
+    const useful = (3 * fwd * ips) / 1e9;
+    const mm = (before + after) / 2;
     console.log(
-      `  width ${String(width).padEnd(3)} batch ${String(batchSize).padEnd(3)} ${
+      `  width 1/${String(width).padEnd(3)} batch ${String(batchSize).padEnd(3)} ${
         ips.toFixed(2).padStart(8)
-      } images/s  (${r.backend}, ${steps - 1} timed steps)`,
+      } images/s  ${(fwd / 1e9).toFixed(3).padStart(7)} GFLOPs fwd  ${
+        useful.toFixed(2).padStart(6)
+      } useful GFLOP/s  ` +
+        `MatMul ${mm.toFixed(1)} GFLOP/s  ratio ${((100 * useful) / mm).toFixed(1)}%  (${r.backend}, ${
+          steps - 1
+        } timed steps)`,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 }
 
-await kernels();
-console.log("\ntraining throughput (synthetic 224x224 data, augmentation on, after 1 warm-up step):");
+if (!args.has("--skip-kernels")) await kernels();
+else await initBackend();
+console.log(
+  "\ntraining throughput (synthetic 224x224 data, augmentation on, after 1 warm-up step; useful = 3 x forward FLOPs):",
+);
 await throughput(16, 16, 5);
+await throughput(4, 4, 4);
 if (!args.has("--skip-full")) await throughput(1, 2, 3);

@@ -90,6 +90,8 @@ Deno.test("train CLI exit codes are uniform: wrong paths and usage 2 in every co
   const garbage = join(tmp, "garbage.safetensors");
   await Deno.writeFile(garbage, new Uint8Array(12));
   const missing = join(tmp, "missing.safetensors");
+  const folderConfig = join(tmp, "folder.json");
+  await Deno.writeTextFile(folderConfig, JSON.stringify({ datasets: [{ reader: "folder", root: tmp }] }));
   const root = /^error: Cannot read dataset "affwild2": folder "\/data\/Aff-Wild2" does not exist$/;
   const cases: [string[], number, RegExp][] = [
     // init-config's example roots, unedited.
@@ -120,6 +122,13 @@ Deno.test("train CLI exit codes are uniform: wrong paths and usage 2 in every co
     ],
     [["export", "--weights", garbage, "--out", tmp], 1, /^error: Cannot read safetensors: /],
     [["fit", "--config", invalid], 1, /^error: Cannot read config ".*invalid\.json": epochs: /],
+    // --val names the validation split; its root is checked before any work, like the training roots.
+    [
+      ["fit", "--config", folderConfig, "--val", "folder:/nonexistent/val"],
+      2,
+      /^error: Cannot read dataset "folder": folder "\/nonexistent\/val" does not exist$/,
+    ],
+    [["fit", "--config", folderConfig, "--val", "rafdb"], 2, /^error: Cannot parse dataset "rafdb"/],
   ];
   const lines: string[] = [];
   const error = console.error;

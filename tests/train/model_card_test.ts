@@ -27,3 +27,35 @@ Deno.test("renderModelCard() says when a model is unmeasured instead of inventin
   assert.match(md, /No evaluation results were given; the model is unmeasured\./);
   assert.doesNotMatch(md, /Accuracy \d/);
 });
+
+Deno.test("renderModelCard() shows the validation curve and marks the selected epoch", () => {
+  const v = (f1: number) => ({
+    accuracy: 0.5,
+    loss: 1.2,
+    samples: 10,
+    f1_macro: f1,
+    abaw2020: 0.2,
+    per_class: {},
+  });
+  const epoch = (n: number, f1: number) => ({
+    epoch: n,
+    loss: 2 - n / 10,
+    accuracy: 0.3,
+    seconds: 1,
+    imagesPerSecond: 1,
+    validation: v(f1),
+  });
+  const md = renderModelCard({
+    config: { ...defaultConfig(), patience: 2 },
+    history: {
+      best: { epoch: 2, metric: "f1_macro", value: 0.41 },
+      stoppedEarly: true,
+      epochs: [epoch(1, 0.3), epoch(2, 0.41), epoch(3, 0.4), epoch(4, 0.35)],
+    },
+  });
+  assert.match(md, /Selected checkpoint: epoch 2 of 4, best validation f1_macro 0\.410\./);
+  assert.match(md, /Early stopping ended the run \(patience 2\)/);
+  assert.match(md, /\| \*\*2\*\* \(selected\) \| 1\.800 \| 1\.200 \| 50\.0% \| 0\.410 \| 0\.200 \|/);
+  assert.match(md, /\| 4 \| 1\.600 \| 1\.200 \| 50\.0% \| 0\.350 \| 0\.200 \|/);
+  assert.match(renderModelCard({ config: defaultConfig() }), /No training history was given\./);
+});

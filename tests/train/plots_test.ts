@@ -65,4 +65,12 @@ Deno.test("curvesSvg() draws one path per series and writePlots() writes the thr
   assert.deepEqual(files.map((f) => f.slice(dir.length + 1)), ["confusion.svg", "loss.svg", "scores.svg"]);
   for (const f of files) parseXml((await Deno.readTextFile(f)).trim());
   assert.match(await Deno.readTextFile(join(dir, "scores.svg")), /ABAW2020/);
+  assert.doesNotMatch(await Deno.readTextFile(join(dir, "scores.svg")), /best: epoch/);
+  await writePlots(dir, {
+    history: [{ epoch: 1, f1_macro: 0.2 }, { epoch: 2, f1_macro: 0.3 }],
+    best: { epoch: 2, metric: "f1_macro", value: 0.3 },
+  });
+  const scores = await Deno.readTextFile(join(dir, "scores.svg"));
+  assert.match(scores, /macro F1/);
+  assert.match(scores, /best: epoch 2, f1_macro 0\.3\b/);
 });

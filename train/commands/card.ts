@@ -12,6 +12,7 @@ const OPTIONS = {
   out: { type: "string" },
   metrics: { type: "string", multiple: true },
   manifest: { type: "string" },
+  history: { type: "string" },
   "no-data": { type: "boolean" },
 } as const;
 
@@ -21,6 +22,7 @@ export const cardCommand: Command = {
     `deno task train card --config train.json --out MODEL_CARD.md [--metrics metrics.json ...] [--manifest M]
   --metrics FILE     metrics.json from eval (repeat the flag, or comma-separate, for several)
   --manifest FILE    the exported model's manifest (id, trained flag, checksum)
+  --history FILE     history.json from fit (per-epoch validation scores, the selected epoch)
   --no-data          do not read the datasets for per-class counts`,
   async run(args) {
     const { values } = parseCommandArgs(args, OPTIONS);
@@ -38,6 +40,13 @@ export const cardCommand: Command = {
       await mustExist(values.manifest, "manifest");
       manifest = parseManifest(JSON.parse(await Deno.readTextFile(values.manifest)), values.manifest);
     }
+    let history;
+    if (values.history !== undefined) {
+      await mustExist(values.history, "history");
+      history = JSON.parse(await Deno.readTextFile(values.history));
+      // history.json before selection was a bare list of epochs.
+      if (Array.isArray(history)) history = { epochs: history };
+    }
     let data;
     if (!values["no-data"] && config.datasets.length) {
       const parts = [];
@@ -50,7 +59,7 @@ export const cardCommand: Command = {
       }
       data = mixDatasets(parts, { seed: config.seed, numClasses: config.labels.length }).report;
     }
-    await Deno.writeTextFile(outFile, renderModelCard({ config, data, metrics, manifest }));
+    await Deno.writeTextFile(outFile, renderModelCard({ config, data, metrics, manifest, history }));
     printJson({
       card: outFile,
       datasets: data?.map((d) => ({ name: d.name, samples: d.after.reduce((a, b) => a + b, 0) })),

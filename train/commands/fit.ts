@@ -1,4 +1,7 @@
-/** `deno task train fit`: trains SCAN+CCI with a config, then writes history.json and the loss/score plots. */
+/**
+ * `deno task train fit`: trains SCAN+CCI with a config, then writes history.json (every epoch's train and
+ * validation scores, the best epoch by `selectBy`, early stopping) and the loss/score plots.
+ */
 import { join } from "node:path";
 import { loadConfig, type TrainConfig } from "../config.ts";
 import { checkDatasetRoot } from "../data/read.ts";
@@ -6,20 +9,35 @@ import { fit } from "../fit.ts";
 import { loadValidationData } from "../fit_data.ts";
 import { type EpochPoint, writePlots } from "../plots.ts";
 import { createProgress } from "../progress.ts";
-import { type Command, mustExist, need, parseCommandArgs, positiveInt, printJson } from "./args.ts";
+import {
+  type Command,
+  datasetArg,
+  mustExist,
+  need,
+  parseCommandArgs,
+  positiveInt,
+  printJson,
+} from "./args.ts";
+import { DatasetEntry } from "../config.ts";
 
 const OPTIONS = {
   config: { type: "string" },
   resume: { type: "boolean" },
   epochs: { type: "string" },
   out: { type: "string" },
+  val: { type: "string" },
 } as const;
 
 export const fitCommand: Command = {
   summary: "train SCAN+CCI with a config (train/fit.ts)",
-  help: `deno task train fit --config train.json [--resume] [--epochs N] [--out DIR]
+  help:
+    `deno task train fit --config train.json [--resume] [--epochs N] [--out DIR] [--val reader:root[:split]]
 Trains with the recipe; writes checkpoints to config.checkpoint.dir, history.json and loss/score plots to
-config.outDir (or --out). Ctrl-C stops after the current step with a resumable checkpoint.`,
+config.outDir (or --out). Ctrl-C stops after the current step with a resumable checkpoint.
+  --val SPLIT   validate on this dataset split after every epoch (replaces config.validation); without it and
+                without config.validation, config.valFraction holds out a stratified part of the training data.
+The best epoch by config.selectBy (default f1_macro) is kept in <checkpoint.dir>/best beside the last ones;
+config.patience stops after that many epochs without improvement.`,
   async run(args) {
     const { values } = parseCommandArgs(args, OPTIONS);
     const path = need(values.config, "config");
@@ -28,6 +46,13 @@ config.outDir (or --out). Ctrl-C stops after the current step with a resumable c
     if (values.resume) config = { ...config, resume: true };
     if (values.epochs !== undefined) config = { ...config, epochs: positiveInt(values.epochs, "epochs", 1) };
     if (values.out !== undefined) config = { ...config, outDir: values.out };
+    if (values.val !== undefined) {
+      const v = datasetArg(values.val);
+      config = {
+        ...config,
+        validation: [DatasetEntry.parse({ reader: v.reader, root: v.root, split: v.split })],
+      };
+    }
     // Every root first: a wrong path (e.g. init-config's example roots) is said before any work starts.
     for (const d of [...config.datasets, ...config.validation]) await checkDatasetRoot(d);
     const validationData = await loadValidationData(config);
@@ -50,16 +75,34 @@ config.outDir (or --out). Ctrl-C stops after the current step with a resumable c
         trainLoss: h.loss,
         valLoss: h.validation?.loss,
         accuracy: h.validation?.accuracy,
+        f1_macro: h.validation?.f1_macro,
+        abaw2020: h.validation?.abaw2020,
       }));
       await Deno.mkdir(config.outDir, { recursive: true });
       await Deno.writeTextFile(
         join(config.outDir, "history.json"),
-        JSON.stringify(result.history, null, 2) + "\n",
+        JSON.stringify(historyJson(config, result), null, 2) + "\n",
       );
-      const plots = points.length ? await writePlots(config.outDir, { history: points }) : [];
+      const plots = points.length
+        ? await writePlots(config.outDir, { history: points, best: result.best ?? undefined })
+        : [];
       printJson({ ...result, model: undefined, plots });
     } finally {
       Deno.removeSignalListener("SIGINT", onSigint);
     }
   },
 };
+
+/** history.json: the run's selection settings, its outcome, and one record per epoch. */
+export function historyJson(config: TrainConfig, result: Awaited<ReturnType<typeof fit>>) {
+  return {
+    selectBy: config.selectBy,
+    patience: config.patience,
+    validation: result.validation,
+    best: result.best,
+    bestCheckpoint: result.bestCheckpoint,
+    lastCheckpoint: result.checkpoint,
+    stoppedEarly: result.stoppedEarly,
+    epochs: result.history,
+  };
+}

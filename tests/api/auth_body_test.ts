@@ -6,10 +6,7 @@
  * Against the real server on loopback.
  */
 import assert from "node:assert/strict";
-import { loadConfig } from "../../src/config.ts";
-import { startServer } from "../../routes/server.ts";
-import { createLogger } from "../../src/logger.ts";
-import { withFaceModels, writeTinyModel } from "./fixtures.ts";
+import { startLoopbackServer, tinyModelDir } from "./fixtures.ts";
 
 const DECLARED = 24 * 1024 * 1024;
 
@@ -44,21 +41,12 @@ function head(method: string, path: string, extra = ""): string {
 }
 
 Deno.test("with API_KEYS, no body is read before the key is checked; a CORS preflight is answered unread", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "fer-auth-" });
-  await writeTinyModel(dir, { id: "tiny" });
-  await withFaceModels(dir);
-  const server = startServer(
-    loadConfig({
-      PORT: "0",
-      HOST: "127.0.0.1",
-      MODEL_DIR: dir,
-      API_KEYS: "k1",
-      CORS_ORIGINS: "https://app.example",
-      BODY_TIMEOUT_MS: "60000",
-      LOG_LEVEL: "error",
-    }),
-    { logger: createLogger({ level: "error", write: () => {} }) },
-  );
+  const dir = await tinyModelDir("fer-auth-");
+  const server = startLoopbackServer(dir, {
+    API_KEYS: "k1",
+    CORS_ORIGINS: "https://app.example",
+    BODY_TIMEOUT_MS: "60000",
+  });
   try {
     await server.ready;
     const port = server.port;

@@ -14,6 +14,9 @@ import {
   makeValueInfo,
 } from "../../model/onnx/helper.ts";
 import { sha256Hex } from "../../model/manifest.ts";
+import { loadConfig } from "../../src/config.ts";
+import { createLogger, type Logger } from "../../src/logger.ts";
+import { type RunningServer, startServer } from "../../routes/server.ts";
 import { INTENDED_USE, LABEL_ORDERS } from "../../model/spec.ts";
 
 export const TINY_SIZE = 28;
@@ -252,4 +255,24 @@ export function spawnServer(
         ]),
     );
   return { child, lines, waitFor, done };
+}
+
+/** A fresh folder with the tiny expression model (id `tiny`) and the face models: what serving tests serve. */
+export async function tinyModelDir(prefix: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix });
+  await writeTinyModel(dir, { id: "tiny" });
+  await withFaceModels(dir);
+  return dir;
+}
+
+/** Starts the real server in this process on a loopback port over `modelDir`; `env` adds to or overrides the test defaults. */
+export function startLoopbackServer(
+  modelDir: string,
+  env: Record<string, string> = {},
+  logger: Logger = createLogger({ level: "error", write: () => {} }),
+): RunningServer {
+  return startServer(
+    loadConfig({ PORT: "0", HOST: "127.0.0.1", MODEL_DIR: modelDir, LOG_LEVEL: "error", ...env }),
+    { logger },
+  );
 }

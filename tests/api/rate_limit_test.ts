@@ -4,10 +4,7 @@
  * only the address that proxy appended counts. Against the real server on loopback (the peer is 127.0.0.1).
  */
 import assert from "node:assert/strict";
-import { loadConfig } from "../../src/config.ts";
-import { startServer } from "../../routes/server.ts";
-import { createLogger } from "../../src/logger.ts";
-import { solidPng, withFaceModels, writeTinyModel } from "./fixtures.ts";
+import { solidPng, startLoopbackServer, tinyModelDir } from "./fixtures.ts";
 
 const LIMIT = 3;
 
@@ -27,21 +24,12 @@ async function statuses(base: string, forwardedFor: (i: number) => string, n: nu
 }
 
 async function withServer(env: Record<string, string>, f: (base: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "fer-ratelimit-" });
-  await writeTinyModel(dir, { id: "tiny" });
-  await withFaceModels(dir);
-  const server = startServer(
-    loadConfig({
-      PORT: "0",
-      HOST: "127.0.0.1",
-      MODEL_DIR: dir,
-      DEFAULT_MODEL: "tiny",
-      RATE_LIMIT_PER_MIN: String(LIMIT),
-      LOG_LEVEL: "error",
-      ...env,
-    }),
-    { logger: createLogger({ level: "error", write: () => {} }) },
-  );
+  const dir = await tinyModelDir("fer-ratelimit-");
+  const server = startLoopbackServer(dir, {
+    DEFAULT_MODEL: "tiny",
+    RATE_LIMIT_PER_MIN: String(LIMIT),
+    ...env,
+  });
   try {
     await server.ready;
     await f(`http://127.0.0.1:${server.port}`);

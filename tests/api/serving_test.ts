@@ -1,5 +1,5 @@
 /**
- * Serving regressions from the QA report, against the real server (`startServer`) on loopback with the tiny
+ * Serving regressions from the QA report, against the real server (`startLoopbackServer`) on loopback with the tiny
  * fixture model and the real face-api ports: truncated and stalled uploads (raw TCP), per-frame error messages,
  * media-type and field messages, boolean options, the detector option, wall-clock timings, the untrained-default
  * warning and the startup refusal when the face models are missing (subprocess, exit code 2).
@@ -7,29 +7,27 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { loadConfig } from "../../src/config.ts";
-import { startServer } from "../../routes/server.ts";
 import { createApp } from "../../routes/app.ts";
 import { createLogger } from "../../src/logger.ts";
 import { createMetrics } from "../../src/metrics.ts";
 import { loadRegistry } from "../../src/registry.ts";
 import { CANONICAL_LABELS } from "../../model/spec.ts";
-import { demoPhoto, serverCommand, solidPng, withFaceModels, writeTinyModel } from "./fixtures.ts";
+import {
+  demoPhoto,
+  serverCommand,
+  solidPng,
+  startLoopbackServer,
+  tinyModelDir,
+  writeTinyModel,
+} from "./fixtures.ts";
 
 const logLines: Record<string, unknown>[] = [];
 const logger = createLogger({ level: "warn", write: (l) => logLines.push(JSON.parse(l)) });
-const dir = await Deno.makeTempDir({ prefix: "fer-serving-" });
-await writeTinyModel(dir, { id: "tiny" });
-await withFaceModels(dir);
-const server = startServer(
-  loadConfig({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    MODEL_DIR: dir,
-    DEFAULT_MODEL: "tiny",
-    BODY_TIMEOUT_MS: "700",
-    LOG_LEVEL: "warn",
-  }),
-  { logger },
+const dir = await tinyModelDir("fer-serving-");
+const server = startLoopbackServer(
+  dir,
+  { DEFAULT_MODEL: "tiny", BODY_TIMEOUT_MS: "700", LOG_LEVEL: "warn" },
+  logger,
 );
 await server.ready;
 const base = `http://127.0.0.1:${server.port}`;

@@ -25,7 +25,7 @@ import { exportModel } from "../../train/export.ts";
 import { evaluateOnnx } from "../../train/eval.ts";
 import { computeMetrics } from "../../train/metrics.ts";
 import { readDataset } from "../../train/data/read.ts";
-import { historyJson } from "../../train/commands/fit.ts";
+import { epochPoints, historyJson } from "../../train/commands/fit.ts";
 import { renderModelCard } from "../../train/model_card.ts";
 import { writePlots } from "../../train/plots.ts";
 import { CANONICAL_LABELS } from "../../model/spec.ts";
@@ -101,14 +101,7 @@ await Deno.writeTextFile(
   JSON.stringify(historyJson(config, result), null, 2) + "\n",
 );
 await writePlots(out, {
-  history: result.history.map((h) => ({
-    epoch: h.epoch,
-    trainLoss: h.loss,
-    valLoss: h.validation?.loss,
-    accuracy: h.validation?.accuracy,
-    f1_macro: h.validation?.f1_macro,
-    abaw2020: h.validation?.abaw2020,
-  })),
+  history: epochPoints(result.history),
   best: result.best ?? undefined,
 });
 console.log(

@@ -70,14 +70,7 @@ config.patience stops after that many epochs without improvement.`,
         },
       });
       progress?.done();
-      const points: EpochPoint[] = result.history.map((h) => ({
-        epoch: h.epoch,
-        trainLoss: h.loss,
-        valLoss: h.validation?.loss,
-        accuracy: h.validation?.accuracy,
-        f1_macro: h.validation?.f1_macro,
-        abaw2020: h.validation?.abaw2020,
-      }));
+      const points = epochPoints(result.history);
       await Deno.mkdir(config.outDir, { recursive: true });
       await Deno.writeTextFile(
         join(config.outDir, "history.json"),
@@ -92,6 +85,18 @@ config.patience stops after that many epochs without improvement.`,
     }
   },
 };
+
+/** The plotted curves of a run: training loss and the validation figures of each epoch. */
+export function epochPoints(history: Awaited<ReturnType<typeof fit>>["history"]): EpochPoint[] {
+  return history.map((h) => ({
+    epoch: h.epoch,
+    trainLoss: h.loss,
+    valLoss: h.validation?.loss,
+    accuracy: h.validation?.accuracy,
+    f1_macro: h.validation?.f1_macro,
+    abaw2020: h.validation?.abaw2020,
+  }));
+}
 
 /** history.json: the run's selection settings, its outcome, and one record per epoch. */
 export function historyJson(config: TrainConfig, result: Awaited<ReturnType<typeof fit>>) {

@@ -1,15 +1,15 @@
 /**
  * FER2013-sized crops (48x48 gray) upscaled to a model's input: training's loader and serving's
  * `prepareFaceInput` must give the same bytes, for SCAN+CCI's `fill` 224x224 and face-api's `pad-square` input.
- * The crop is generated here (never FER2013 data) and reaches the trainer both ways FER2013 ships: a PNG in a
- * folder per class, and inline csv pixels.
+ * The crop is generated here (never FER2013 data) and reaches the trainer the ways FER2013 ships: a gray PNG or
+ * JPEG in a folder per class, and inline csv pixels.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadImages, loadInput } from "../../../train/data/images.ts";
 import { readFolder } from "../../../train/data/folder.ts";
 import { readFer2013 } from "../../../train/data/fer2013.ts";
-import { decodeImage, encodePng, prepareFaceInput } from "../../../src/mod.ts";
+import { decodeImage, encodeJpeg, encodePng, prepareFaceInput } from "../../../src/mod.ts";
 import type { InputSpec } from "../../../model/manifest.ts";
 import { type FloatPixels, type RawPixels, toTensor } from "../../../model/preprocess.ts";
 import { SCAN_CCI_INPUT } from "../../../model/spec.ts";
@@ -43,17 +43,23 @@ const FILL: InputSpec = {
 };
 const PAD_SQUARE: InputSpec = { ...faceApiInput(112), shape: [1, 112, 112, 3] };
 
-/** The crop as FER2013 ships it: a PNG under `<root>/train/happy/`, and the same pixels as a csv row. */
+/**
+ * The crop as FER2013 ships it: a PNG and a JPEG under `<root>/train/happy/` (the files serving would be sent),
+ * and the same pixels as a csv row.
+ */
 async function writeDatasets(crop: RawPixels) {
   const root = await Deno.makeTempDir({ prefix: "scan-fer-upscale-" });
-  const png = await encodePng(crop);
+  const png = await encodePng(crop), jpg = await encodeJpeg(crop);
   await Deno.mkdir(join(root, "folder/train/happy"), { recursive: true });
   await Deno.writeFile(join(root, "folder/train/happy/0001.png"), png);
+  await Deno.writeFile(join(root, "folder/train/happy/0002.jpg"), jpg);
   const csv = join(root, "fer2013.csv");
   await Deno.writeTextFile(csv, `emotion,pixels,Usage\n3,${Array.from(crop.data).join(" ")},Training\n`);
-  const [folder] = (await readFolder(join(root, "folder"), { split: "train" })).samples;
+  const files = (await readFolder(join(root, "folder"), { split: "train" })).samples;
+  const folder = files.find((s) => s.path.endsWith(".png"))!,
+    jpeg = files.find((s) => s.path.endsWith(".jpg"))!;
   const [inline] = (await readFer2013(csv, { split: "train" })).samples;
-  return { png, folder, inline };
+  return { png, jpg, folder, jpeg, inline };
 }
 
 function bytes(p: RawPixels | FloatPixels): Uint8Array {
@@ -62,7 +68,7 @@ function bytes(p: RawPixels | FloatPixels): Uint8Array {
 
 Deno.test("a 48x48 gray crop reaches SCAN+CCI's 224x224 fill input byte for byte as serving prepares it", async () => {
   const crop = grayCrop();
-  const { png, folder, inline } = await writeDatasets(crop);
+  const { png, jpg, folder, jpeg, inline } = await writeDatasets(crop);
   const serving = prepareFaceInput(await decodeImage(png), null, FILL);
   assert.ok(serving.data instanceof Uint8Array, "fill crops are 8-bit");
   assert.deepEqual([serving.width, serving.height, serving.channels], [224, 224, 3]);
@@ -73,6 +79,9 @@ Deno.test("a 48x48 gray crop reaches SCAN+CCI's 224x224 fill input byte for byte
     assert.deepEqual(bytes(training), bytes(serving));
   }
   assert.deepEqual(toTensor(fromCsv, FILL), toTensor(serving, FILL));
+  // A JPEG is lossy, so it is compared with serving's crop of the same JPEG bytes.
+  const [fromJpeg] = await loadImages([jpeg], { size: 224 });
+  assert.deepEqual(bytes(fromJpeg), bytes(prepareFaceInput(await decodeImage(jpg), null, FILL)));
 
   // It is an upscale of this crop, not some other image: interior pixels match an independent bilinear
   // resample of the 48x48 source (pixel centres aligned) within rounding.
@@ -90,7 +99,7 @@ Deno.test("a 48x48 gray crop reaches SCAN+CCI's 224x224 fill input byte for byte
 });
 
 Deno.test("a 48x48 gray crop reaches face-api's pad-square input byte for byte as serving prepares it", async () => {
-  const { png, folder, inline } = await writeDatasets(grayCrop());
+  const { png, jpg, folder, jpeg, inline } = await writeDatasets(grayCrop());
   const serving = prepareFaceInput(await decodeImage(png), null, PAD_SQUARE);
   assert.ok(serving.data instanceof Float32Array, "pad-square crops are unrounded floats");
   assert.deepEqual([serving.width, serving.height, serving.channels], [112, 112, 3]);
@@ -99,6 +108,8 @@ Deno.test("a 48x48 gray crop reaches face-api's pad-square input byte for byte a
     assert.ok(training.data instanceof Float32Array);
     assert.deepEqual(bytes(training), bytes(serving));
   }
+  const fromJpeg = await loadInput(jpeg, PAD_SQUARE);
+  assert.deepEqual(bytes(fromJpeg), bytes(prepareFaceInput(await decodeImage(jpg), null, PAD_SQUARE)));
   // A square crop needs no padding: the upscaled corners are image, not black.
   assert.ok(serving.data[0] > 0 && serving.data[serving.data.length - 1] > 0);
 });

@@ -8,8 +8,8 @@
 import { join } from "node:path";
 import type { InputSpec } from "../model/manifest.ts";
 import { toTensor } from "../model/preprocess.ts";
-import { type ExecutionProvider, openModel, prepareFaceInput, type RawImage } from "../src/mod.ts";
-import { loadImages, sampleImage } from "./data/images.ts";
+import { type ExecutionProvider, openModel } from "../src/mod.ts";
+import { loadImages, loadInput } from "./data/images.ts";
 import { DEFAULT_LABELS, type Sample } from "./data/sample.ts";
 import { computeMetrics, type EvalMetrics } from "./metrics.ts";
 import { confusionSvg } from "./plots.ts";
@@ -52,9 +52,10 @@ function classifierOutput(names: readonly string[], manifestPath: string): strin
 
 /**
  * Fills `out` with one batch in the model's input layout. `resize: "fill"` (SCAN+CCI): the trainer's loader
- * (box crop, stretched to the input size), as in training. `resize: "pad-square"` (face-api's nets): serving's
- * own face-api crop (src/faces/prepare.ts prepareFaceInput: the box, or the whole image, zero-padded to a centred
- * square and resized bilinearly), so a baseline is scored on the pixels it sees in the API.
+ * (box crop, stretched to the input size), as in training. `resize: "pad-square"` (face-api's nets): the same
+ * loader's `loadInput`, i.e. serving's own face-api crop (src/faces/prepare.ts prepareFaceInput: the box, or the
+ * whole image, zero-padded to a centred square and resized bilinearly), so a baseline is scored on the pixels it
+ * sees in the API.
  */
 async function loadBatch(
   samples: readonly Sample[],
@@ -65,14 +66,7 @@ async function loadBatch(
   const { width, height } = spec.size;
   if (spec.resize === "pad-square") {
     await Promise.all(samples.map(async (sample, i) => {
-      let image: RawImage;
-      try {
-        image = await sampleImage(sample);
-      } catch (err) {
-        throw new Error(`Cannot load image "${sample.path}" (${sample.source}): ${(err as Error).message}`);
-      }
-      const face = sample.box ? { box: sample.box, score: 1 } : null;
-      toTensor(prepareFaceInput(image, face, spec), spec, out, i * per);
+      toTensor(await loadInput(sample, spec), spec, out, i * per);
     }));
     return;
   }

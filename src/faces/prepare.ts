@@ -21,7 +21,7 @@ import { faceApiAlignedBox, faceApiCropBox } from "./faceapi_crop.ts";
 export function prepareFaceInput(
   image: RawImage,
   face: Face | null,
-  spec: InputSpec,
+  spec: Pick<InputSpec, "size" | "resize">,
 ): RawPixels | FloatPixels {
   const { width, height } = spec.size;
   if (spec.resize === "pad-square") {

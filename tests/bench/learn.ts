@@ -7,7 +7,9 @@
  * the serving path in-process (src/registry.ts loadRegistry + src/classify.ts classifyFaces on the decoded image,
  * the whole image as the face, as the API does with detect=false) and through `train eval`'s evaluateOnnx.
  * Prints the learning curve, both figures and their difference (they should agree within 0.5 points: same
- * crop, resize and normalisation). Everything goes under --out (default artifacts/bench-learn, gitignored):
+ * crop, resize and normalisation). Then `train gradcam` (train/gradcam.ts) on ten public-test crops spread over
+ * the classes writes heatmap overlays to `--out/gradcam/` (`NN-<true>-as-<predicted>-gradcam.png`, listed in
+ * `gradcam.json`), to look at where the trained model attends. Everything goes under --out (default artifacts/bench-learn, gitignored):
  * the dataset's licence allows research and evaluation use only, so nothing of it is ever committed.
  *
  *   deno task bench:learn --data DIR [--width 16] [--minutes 10] [--out artifacts/bench-learn]
@@ -23,8 +25,10 @@ import { parseConfig } from "../../train/config.ts";
 import { fit } from "../../train/fit.ts";
 import { exportModel } from "../../train/export.ts";
 import { evaluateOnnx } from "../../train/eval.ts";
+import { gradcam } from "../../train/gradcam.ts";
 import { computeMetrics } from "../../train/metrics.ts";
 import { readDataset } from "../../train/data/read.ts";
+import { loadImages } from "../../train/data/images.ts";
 import { epochPoints, historyJson } from "../../train/commands/fit.ts";
 import { renderModelCard } from "../../train/model_card.ts";
 import { writePlots } from "../../train/plots.ts";
@@ -169,6 +173,50 @@ console.log(
 console.log(
   "per class (served): " + s.labels.map((l) => `${l} F1 ${s.per_class[l].f1.toFixed(3)}`).join(", "),
 );
+// --- Grad-CAM of the exported checkpoint on ten public-test crops, evenly spaced over the (class-sorted) list ---
+const camDir = join(out, "gradcam");
+const picks = Array.from({ length: Math.min(10, samples.length) }, (_, k) => {
+  return Math.floor((k + 0.5) * samples.length / Math.min(10, samples.length));
+});
+const cams = await gradcam({
+  weights: result.bestCheckpoint!,
+  images: await loadImages(picks.map((i) => samples[i]), { size: 224 }),
+  out: camDir,
+});
+const camList = [];
+for (const [k, r] of cams.entries()) {
+  const sample = samples[picks[k]];
+  const file = join(
+    camDir,
+    `${String(k).padStart(2, "0")}-${CANONICAL_LABELS[sample.label]}-as-${r.label}-gradcam.png`,
+  );
+  await Deno.rename(r.file!, file);
+  const cam = r.cam;
+  // Where the 14x14 map's mass lies: upper half (eyes, brows) vs lower half (mouth), and how peaked it is.
+  let upper = 0, total = 0;
+  for (let i = 0; i < cam.length; i++) {
+    total += cam[i];
+    if (i < cam.length / 2) upper += cam[i];
+  }
+  camList.push({
+    file,
+    source: sample.path,
+    label: CANONICAL_LABELS[sample.label],
+    predicted: r.label,
+    probability: r.probabilities[r.class],
+    upperShare: total > 0 ? upper / total : null,
+    meanActivation: total / cam.length,
+  });
+}
+await Deno.writeTextFile(join(out, "gradcam.json"), JSON.stringify(camList, null, 2) + "\n");
+console.log(`gradcam: ${cams.length} overlays in ${camDir}`);
+for (const c of camList) {
+  console.log(
+    `  ${c.label.padEnd(9)} -> ${c.predicted.padEnd(9)} p ${c.probability.toFixed(3)}  ` +
+      `upper-half share ${c.upperShare?.toFixed(2) ?? "-"}  mean map ${c.meanActivation.toFixed(2)}`,
+  );
+}
+
 const report = {
   data: root,
   width,
@@ -183,6 +231,7 @@ const report = {
   served: { accuracy: s.accuracy, f1_macro: s.f1_macro, abaw2020: s.abaw2020, per_class: s.per_class },
   parityPoints: diff,
   agreement: agree,
+  gradcam: camList,
 };
 await Deno.writeTextFile(join(out, "report.json"), JSON.stringify(report, null, 2) + "\n");
 // The manifest and the card say what the model saw and what it measured; the model stays in --out, never in

@@ -1,11 +1,20 @@
 /**
  * Image loading for training and evaluation: a sample's image (file, optionally cropped to its face box, or the
  * inline FER2013 pixels) -> size x size interleaved RGB uint8, the RawPixels that model/preprocess.ts toTensor
- * takes. Decoding and cropping go through the serving engine (src/mod.ts: `decodeImage`, `alignedCrop`), so
- * training sees byte for byte the pixels serving feeds a `fill` model for the same image and face box.
+ * takes. Decoding, cropping and resizing go through the serving engine (src/mod.ts: `decodeImage`,
+ * `prepareFaceInput`), so training sees byte for byte the pixels serving feeds a model for the same image and
+ * face box: FER2013's 48x48 crops are upscaled to 224x224 by the very function serving calls.
  */
-import type { RawPixels } from "../../model/preprocess.ts";
-import { alignedCrop, type Box, decodeImage, encodeJpeg, encodePng, type RawImage } from "../../src/mod.ts";
+import type { InputSpec } from "../../model/manifest.ts";
+import type { FloatPixels, RawPixels } from "../../model/preprocess.ts";
+import {
+  type Box,
+  decodeImage,
+  encodeJpeg,
+  encodePng,
+  prepareFaceInput,
+  type RawImage,
+} from "../../src/mod.ts";
 import type { Sample } from "./sample.ts";
 
 /** Options of {@link loadImage}. */
@@ -34,6 +43,21 @@ export function faceBox(box: Box, width: number, height: number, margin = 0): Bo
 }
 
 /**
+ * Serving's model input for `box` (or the whole image) under `spec`'s size and resize: `prepareFaceInput`
+ * itself, so the same pixels as an API request with that face box. `fill` gives 8-bit RGB, `pad-square`
+ * face-api's unrounded float pixels.
+ */
+export function prepareInput(
+  image: RawImage,
+  box: Box | undefined,
+  spec: Pick<InputSpec, "size" | "resize">,
+  margin = 0,
+): RawPixels | FloatPixels {
+  const face = box ? { box: faceBox(box, image.width, image.height, margin), score: 1 } : null;
+  return prepareFaceInput(image, face, spec);
+}
+
+/**
  * Serving's `fill` crop of `box` (or of the whole image) stretched to size x size: the same function, so the same
  * pixels, as an API request with that face box.
  */
@@ -41,9 +65,14 @@ export function cropFace(
   image: RawImage,
   box: Box | undefined,
   { size = 224, margin = 0 }: LoadImageOptions = {},
-) {
-  const face = box ? { box: faceBox(box, image.width, image.height, margin), score: 1 } : null;
-  return alignedCrop(image, face, size, size);
+): RawImage {
+  // `fill` always yields 8-bit pixels (alignedCrop); only pad-square yields floats.
+  return prepareInput(
+    image,
+    box,
+    { size: { width: size, height: size }, resize: "fill" },
+    margin,
+  ) as RawImage;
 }
 
 /** Decodes image bytes (or a path) to 8-bit RGB with EXIF orientation applied, through the engine's image door. */
@@ -82,6 +111,21 @@ export async function loadImage(
 ): Promise<RawPixels> {
   try {
     return cropFace(await sampleImage(sample), sample.box, { size, margin });
+  } catch (err) {
+    throw new Error(`Cannot load image "${sample.path}" (${sample.source}): ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Loads one sample as the input `spec` describes (size and resize: `fill` for SCAN+CCI, `pad-square` for
+ * face-api's nets) through serving's `prepareFaceInput`. Errors name the sample's path and source line.
+ */
+export async function loadInput(
+  sample: Sample,
+  spec: Pick<InputSpec, "size" | "resize">,
+): Promise<RawPixels | FloatPixels> {
+  try {
+    return prepareInput(await sampleImage(sample), sample.box, spec);
   } catch (err) {
     throw new Error(`Cannot load image "${sample.path}" (${sample.source}): ${(err as Error).message}`);
   }

@@ -661,6 +661,7 @@ export interface components {
                 [key: string]: unknown;
             };
             error?: components["schemas"]["Problem"];
+            webhook?: components["schemas"]["JobWebhook"];
             links: {
                 self: string;
                 results: string;
@@ -682,6 +683,19 @@ export interface components {
             frames: number;
             /** @description Bytes */
             size: number;
+        };
+        JobWebhook: {
+            url: string;
+            /** @description Delivery attempts so far, oldest first */
+            attempts: components["schemas"]["WebhookAttempt"][];
+        };
+        WebhookAttempt: {
+            /** Format: date-time */
+            at: string;
+            /** @description The receiver's HTTP status */
+            status?: number;
+            /** @description The network error (no answer) */
+            error?: string;
         };
         VideoUploadForm: {
             /** Format: binary */
@@ -1411,6 +1425,8 @@ export interface operations {
                 start?: number;
                 /** @description Seconds (default: the end) */
                 end?: number;
+                /** @description http(s) URL POSTed the job JSON when it ends (succeeded, failed or cancelled), signed with HMAC-SHA256 over the raw body in `X-Scan-Fer-Signature: sha256=<hex>` (key WEBHOOK_SECRET; without it the upload is refused with 400); retried with a doubling delay on non-2xx or network errors */
+                webhook?: string;
             };
             header?: never;
             path?: never;

@@ -372,6 +372,13 @@ export const VideoJobOptions = z.object({
     type: "number",
     description: "Seconds (default: the end)",
   }),
+  webhook: z.string().max(2048).optional().openapi({
+    format: "uri",
+    description:
+      "http(s) URL POSTed the job JSON when it ends (succeeded, failed or cancelled), signed with " +
+      "HMAC-SHA256 over the raw body in `X-Scan-Fer-Signature: sha256=<hex>` (key WEBHOOK_SECRET; without " +
+      "it the upload is refused with 400); retried with a doubling delay on non-2xx or network errors",
+  }),
 }).refine((o) => o.end === undefined || o.end > o.start, {
   message: "end must be after start",
   path: ["end"],
@@ -395,6 +402,17 @@ export const VideoInfo = z.object({
   size: z.number().int().openapi({ description: "Bytes" }),
 }).openapi("VideoInfo");
 
+export const WebhookAttempt = z.object({
+  at: z.string().openapi({ format: "date-time" }),
+  status: z.number().int().optional().openapi({ description: "The receiver's HTTP status" }),
+  error: z.string().optional().openapi({ description: "The network error (no answer)" }),
+}).openapi("WebhookAttempt");
+
+export const JobWebhook = z.object({
+  url: z.string(),
+  attempts: z.array(WebhookAttempt).openapi({ description: "Delivery attempts so far, oldest first" }),
+}).openapi("JobWebhook");
+
 export const Job = z.object({
   id: z.string(),
   status: JobStatus,
@@ -414,6 +432,7 @@ export const Job = z.object({
   }),
   options: z.record(z.string(), z.unknown()),
   error: Problem.optional(),
+  webhook: JobWebhook.optional(),
   links: z.object({ self: z.string(), results: z.string() }),
 }).openapi("Job");
 

@@ -452,8 +452,11 @@ export const JobListQuery = z.object({
   offset: z.coerce.number().int().min(0).openapi({ type: "integer", minimum: 0, default: 0 }).default(0),
 });
 
+/** The formats of a job's results. */
+export const RESULT_FORMATS = ["json", "ndjson", "csv", "abaw"] as const;
+
 export const ResultsQuery = z.object({
-  format: z.enum(["json", "ndjson", "csv", "abaw"]).optional().openapi({
+  format: z.enum(RESULT_FORMATS).optional().openapi({
     description: "Default: from `Accept` (application/x-ndjson, text/csv), else json",
   }),
   track: z.coerce.number().int().min(0).optional().openapi({
@@ -468,3 +471,34 @@ export const JobResults = z.object({
   frames: z.array(FrameResult),
   tracks: z.array(TrackSummary),
 }).openapi("JobResults");
+
+export const Capabilities = z.object({
+  detectors: z.array(z.string()).openapi({ description: "Face detectors a request may name (`detector`)" }),
+  frames: z.object({
+    maxFrames: z.number().int().openapi({ description: "Most frames in one `/v1/videos/frames` request" }),
+    maxBodyBytes: z.number().int(),
+    maxPixels: z.number().int().openapi({ description: "Largest decoded image (width x height)" }),
+  }),
+  videoJobs: z.object({
+    ffmpeg: z.boolean().openapi({
+      description: "Whether ffmpeg and ffprobe run here (else uploads answer 503)",
+    }),
+    install: z.string().optional().openapi({ description: "What to install, when ffmpeg is missing" }),
+    containers: z.array(z.string()).openapi({ description: "Accepted containers (ffprobe format names)" }),
+    codecs: z.array(z.string()).openapi({ description: "Accepted video codecs" }),
+    resultFormats: z.array(z.enum(RESULT_FORMATS)),
+    webhooks: z.boolean().openapi({
+      description: "Whether uploads may give a `webhook` (WEBHOOK_SECRET is set)",
+    }),
+    limits: z.object({
+      maxVideoBytes: z.number().int(),
+      maxVideoSeconds: z.number().int(),
+      maxVideoSide: z.number().int().openapi({
+        description: "Frames are decoded scaled to this longer side",
+      }),
+      maxPixels: z.number().int(),
+      concurrency: z.number().int().openapi({ description: "Jobs run at once by this instance" }),
+      ttlHours: z.number().int().openapi({ description: "Hours finished jobs are kept (0: kept)" }),
+    }),
+  }),
+}).openapi("Capabilities");

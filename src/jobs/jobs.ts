@@ -258,17 +258,25 @@ export class Jobs {
       // The sweep alone must not keep a process alive (tests, the CLI).
       Deno.unrefTimer(this.#sweep as unknown as number);
     }
-    Promise.all([ffmpegAvailable(this.#o.ffmpeg), ffmpegAvailable(ffprobePath(this.#o.ffmpeg))]).then(
-      ([a, b]) => {
-        this.ffmpeg = a && b;
-        if (!this.ffmpeg) {
-          this.#o.logger?.warn("ffmpeg missing", {
-            ffmpeg: this.#o.ffmpeg,
-            detail: "POST /v1/videos answers 503 until ffmpeg is installed (apt-get install -y ffmpeg)",
-          });
-        }
-      },
-    );
+    this.checkFfmpeg().then((ok) => {
+      if (!ok) {
+        this.#o.logger?.warn("ffmpeg missing", {
+          ffmpeg: this.#o.ffmpeg,
+          detail: "POST /v1/videos answers 503 until ffmpeg is installed (apt-get install -y ffmpeg)",
+        });
+      }
+    });
+  }
+
+  #ffmpegCheck?: Promise<boolean>;
+
+  /** Whether ffmpeg and ffprobe start, checked once (sets `ffmpeg`); `GET /v1/capabilities` asks before `start`. */
+  checkFfmpeg(): Promise<boolean> {
+    this.#ffmpegCheck ??= Promise.all([
+      ffmpegAvailable(this.#o.ffmpeg),
+      ffmpegAvailable(ffprobePath(this.#o.ffmpeg)),
+    ]).then(([a, b]) => this.ffmpeg = a && b);
+    return this.#ffmpegCheck;
   }
 
   /**

@@ -196,6 +196,17 @@ Deno.test({
         assert.equal(p.code, "invalid_request");
         assert.equal(p.issues[0].path, "webhook");
       }
+      // GET /v1/capabilities tells a client beforehand, with what else an upload is checked against.
+      const caps = async (server: RunningServer) =>
+        (await (await fetch(`http://127.0.0.1:${server.port}/v1/capabilities`)).json()).videoJobs;
+      const [yes, no] = [await caps(signed), await caps(unsigned)];
+      assert.equal(yes.webhooks, true);
+      assert.equal(no.webhooks, false);
+      assert.equal(yes.ffmpeg, true);
+      assert.equal(yes.install, undefined);
+      assert.ok(yes.codecs.includes("h264") && yes.containers.includes("webm"));
+      assert.deepEqual(yes.resultFormats, ["json", "ndjson", "csv", "abaw"]);
+      assert.equal(yes.limits.maxVideoSide, loadConfig({}).maxVideoSide);
       const res = await post(unsigned, "http://127.0.0.1:9/hook");
       assert.equal(res.status, 400);
       const p = await res.json();

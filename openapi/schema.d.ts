@@ -153,6 +153,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/capabilities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What this server accepts: ffmpeg for video jobs, containers and codecs, result formats, limits
+         * @description Answers before the models are loaded. `videoJobs.ffmpeg` false means `POST /v1/videos` answers 503 `ffmpeg_unavailable` until ffmpeg is installed (`install` says how); photos and frame batches are served either way. `videoJobs.webhooks` false means WEBHOOK_SECRET is not set, so uploads with `webhook` are refused.
+         */
+        get: operations["getCapabilities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/expressions": {
         parameters: {
             query?: never;
@@ -408,6 +428,41 @@ export interface components {
             dtype: string;
             description?: string;
         };
+        Capabilities: {
+            /** @description Face detectors a request may name (`detector`) */
+            detectors: string[];
+            frames: {
+                /** @description Most frames in one `/v1/videos/frames` request */
+                maxFrames: number;
+                maxBodyBytes: number;
+                /** @description Largest decoded image (width x height) */
+                maxPixels: number;
+            };
+            videoJobs: {
+                /** @description Whether ffmpeg and ffprobe run here (else uploads answer 503) */
+                ffmpeg: boolean;
+                /** @description What to install, when ffmpeg is missing */
+                install?: string;
+                /** @description Accepted containers (ffprobe format names) */
+                containers: string[];
+                /** @description Accepted video codecs */
+                codecs: string[];
+                resultFormats: ("json" | "ndjson" | "csv" | "abaw")[];
+                /** @description Whether uploads may give a `webhook` (WEBHOOK_SECRET is set) */
+                webhooks: boolean;
+                limits: {
+                    maxVideoBytes: number;
+                    maxVideoSeconds: number;
+                    /** @description Frames are decoded scaled to this longer side */
+                    maxVideoSide: number;
+                    maxPixels: number;
+                    /** @description Jobs run at once by this instance */
+                    concurrency: number;
+                    /** @description Hours finished jobs are kept (0: kept) */
+                    ttlHours: number;
+                };
+            };
+        };
         ExpressionResponse: {
             model: components["schemas"]["ModelRef"];
             image: {
@@ -661,6 +716,7 @@ export interface components {
                 [key: string]: unknown;
             };
             error?: components["schemas"]["Problem"];
+            webhook?: components["schemas"]["JobWebhook"];
             links: {
                 self: string;
                 results: string;
@@ -682,6 +738,19 @@ export interface components {
             frames: number;
             /** @description Bytes */
             size: number;
+        };
+        JobWebhook: {
+            url: string;
+            /** @description Delivery attempts so far, oldest first */
+            attempts: components["schemas"]["WebhookAttempt"][];
+        };
+        WebhookAttempt: {
+            /** Format: date-time */
+            at: string;
+            /** @description The receiver's HTTP status */
+            status?: number;
+            /** @description The network error (no answer) */
+            error?: string;
         };
         VideoUploadForm: {
             /** Format: binary */
@@ -1036,6 +1105,44 @@ export interface operations {
             };
             /** @description Not ready, with Retry-After (`not_ready`) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCapabilities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The capabilities */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Capabilities"];
+                };
+            };
+            /** @description Missing or invalid API key (`unauthorized`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded, with Retry-After (`rate_limited`) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1411,6 +1518,8 @@ export interface operations {
                 start?: number;
                 /** @description Seconds (default: the end) */
                 end?: number;
+                /** @description http(s) URL POSTed the job JSON when it ends (succeeded, failed or cancelled), signed with HMAC-SHA256 over the raw body in `X-Scan-Fer-Signature: sha256=<hex>` (key WEBHOOK_SECRET; without it the upload is refused with 400); retried with a doubling delay on non-2xx or network errors */
+                webhook?: string;
             };
             header?: never;
             path?: never;

@@ -372,6 +372,13 @@ export const VideoJobOptions = z.object({
     type: "number",
     description: "Seconds (default: the end)",
   }),
+  webhook: z.string().max(2048).optional().openapi({
+    format: "uri",
+    description:
+      "http(s) URL POSTed the job JSON when it ends (succeeded, failed or cancelled), signed with " +
+      "HMAC-SHA256 over the raw body in `X-Scan-Fer-Signature: sha256=<hex>` (key WEBHOOK_SECRET; without " +
+      "it the upload is refused with 400); retried with a doubling delay on non-2xx or network errors",
+  }),
 }).refine((o) => o.end === undefined || o.end > o.start, {
   message: "end must be after start",
   path: ["end"],
@@ -395,6 +402,17 @@ export const VideoInfo = z.object({
   size: z.number().int().openapi({ description: "Bytes" }),
 }).openapi("VideoInfo");
 
+export const WebhookAttempt = z.object({
+  at: z.string().openapi({ format: "date-time" }),
+  status: z.number().int().optional().openapi({ description: "The receiver's HTTP status" }),
+  error: z.string().optional().openapi({ description: "The network error (no answer)" }),
+}).openapi("WebhookAttempt");
+
+export const JobWebhook = z.object({
+  url: z.string(),
+  attempts: z.array(WebhookAttempt).openapi({ description: "Delivery attempts so far, oldest first" }),
+}).openapi("JobWebhook");
+
 export const Job = z.object({
   id: z.string(),
   status: JobStatus,
@@ -414,6 +432,7 @@ export const Job = z.object({
   }),
   options: z.record(z.string(), z.unknown()),
   error: Problem.optional(),
+  webhook: JobWebhook.optional(),
   links: z.object({ self: z.string(), results: z.string() }),
 }).openapi("Job");
 
@@ -433,8 +452,11 @@ export const JobListQuery = z.object({
   offset: z.coerce.number().int().min(0).openapi({ type: "integer", minimum: 0, default: 0 }).default(0),
 });
 
+/** The formats of a job's results. */
+export const RESULT_FORMATS = ["json", "ndjson", "csv", "abaw"] as const;
+
 export const ResultsQuery = z.object({
-  format: z.enum(["json", "ndjson", "csv", "abaw"]).optional().openapi({
+  format: z.enum(RESULT_FORMATS).optional().openapi({
     description: "Default: from `Accept` (application/x-ndjson, text/csv), else json",
   }),
   track: z.coerce.number().int().min(0).optional().openapi({
@@ -449,3 +471,34 @@ export const JobResults = z.object({
   frames: z.array(FrameResult),
   tracks: z.array(TrackSummary),
 }).openapi("JobResults");
+
+export const Capabilities = z.object({
+  detectors: z.array(z.string()).openapi({ description: "Face detectors a request may name (`detector`)" }),
+  frames: z.object({
+    maxFrames: z.number().int().openapi({ description: "Most frames in one `/v1/videos/frames` request" }),
+    maxBodyBytes: z.number().int(),
+    maxPixels: z.number().int().openapi({ description: "Largest decoded image (width x height)" }),
+  }),
+  videoJobs: z.object({
+    ffmpeg: z.boolean().openapi({
+      description: "Whether ffmpeg and ffprobe run here (else uploads answer 503)",
+    }),
+    install: z.string().optional().openapi({ description: "What to install, when ffmpeg is missing" }),
+    containers: z.array(z.string()).openapi({ description: "Accepted containers (ffprobe format names)" }),
+    codecs: z.array(z.string()).openapi({ description: "Accepted video codecs" }),
+    resultFormats: z.array(z.enum(RESULT_FORMATS)),
+    webhooks: z.boolean().openapi({
+      description: "Whether uploads may give a `webhook` (WEBHOOK_SECRET is set)",
+    }),
+    limits: z.object({
+      maxVideoBytes: z.number().int(),
+      maxVideoSeconds: z.number().int(),
+      maxVideoSide: z.number().int().openapi({
+        description: "Frames are decoded scaled to this longer side",
+      }),
+      maxPixels: z.number().int(),
+      concurrency: z.number().int().openapi({ description: "Jobs run at once by this instance" }),
+      ttlHours: z.number().int().openapi({ description: "Hours finished jobs are kept (0: kept)" }),
+    }),
+  }),
+}).openapi("Capabilities");

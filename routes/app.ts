@@ -16,6 +16,7 @@ import { EXPRESSION_ENDPOINTS } from "./expressions.handlers.ts";
 import { VIDEO_ENDPOINTS } from "./videos.handlers.ts";
 import { INFER_ENDPOINTS } from "./infer.handlers.ts";
 import { JOB_ENDPOINTS } from "./jobs.handlers.ts";
+import { CAPABILITY_ENDPOINTS } from "./capabilities.handlers.ts";
 import { staticRoutes } from "./static.ts";
 import { notFound, onError } from "./problems.ts";
 import { requestLog } from "./middleware/request_log.ts";
@@ -31,6 +32,7 @@ import { buildOpenApiDocument } from "../openapi/document.ts";
 export const ENDPOINTS: readonly Endpoint[] = [
   ...HEALTH_ENDPOINTS,
   ...MODEL_ENDPOINTS,
+  ...CAPABILITY_ENDPOINTS,
   ...EXPRESSION_ENDPOINTS,
   ...VIDEO_ENDPOINTS,
   ...INFER_ENDPOINTS,

@@ -69,6 +69,7 @@ export function jobView(job: Job) {
     frameSize: job.frameSize,
     options: job.options as unknown as Record<string, unknown>,
     ...(job.error ? { error: job.error } : {}),
+    ...(job.webhook ? { webhook: job.webhook } : {}),
     links: { self: `/v1/jobs/${job.id}`, results: `/v1/jobs/${job.id}/results` },
   };
 }
@@ -101,7 +102,7 @@ export const submitVideoHandler: RouteHandler<typeof submitVideo, AppEnv> = asyn
   } else {
     throw unsupportedType(type, ACCEPTED_VIDEO);
   }
-  const { fps, start, end, ...options } = c.req.valid("query");
+  const { fps, start, end, webhook, ...options } = c.req.valid("query");
   const model = registry.resolve(options.model);
   const job = await jobs.submit({
     video,
@@ -113,6 +114,7 @@ export const submitVideoHandler: RouteHandler<typeof submitVideo, AppEnv> = asyn
     },
     owner: ownerOf(c),
     idempotencyKey: c.req.header("idempotency-key")?.trim() || undefined,
+    ...(webhook !== undefined ? { webhook } : {}),
   }, modelRef(model));
   return c.json(jobView(job), 202, { location: `/v1/jobs/${job.id}` });
 };

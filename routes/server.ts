@@ -11,6 +11,7 @@ import { createMetrics, type Metrics } from "../src/metrics.ts";
 import { loadRegistry } from "../src/registry.ts";
 import { createFaceDetector, missingFaceModels } from "../src/faces/pipeline.ts";
 import { Jobs } from "../src/jobs/jobs.ts";
+import { jobView } from "./jobs.handlers.ts";
 import { connectionCap, readFdLimit } from "../src/fd_limit.ts";
 import { createApp } from "./app.ts";
 import { type DrainResult, startHttpServer } from "./http_server.ts";
@@ -54,6 +55,13 @@ export function startServer(
     maxVideoSeconds: config.maxVideoSeconds,
     maxVideoSide: config.maxVideoSide,
     ttlHours: config.jobTtlHours,
+    webhooks: {
+      secret: config.webhookSecret,
+      attempts: config.webhookAttempts,
+      backoffMs: config.webhookBackoffMs,
+      timeoutMs: config.webhookTimeoutMs,
+    },
+    view: jobView,
     registry: () => state.registry,
     logger,
   });

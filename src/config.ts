@@ -194,6 +194,30 @@ export const CONFIG = {
     "1280",
     "Video frames are decoded scaled down so their longer side is at most this many pixels.",
   ),
+  WEBHOOK_SECRET: setting(
+    "webhookSecret",
+    z.string().trim(),
+    "",
+    "Key of the HMAC-SHA256 signature of job webhooks (`X-Scan-Fer-Signature: sha256=<hex>` over the raw body). Empty: uploads with `webhook` are refused with 400.",
+  ),
+  WEBHOOK_ATTEMPTS: setting(
+    "webhookAttempts",
+    int("WEBHOOK_ATTEMPTS", { min: 1, max: 20 }),
+    "5",
+    "Most delivery attempts of one job webhook (a non-2xx answer or a network error is retried).",
+  ),
+  WEBHOOK_BACKOFF_MS: setting(
+    "webhookBackoffMs",
+    int("WEBHOOK_BACKOFF_MS", { max: 3600000 }),
+    "1000",
+    "Delay before the second webhook attempt; each later one waits twice as long as the one before.",
+  ),
+  WEBHOOK_TIMEOUT_MS: setting(
+    "webhookTimeoutMs",
+    int("WEBHOOK_TIMEOUT_MS", { min: 1 }),
+    "10000",
+    "Longest wait for a webhook receiver's answer; past it the attempt counts as a network error.",
+  ),
   API_KEYS: setting(
     "apiKeys",
     list(),

@@ -13,6 +13,7 @@ import { ffmpegAvailable, ffprobePath, frameSize, probeVideo, type VideoMeta } f
 import { isFinal, JobRunner } from "./runner.ts";
 import { type Job, type JobOptions, JobStore } from "./store.ts";
 import type { AnalyzedImage } from "../classify.ts";
+import { checkWebhookUrl, deliverWebhook, type WebhookOptions } from "./webhook.ts";
 
 /** Containers (ffprobe `format_name` parts) and codecs a job accepts. */
 export const VIDEO_CONTAINERS = ["mov", "mp4", "matroska", "webm", "avi"] as const;
@@ -31,6 +32,10 @@ export interface JobsOptions {
   /** Hours a finished job is kept (0: forever). */
   ttlHours?: number;
   registry: () => Registry | undefined;
+  /** Completion webhooks: the signing key (empty: uploads with a webhook are refused), attempts, backoff. */
+  webhooks?: WebhookOptions;
+  /** The JSON a webhook sends for a job (the API's view of it); the stored job when absent. */
+  view?: (job: Job) => unknown;
   logger?: Logger;
 }
 
@@ -43,6 +48,8 @@ export interface Submission {
   options: Omit<JobOptions, "fps" | "start"> & { fps?: number; start?: number };
   owner: string;
   idempotencyKey?: string;
+  /** URL POSTed the job when it ends (http or https; needs a webhook secret). */
+  webhook?: string;
 }
 
 /** The assembled results of a job (or the prefix stored so far). */
@@ -113,8 +120,43 @@ export class Jobs {
       timeoutMs: o.timeoutMs,
       maxBatch: o.maxBatch,
       maxPixels: o.maxPixels,
+      onFinished: (id) => this.#notify(id),
       logger: o.logger,
     });
+  }
+
+  readonly #deliveries = new Set<Promise<unknown>>();
+  readonly #stopDeliveries = new AbortController();
+
+  /** Sends the webhook of a job that ended, in the background, from its attempt `done + 1` on. */
+  #notify(id: string, done = 0): void {
+    const job = this.store.get(id);
+    const w = this.#o.webhooks;
+    if (!job?.webhook || !w?.secret || this.#stopDeliveries.signal.aborted) return;
+    const body = JSON.stringify(this.#o.view ? this.#o.view(job) : job);
+    const delivery = deliverWebhook(job.webhook.url, body, {
+      ...w,
+      done,
+      event: `job.${job.status}`,
+      signal: this.#stopDeliveries.signal,
+      record: (a) => this.store.addWebhookAttempt(id, a),
+    }).then((ok) => {
+      if (!ok && !this.#stopDeliveries.signal.aborted) {
+        this.#o.logger?.warn("webhook not delivered", { job: id, attempts: w.attempts });
+      }
+    }).catch((err) => this.#o.logger?.error("webhook failed", { job: id, error: String(err) }))
+      .finally(() => this.#deliveries.delete(delivery));
+    this.#deliveries.add(delivery);
+  }
+
+  /** Resumes the webhooks a previous process had not delivered nor given up on. */
+  #resumeDeliveries(): void {
+    const max = this.#o.webhooks?.attempts ?? 0;
+    for (const job of this.store.finishedWithWebhook()) {
+      const attempts = job.webhook!.attempts;
+      const delivered = attempts.some((a) => a.status !== undefined && a.status >= 200 && a.status < 300);
+      if (!delivered && attempts.length < max) this.#notify(job.id, attempts.length);
+    }
   }
 
   /**
@@ -122,6 +164,9 @@ export class Jobs {
    * instead. 503 without ffmpeg, 415 for another container or codec, 413 over the limits, 422 unreadable.
    */
   async submit(s: Submission, model: { id: string; version: string; trained: boolean }): Promise<Job> {
+    const webhook = s.webhook === undefined
+      ? undefined
+      : checkWebhookUrl(s.webhook, this.#o.webhooks?.secret ?? "");
     if (s.idempotencyKey) {
       const seen = this.store.byIdempotencyKey(s.owner, s.idempotencyKey);
       if (seen) return seen;
@@ -148,6 +193,7 @@ export class Jobs {
         path,
         done: 0,
         total,
+        ...(webhook ? { webhook: { url: webhook, attempts: [] } } : {}),
       };
       try {
         this.store.insert(job);
@@ -205,29 +251,43 @@ export class Jobs {
    */
   start(): void {
     this.runner.start();
+    this.#resumeDeliveries();
     this.expire();
     if (this.#sweep === undefined) {
       this.#sweep = setInterval(() => this.expire(), 600_000);
       // The sweep alone must not keep a process alive (tests, the CLI).
       Deno.unrefTimer(this.#sweep as unknown as number);
     }
-    Promise.all([ffmpegAvailable(this.#o.ffmpeg), ffmpegAvailable(ffprobePath(this.#o.ffmpeg))]).then(
-      ([a, b]) => {
-        this.ffmpeg = a && b;
-        if (!this.ffmpeg) {
-          this.#o.logger?.warn("ffmpeg missing", {
-            ffmpeg: this.#o.ffmpeg,
-            detail: "POST /v1/videos answers 503 until ffmpeg is installed (apt-get install -y ffmpeg)",
-          });
-        }
-      },
-    );
+    this.checkFfmpeg().then((ok) => {
+      if (!ok) {
+        this.#o.logger?.warn("ffmpeg missing", {
+          ffmpeg: this.#o.ffmpeg,
+          detail: "POST /v1/videos answers 503 until ffmpeg is installed (apt-get install -y ffmpeg)",
+        });
+      }
+    });
   }
 
-  /** Stops the runner (running jobs resume on the next start) and closes the store. */
+  #ffmpegCheck?: Promise<boolean>;
+
+  /** Whether ffmpeg and ffprobe start, checked once (sets `ffmpeg`); `GET /v1/capabilities` asks before `start`. */
+  checkFfmpeg(): Promise<boolean> {
+    this.#ffmpegCheck ??= Promise.all([
+      ffmpegAvailable(this.#o.ffmpeg),
+      ffmpegAvailable(ffprobePath(this.#o.ffmpeg)),
+    ]).then(([a, b]) => this.ffmpeg = a && b);
+    return this.#ffmpegCheck;
+  }
+
+  /**
+   * Stops the runner (running jobs resume on the next start) and pending webhooks (their remaining attempts are
+   * made on the next start), and closes the store.
+   */
   async close(): Promise<void> {
     clearInterval(this.#sweep);
     await this.runner.stop();
+    this.#stopDeliveries.abort();
+    await Promise.all([...this.#deliveries]);
     this.store.close();
   }
 }

@@ -26,6 +26,8 @@ export interface RunnerOptions {
   maxPixels: number;
   /** Frames analysed together (one `analyzeImages` call). */
   chunkFrames?: number;
+  /** Called once a job has reached a final status (succeeded, failed, cancelled) in this process. */
+  onFinished?: (id: string) => void;
   logger?: Logger;
 }
 
@@ -91,6 +93,8 @@ export class JobRunner {
    * left as it is.
    */
   async cancel(id: string): Promise<void> {
+    // A job that already ended (its webhook may be on its way) keeps its status.
+    if (isFinal(this.#o.store.get(id)?.status ?? "cancelled")) return;
     const run = this.#running.get(id);
     if (run) {
       this.#o.store.setStatus(id, "cancelled");
@@ -105,6 +109,7 @@ export class JobRunner {
       this.#o.store.setStatus(id, "cancelled");
       await this.#cleanup(job);
       this.#wake(id);
+      this.#o.onFinished?.(id);
     }
   }
 
@@ -163,6 +168,7 @@ export class JobRunner {
       store.setStatus(id, "succeeded", { total: done });
       logger?.info("job succeeded", { job: id, frames: done });
       await this.#cleanup(job);
+      this.#o.onFinished?.(id);
     } catch (err) {
       const reason = signal.aborted ? signal.reason : err;
       if (reason === "shutdown") return;
@@ -176,6 +182,7 @@ export class JobRunner {
         store.setStatus(id, "failed", { error: problem });
       }
       await this.#cleanup(job);
+      this.#o.onFinished?.(id);
     } finally {
       clearTimeout(timer);
     }

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { AnalyzedImage } from "../classify.ts";
 import type { Problem } from "../errors.ts";
 import type { VideoMeta } from "./ffmpeg.ts";
+import type { JobWebhook, WebhookAttempt } from "./webhook.ts";
 
 /** Where a job is in its life. */
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
@@ -57,6 +58,8 @@ export interface Job {
   /** Frames per second of the current run (analysis rate). */
   rate?: number;
   error?: Problem;
+  /** The completion webhook, when one was given, with its delivery attempts. */
+  webhook?: JobWebhook;
 }
 
 interface Row {
@@ -72,6 +75,7 @@ interface Row {
   total: number;
   rate: number | null;
   error: string | null;
+  webhook: string | null;
 }
 
 function fromRow(r: Row): Job {
@@ -89,6 +93,7 @@ function fromRow(r: Row): Job {
     total: r.total,
     ...(r.rate !== null ? { rate: r.rate } : {}),
     ...(r.error ? { error: JSON.parse(r.error) } : {}),
+    ...(r.webhook ? { webhook: JSON.parse(r.webhook) } : {}),
   };
 }
 
@@ -113,12 +118,16 @@ export class JobStore {
         job TEXT NOT NULL, idx INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (job, idx)
       ) WITHOUT ROWID;
     `);
+    // Stores made before webhooks existed get the column (SQLite has no ADD COLUMN IF NOT EXISTS).
+    const columns = this.db.prepare(`PRAGMA table_info(jobs)`).all() as { name: string }[];
+    if (!columns.some((c) => c.name === "webhook")) this.db.exec(`ALTER TABLE jobs ADD COLUMN webhook TEXT`);
   }
 
   /** Stores a new job. */
   insert(job: Job): void {
     this.db.prepare(
-      `INSERT INTO jobs (id, owner, idem, status, created_at, body, done, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO jobs (id, owner, idem, status, created_at, body, done, total, webhook)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       job.id,
       job.owner,
@@ -134,7 +143,23 @@ export class JobStore {
       }),
       job.done,
       job.total,
+      job.webhook ? JSON.stringify(job.webhook) : null,
     );
+  }
+
+  /** Appends a webhook delivery attempt to a job's record. */
+  addWebhookAttempt(id: string, attempt: WebhookAttempt): void {
+    this.db.prepare(
+      `UPDATE jobs SET webhook = json_set(webhook, '$.attempts[#]', json(?)) WHERE id = ? AND webhook IS NOT NULL`,
+    ).run(JSON.stringify(attempt), id);
+  }
+
+  /** Finished jobs with a webhook, oldest first (the caller decides which still need a delivery). */
+  finishedWithWebhook(): Job[] {
+    const rows = this.db.prepare(
+      `SELECT * FROM jobs WHERE webhook IS NOT NULL AND finished_at IS NOT NULL ORDER BY finished_at`,
+    ).all() as unknown as Row[];
+    return rows.map(fromRow);
   }
 
   /** A job by id. */

@@ -34,6 +34,7 @@ out.v2Model = (await api.GET("/v2/models/{id}", id)).data?.name;
 out.v2ModelReady = (await api.GET("/v2/models/{id}/ready", id)).data?.ready;
 out.models = (await api.GET("/v1/models")).data?.models.map((m) => m.id).sort();
 out.model = (await api.GET("/v1/models/{id}", id)).data?.id;
+out.capabilities = (await api.GET("/v1/capabilities")).data?.videoJobs.codecs.includes("h264");
 
 const multipart = await api.POST("/v1/expressions", { body: { image: photo } });
 out.multipart = multipart.data?.faces.length ?? multipart.error;
@@ -113,6 +114,7 @@ Deno.test({
     assert.equal(out.v2ModelReady, true);
     assert.deepEqual(out.models, ["faceapi-expression", "scan-cci"]);
     assert.equal(out.model, "scan-cci");
+    assert.equal(out.capabilities, true);
     // The same photo as a multipart file and as a raw Blob (sent with its own type, image/jpeg): same faces.
     assert.equal(typeof out.multipart, "number", JSON.stringify(out.multipart));
     assert.ok((out.multipart as number) > 0);

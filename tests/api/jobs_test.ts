@@ -249,7 +249,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "without ffmpeg (FFMPEG_PATH pointing at a missing file) an upload answers 503 naming the package",
+  name:
+    "without ffmpeg (FFMPEG_PATH pointing at a missing file) an upload answers 503 naming the package, /v1/capabilities says so",
   ignore,
   async fn() {
     const config = loadConfig({ FFMPEG_PATH: "/nonexistent/bin/ffmpeg", DATA_DIR: join(tmp, "no-ffmpeg") });
@@ -286,6 +287,9 @@ Deno.test({
       while (jobs.ffmpeg === undefined) await new Promise((r) => setTimeout(r, 20));
       const ready = await (await fetch(`http://127.0.0.1:${srv.addr.port}/readyz`)).json();
       assert.deepEqual(ready.videoJobs, { ffmpeg: false });
+      const caps = await (await fetch(`http://127.0.0.1:${srv.addr.port}/v1/capabilities`)).json();
+      assert.equal(caps.videoJobs.ffmpeg, false);
+      assert.match(caps.videoJobs.install, /apt-get install -y ffmpeg/);
     } finally {
       await srv.shutdown();
       await jobs.close();

@@ -32,6 +32,7 @@ const calls = {
   v2ModelReady: await api.GET("/v2/models/{id}/ready", id),
   models: await api.GET("/v1/models"),
   model: await api.GET("/v1/models/{id}", id),
+  capabilities: await api.GET("/v1/capabilities"),
   expressions: await api.POST("/v1/expressions", { body: { image } }),
   frames: await api.POST("/v1/videos/frames", { body: { frames: [{ image }] } }),
   v2Infer: await api.POST("/v2/models/{id}/infer", {

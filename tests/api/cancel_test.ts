@@ -19,9 +19,9 @@ const server = startLoopbackServer(dir, {
 await server.ready;
 const base = `http://127.0.0.1:${server.port}`;
 
-/** Model runs so far (all models), read from /metrics. */
-async function modelRuns(): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+/** Model runs so far (all models), read from /metrics of the server at `url`. */
+async function modelRuns(url = base): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
   return [...text.matchAll(/^fer_batch_size_count\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
 }
 
@@ -90,6 +90,38 @@ Deno.test({
       assert.ok((await photo.json()).faces.length > 0);
     } finally {
       await server.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name: "a 64-frame upload past VIDEO_TIMEOUT_MS answers 504 and stops: no model runs after the answer",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const short = startLoopbackServer(dir, {
+      DEFAULT_MODEL: "tiny",
+      MAX_BATCH: "1",
+      MAX_DELAY_MS: "0",
+      IMAGE_CONCURRENCY: "1",
+      VIDEO_TIMEOUT_MS: "1500",
+    });
+    try {
+      await short.ready;
+      const url = `http://127.0.0.1:${short.port}`;
+      const form = new FormData();
+      for (let i = 0; i < FRAMES; i++) form.append("frames", new Blob([demoPhoto(2)]), "f.jpg");
+      const before = await modelRuns(url);
+      const res = await fetch(`${url}/v1/videos/frames?detector=tiny`, { method: "POST", body: form });
+      assert.equal(res.status, 504);
+      assert.equal((await res.json()).code, "deadline_exceeded");
+      const atAnswer = (await modelRuns(url)) - before;
+      await sleep(1500);
+      const later = (await modelRuns(url)) - before;
+      assert.equal(later, atAnswer, `model runs went on after the 504: ${atAnswer} -> ${later}`);
+      console.log(`model runs for the upload: ${atAnswer} at the 504, ${later} 1.5 s later`);
+    } finally {
+      await short.shutdown();
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -341,7 +341,7 @@ export interface components {
              * @example undecodable_image
              * @enum {string}
              */
-            code: "invalid_request" | "unauthorized" | "not_found" | "method_not_allowed" | "request_timeout" | "job_not_finished" | "payload_too_large" | "too_many_pixels" | "too_many_frames" | "video_too_long" | "unsupported_media_type" | "undecodable_image" | "undecodable_video" | "rate_limited" | "internal_error" | "not_ready" | "overloaded" | "ffmpeg_unavailable" | "deadline_exceeded";
+            code: "invalid_request" | "unauthorized" | "not_found" | "method_not_allowed" | "request_timeout" | "job_not_finished" | "payload_too_large" | "too_many_pixels" | "too_many_frames" | "video_too_long" | "unsupported_media_type" | "undecodable_image" | "undecodable_video" | "rate_limited" | "client_closed" | "internal_error" | "not_ready" | "overloaded" | "ffmpeg_unavailable" | "deadline_exceeded";
             detail: string;
             instance?: string;
             requestId?: string;
@@ -481,8 +481,8 @@ export interface components {
         };
         FaceResult: {
             box: components["schemas"]["Box"];
-            /** @description Face detector score, rounded to 1e-4 */
-            detectionScore: number;
+            /** @description Face detector score, rounded to 1e-4; `null` with `detect=false` (no detector ran) */
+            detectionScore: number | null;
             landmarks?: components["schemas"]["Landmarks"];
             expression: components["schemas"]["Expression"];
             /** @description SCAN attention heatmap over the aligned face, as a PNG data URL (`attention=true`) */
@@ -529,8 +529,10 @@ export interface components {
             decodeMs: number;
             /** @description Wall time during which some image was in face detection, landmarks and cropping */
             detectMs: number;
-            /** @description First face queued to last result: `queueMs` + `inferenceMs` */
+            /** @description First face queued to last result: `framesWaitMs` + `queueMs` + `inferenceMs` */
             classifyMs: number;
+            /** @description Part of `classifyMs` spent waiting for the request's other frames to be decoded and detected (0 for a photo) */
+            framesWaitMs: number;
             /** @description Part of `classifyMs` spent waiting for the model (queue, other requests' runs) */
             queueMs: number;
             /** @description Wall time of the model runs that held this request's faces */
@@ -542,11 +544,11 @@ export interface components {
             image: Blob | Uint8Array;
         };
         ExpressionJsonRequest: {
-            /** @description Base64 image bytes (JPEG, PNG, WebP, ...); a `data:` URL prefix is accepted */
+            /** @description Base64 image bytes (JPEG, PNG, WebP, ...); a `data:` URL prefix is accepted; `""` is 422 */
             image: string;
             /** @description Expression model id (default: the server's default) */
             model?: string;
-            /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0). Absent: the query string's `detect` (default true). */
+            /** @description false: the image is already a face crop; it is classified whole (query: true/false, 1/0; JSON body: a boolean). Absent: the query string's `detect` (default true). */
             detect?: boolean;
             /** @description Absent: the query string's `maxFaces` (default 20). */
             maxFaces?: number;
@@ -559,9 +561,9 @@ export interface components {
             minFaceSize?: number;
             /** @description Smallest face detection score. Absent: the query string's `minConfidence` (default 0.5). */
             minConfidence?: number;
-            /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0). Absent: the query string's `landmarks` (default false). */
+            /** @description Return facial landmarks (needs detect=true: they come from face detection) (query: true/false, 1/0; JSON body: a boolean). Absent: the query string's `landmarks` (default false). */
             landmarks?: boolean;
-            /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0). Absent: the query string's `attention` (default false). */
+            /** @description Return the attention heatmap (models with an attention_map output only) (query: true/false, 1/0; JSON body: a boolean). Absent: the query string's `attention` (default false). */
             attention?: boolean;
         };
         VideoResponse: {
@@ -607,7 +609,7 @@ export interface components {
             frames: components["schemas"]["VideoFrameInput"][];
             /** @description Expression model id (default: the server's default) */
             model?: string;
-            /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0). Absent: the query string's `detect` (default true). */
+            /** @description false: the image is already a face crop; it is classified whole (query: true/false, 1/0; JSON body: a boolean). Absent: the query string's `detect` (default true). */
             detect?: boolean;
             /** @description Absent: the query string's `maxFaces` (default 20). */
             maxFaces?: number;
@@ -620,11 +622,11 @@ export interface components {
             minFaceSize?: number;
             /** @description Smallest face detection score. Absent: the query string's `minConfidence` (default 0.5). */
             minConfidence?: number;
-            /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0). Absent: the query string's `landmarks` (default false). */
+            /** @description Return facial landmarks (needs detect=true: they come from face detection) (query: true/false, 1/0; JSON body: a boolean). Absent: the query string's `landmarks` (default false). */
             landmarks?: boolean;
-            /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0). Absent: the query string's `attention` (default false). */
+            /** @description Return the attention heatmap (models with an attention_map output only) (query: true/false, 1/0; JSON body: a boolean). Absent: the query string's `attention` (default false). */
             attention?: boolean;
-            /** @description Link faces across frames into stable track ids (true/false, 1/0). Absent: the query string's `track` (default true). */
+            /** @description Link faces across frames into stable track ids (query: true/false, 1/0; JSON body: a boolean). Absent: the query string's `track` (default true). */
             track?: boolean;
             /**
              * @description Temporal smoothing of each track's scores (causal). Absent: the query string's `smoothing` (default "none").
@@ -637,7 +639,7 @@ export interface components {
             window?: number;
         };
         VideoFrameInput: {
-            /** @description Base64 image bytes (JPEG, PNG, WebP, ...); a `data:` URL prefix is accepted */
+            /** @description Base64 image bytes (JPEG, PNG, WebP, ...); a `data:` URL prefix is accepted; `""` is 422 */
             image: string;
             /** @description Seconds (or any unit), echoed back */
             timestamp?: number;
@@ -1157,7 +1159,7 @@ export interface operations {
             query?: {
                 /** @description Expression model id (default: the server's default) */
                 model?: string;
-                /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
+                /** @description false: the image is already a face crop; it is classified whole (query: true/false, 1/0; JSON body: a boolean) */
                 detect?: boolean;
                 maxFaces?: number;
                 /** @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) */
@@ -1166,9 +1168,9 @@ export interface operations {
                 minFaceSize?: number;
                 /** @description Smallest face detection score */
                 minConfidence?: number;
-                /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0) */
+                /** @description Return facial landmarks (needs detect=true: they come from face detection) (query: true/false, 1/0; JSON body: a boolean) */
                 landmarks?: boolean;
-                /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0) */
+                /** @description Return the attention heatmap (models with an attention_map output only) (query: true/false, 1/0; JSON body: a boolean) */
                 attention?: boolean;
             };
             header?: never;
@@ -1272,7 +1274,7 @@ export interface operations {
             query?: {
                 /** @description Expression model id (default: the server's default) */
                 model?: string;
-                /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
+                /** @description false: the image is already a face crop; it is classified whole (query: true/false, 1/0; JSON body: a boolean) */
                 detect?: boolean;
                 maxFaces?: number;
                 /** @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) */
@@ -1281,11 +1283,11 @@ export interface operations {
                 minFaceSize?: number;
                 /** @description Smallest face detection score */
                 minConfidence?: number;
-                /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0) */
+                /** @description Return facial landmarks (needs detect=true: they come from face detection) (query: true/false, 1/0; JSON body: a boolean) */
                 landmarks?: boolean;
-                /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0) */
+                /** @description Return the attention heatmap (models with an attention_map output only) (query: true/false, 1/0; JSON body: a boolean) */
                 attention?: boolean;
-                /** @description Link faces across frames into stable track ids (true/false, 1/0) */
+                /** @description Link faces across frames into stable track ids (query: true/false, 1/0; JSON body: a boolean) */
                 track?: boolean;
                 /** @description Temporal smoothing of each track's scores (causal) */
                 smoothing?: "none" | "ema" | "window";
@@ -1491,7 +1493,7 @@ export interface operations {
             query?: {
                 /** @description Expression model id (default: the server's default) */
                 model?: string;
-                /** @description false: the image is already a face crop; it is classified whole (true/false, 1/0) */
+                /** @description false: the image is already a face crop; it is classified whole (query: true/false, 1/0; JSON body: a boolean) */
                 detect?: boolean;
                 maxFaces?: number;
                 /** @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) */
@@ -1500,11 +1502,11 @@ export interface operations {
                 minFaceSize?: number;
                 /** @description Smallest face detection score */
                 minConfidence?: number;
-                /** @description Return facial landmarks (needs detect=true: they come from face detection) (true/false, 1/0) */
+                /** @description Return facial landmarks (needs detect=true: they come from face detection) (query: true/false, 1/0; JSON body: a boolean) */
                 landmarks?: boolean;
-                /** @description Return the attention heatmap (models with an attention_map output only) (true/false, 1/0) */
+                /** @description Return the attention heatmap (models with an attention_map output only) (query: true/false, 1/0; JSON body: a boolean) */
                 attention?: boolean;
-                /** @description Link faces across frames into stable track ids (true/false, 1/0) */
+                /** @description Link faces across frames into stable track ids (query: true/false, 1/0; JSON body: a boolean) */
                 track?: boolean;
                 /** @description Temporal smoothing of each track's scores (causal) */
                 smoothing?: "none" | "ema" | "window";

@@ -10,9 +10,12 @@ import { ProblemSchema } from "../src/errors.ts";
 // zod-to-openapi renders `z.coerce.number().min(0)` as nullable (Number(null) is 0); options whose minimum is 0
 // state their type explicitly.
 
+/** The flag options' schemas (before their default), so a JSON body can hold them to JSON booleans. */
+const FLAGS = new WeakSet<z.ZodType>();
+
 /** A boolean option that also accepts the strings a query string or form field carries. */
 function flag(defaultValue: boolean, description: string) {
-  return z.union([z.boolean(), z.string()])
+  const inner = z.union([z.boolean(), z.string()])
     .transform((v, ctx) => {
       if (typeof v === "boolean") return v;
       const t = v.trim().toLowerCase();
@@ -21,8 +24,31 @@ function flag(defaultValue: boolean, description: string) {
       ctx.addIssue({ code: "custom", message: `expected true or false, got ${JSON.stringify(v)}` });
       return z.NEVER;
     })
-    .openapi({ type: "boolean", default: defaultValue, description: `${description} (true/false, 1/0)` })
-    .default(defaultValue);
+    .openapi({
+      type: "boolean",
+      default: defaultValue,
+      description: `${description} (query: true/false, 1/0; JSON body: a boolean)`,
+    });
+  FLAGS.add(inner);
+  return inner.default(defaultValue);
+}
+
+/**
+ * A JSON body field held to the JSON type its document states: `"maxFaces": "1"` and `"landmarks": 1` are both
+ * 400s naming the field, where the query string (all text) coerces `maxFaces=1` and `landmarks=1`.
+ */
+function jsonTyped(field: z.ZodType): z.ZodType {
+  const expected = FLAGS.has(field) ? "boolean" : field instanceof z.ZodNumber ? "number" : undefined;
+  if (!expected) return field;
+  return z.preprocess((v, ctx) => {
+    if (v !== undefined && typeof v !== expected) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected a JSON ${expected}, got ${v === null ? "null" : typeof v} ${JSON.stringify(v)}`,
+      });
+    }
+    return v;
+  }, field);
 }
 
 /**
@@ -37,8 +63,8 @@ function bodyOptions<S extends Record<string, z.ZodType>>(
     Object.entries(shape).map(([k, f]) => [
       k,
       f instanceof z.ZodDefault
-        ? (f.unwrap() as z.ZodType).optional().openapi({ default: f.def.defaultValue })
-        : f.optional(),
+        ? jsonTyped(f.unwrap() as z.ZodType).optional().openapi({ default: f.def.defaultValue })
+        : jsonTyped(f).optional(),
     ]),
   ) as { [K in keyof S]: z.ZodOptional<S[K] extends z.ZodDefault<infer T> ? T : S[K]> };
 }
@@ -88,7 +114,9 @@ export const Landmarks = z.object({
 
 export const FaceResult = z.object({
   box: Box,
-  detectionScore: z.number().min(0).max(1).openapi({ description: "Face detector score, rounded to 1e-4" }),
+  detectionScore: z.number().min(0).max(1).nullable().openapi({
+    description: "Face detector score, rounded to 1e-4; `null` with `detect=false` (no detector ran)",
+  }),
   landmarks: Landmarks.optional(),
   expression: Expression,
   attention: z.string().optional().openapi({
@@ -110,7 +138,11 @@ export const Timings = z.object({
     description: "Wall time during which some image was in face detection, landmarks and cropping",
   }),
   classifyMs: z.number().openapi({
-    description: "First face queued to last result: `queueMs` + `inferenceMs`",
+    description: "First face queued to last result: `framesWaitMs` + `queueMs` + `inferenceMs`",
+  }),
+  framesWaitMs: z.number().openapi({
+    description:
+      "Part of `classifyMs` spent waiting for the request's other frames to be decoded and detected (0 for a photo)",
   }),
   queueMs: z.number().openapi({
     description: "Part of `classifyMs` spent waiting for the model (queue, other requests' runs)",
@@ -130,6 +162,8 @@ export const ExpressionResponse = z.object({
   timings: Timings,
 }).openapi("ExpressionResponse");
 
+// The option and body objects are strict: an unknown option (`landmark=true` for `landmarks`) is a 400 naming it,
+// never silently ignored.
 const optionShape = {
   model: z.string().optional().openapi({
     description: "Expression model id (default: the server's default)",
@@ -161,7 +195,7 @@ const optionShape = {
   attention: flag(false, "Return the attention heatmap (models with an attention_map output only)"),
 };
 
-export const ExpressionOptions = z.object(optionShape).openapi("ExpressionOptions");
+export const ExpressionOptions = z.strictObject(optionShape).openapi("ExpressionOptions");
 
 const videoOptionShape = {
   ...optionShape,
@@ -173,33 +207,35 @@ const videoOptionShape = {
   window: z.coerce.number().int().min(1).max(64).openapi({ description: "Trailing window size" }).default(5),
 };
 
-export const VideoOptions = z.object(videoOptionShape).openapi("VideoOptions");
+export const VideoOptions = z.strictObject(videoOptionShape).openapi("VideoOptions");
 
-const base64Image = z.string().min(1).openapi({
-  description: "Base64 image bytes (JPEG, PNG, WebP, ...); a `data:` URL prefix is accepted",
+// No `min(1)`: `""` is an empty image, refused 422 by the decoder like an empty file or raw body.
+const base64Image = z.string().openapi({
+  description: 'Base64 image bytes (JPEG, PNG, WebP, ...); a `data:` URL prefix is accepted; `""` is 422',
 });
 
-export const ExpressionJsonRequest = z.object({ image: base64Image, ...bodyOptions(optionShape) }).openapi(
-  "ExpressionJsonRequest",
-);
+export const ExpressionJsonRequest = z.strictObject({ image: base64Image, ...bodyOptions(optionShape) })
+  .openapi(
+    "ExpressionJsonRequest",
+  );
 
 export const ImageFile = z.instanceof(File).openapi({ type: "string", format: "binary" });
 
-export const ExpressionFormRequest = z.object({ image: ImageFile }).openapi("ExpressionFormRequest");
+export const ExpressionFormRequest = z.strictObject({ image: ImageFile }).openapi("ExpressionFormRequest");
 
 export const BinaryImage = z.string().openapi({ type: "string", format: "binary" });
 
-export const VideoFrameInput = z.object({
+export const VideoFrameInput = z.strictObject({
   image: base64Image,
   timestamp: z.number().optional().openapi({ description: "Seconds (or any unit), echoed back" }),
 }).openapi("VideoFrameInput");
 
-export const VideoJsonRequest = z.object({
+export const VideoJsonRequest = z.strictObject({
   frames: z.array(VideoFrameInput).min(1),
   ...bodyOptions(videoOptionShape),
 }).openapi("VideoJsonRequest");
 
-export const VideoFormRequest = z.object({
+export const VideoFormRequest = z.strictObject({
   frames: z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(ImageFile).min(1)),
   timestamps: z.string().optional().openapi({ description: "JSON array of numbers, one per frame" }),
 }).openapi("VideoFormRequest");

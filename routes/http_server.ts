@@ -81,6 +81,8 @@ type ServeHttp = (conn: Deno.Conn) => HttpConn;
 interface Connection {
   http: HttpConn;
   busy: number;
+  /** One per request being handled: aborted when the client closes the connection before its answer. */
+  requests: Set<AbortController>;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -153,7 +155,7 @@ export function startHttpServer(handler: FetchHandler, opts: HttpServerOptions):
 
   const serveConnection = async (conn: Deno.Conn) => {
     const info: ConnInfo = { remoteAddr: conn.remoteAddr as Deno.NetAddr };
-    const c: Connection = { http: serveHttp(conn), busy: 0 };
+    const c: Connection = { http: serveHttp(conn), busy: 0, requests: new Set() };
     connections.add(c);
     arm(c, headersTimeoutMs, "header_timeout");
     try {
@@ -162,7 +164,9 @@ export function startHttpServer(handler: FetchHandler, opts: HttpServerOptions):
         if (!event) break;
         clearTimeout(c.timer);
         c.busy++;
-        const answered = draining ? event.respondWith(shuttingDown()).catch(() => {}) : respond(event, info);
+        const answered = draining
+          ? event.respondWith(shuttingDown()).catch(() => {})
+          : respond(event, info, c);
         answered.finally(() => {
           c.busy--;
           if (c.busy > 0) return;
@@ -173,18 +177,26 @@ export function startHttpServer(handler: FetchHandler, opts: HttpServerOptions):
     } catch {
       // A reset or malformed connection ends here; hyper has answered what it could.
     } finally {
+      // `nextRequest` gives null as soon as the client closes, even while a request is still being handled
+      // (Deno.serveHttp's own `request.signal` only aborts once the response is written): stop that work now.
+      const gone = new ApiError("client_closed", "Cannot answer: the client closed the connection");
+      for (const ac of c.requests) ac.abort(gone);
       clearTimeout(c.timer);
       connections.delete(c);
       if (draining && connections.size === 0) onIdle?.();
     }
   };
 
-  const respond = async (event: RequestEvent, info: ConnInfo) => {
+  const respond = async (event: RequestEvent, info: ConnInfo, conn: Connection) => {
+    const abandoned = new AbortController();
+    conn.requests.add(abandoned);
+    // The handler sees a signal that aborts when the client leaves or the answer is over (as Deno.serve's).
+    const request = new Request(event.request, { signal: abandoned.signal });
     let cut: (r: Response) => void = () => {};
     const ex: Exchange = { done: false, cut: (r) => cut(r) };
     exchanges.add(ex);
     const replaced = new Promise<Response>((r) => cut = r);
-    const answer = (async () => await handler(event.request, info))().catch(() => {
+    const answer = (async () => await handler(request, info))().catch(() => {
       const { problem, headers } = toProblem(new Error("unhandled"));
       return new Response(JSON.stringify(problem), { status: 500, headers });
     });
@@ -202,6 +214,9 @@ export function startHttpServer(handler: FetchHandler, opts: HttpServerOptions):
     } finally {
       ex.done = true;
       exchanges.delete(ex);
+      conn.requests.delete(abandoned);
+      // Answered, cut by the drain or the client gone: any work still running for it is wasted.
+      abandoned.abort(new ApiError("client_closed", "Cannot answer: the exchange is over"));
       // A handler answer that lost to the 503 is dropped; its body must not stay open.
       answer.then((r) => {
         if (!r.bodyUsed) r.body?.cancel().catch(() => {});

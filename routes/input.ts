@@ -12,10 +12,14 @@ export function mediaType(contentType: string | undefined): string {
   return (contentType ?? "").split(";")[0].trim().toLowerCase();
 }
 
-/** Decodes base64 (standard or URL-safe, optional `data:` URL prefix); 400 naming `path` when it is not base64. */
+/**
+ * Decodes base64 (standard or URL-safe, optional `data:` URL prefix); 400 naming `path` when it is not base64.
+ * An empty string gives zero bytes, so an empty image is refused by the decoder with the same 422 as an empty
+ * file or raw body.
+ */
 export function fromBase64(text: string, path: string): Uint8Array {
   const body = text.replace(/^data:[^,]*;base64,/, "").replace(/\s+/g, "");
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(body) || body.length === 0) {
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(body)) {
     throw new ApiError("invalid_request", `Cannot read ${path}: it is not base64 image data`, {
       issues: [{ path, message: "expected base64 image bytes" }],
     });
@@ -24,12 +28,26 @@ export function fromBase64(text: string, path: string): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
-/** Zod issues as the problem body lists them. */
+/**
+ * Zod issues as the problem body lists them, each message naming its field (`maxFaces: Too big: ...`); an
+ * unknown key becomes one issue per key, `unknown option "landmark"`.
+ */
 export function issuesOf(error: z.ZodError, prefix = ""): { path: string; message: string }[] {
-  return error.issues.map((i) => ({
-    path: [prefix, ...i.path.map(String)].filter(Boolean).join(".") || "(body)",
-    message: i.message,
-  }));
+  return error.issues.flatMap((i) => {
+    const at = (keys: PropertyKey[]) => [prefix, ...keys.map(String)].filter(Boolean).join(".") || "(body)";
+    if (i.code === "unrecognized_keys") {
+      return i.keys.map((k) => ({ path: at([...i.path, k]), message: `unknown option "${k}"` }));
+    }
+    const path = at(i.path);
+    return [{ path, message: `${path}: ${i.message}` }];
+  });
+}
+
+/** The problem detail for failed validation of `target`: names the fields (at most three, then a count). */
+export function invalidDetail(target: string, issues: readonly { path: string; message: string }[]): string {
+  const shown = issues.slice(0, 3).map((i) => i.message).join("; ");
+  const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : "";
+  return `Cannot read ${target}: ${shown}${more}`;
 }
 
 /**
@@ -84,15 +102,12 @@ export function parseTimestamps(text: string | undefined, frames: number): (numb
   return r.data;
 }
 
-/** The raw body bytes of a request, 400 when empty. */
+/**
+ * The raw body bytes of a request. An empty body is passed on: the decoder answers it 422 `undecodable_image`,
+ * as it does an empty multipart file or JSON `""`, so an empty image gets one answer in every form.
+ */
 export async function rawBody(req: { arrayBuffer(): Promise<ArrayBuffer> }): Promise<Uint8Array> {
-  const bytes = new Uint8Array(await req.arrayBuffer());
-  if (bytes.length === 0) {
-    throw new ApiError("invalid_request", "Cannot read request: the body is empty", {
-      issues: [{ path: "(body)", message: "an image is required" }],
-    });
-  }
-  return bytes;
+  return new Uint8Array(await req.arrayBuffer());
 }
 
 /** The body forms an endpoint accepts, for 415 messages. */

@@ -10,6 +10,7 @@ import {
   type ExpressionModel,
   withDeadline,
 } from "../src/classify.ts";
+import { ApiError } from "../src/errors.ts";
 import { type AppEnv, readyRegistry } from "./context.ts";
 import { mediaType } from "./input.ts";
 
@@ -26,6 +27,8 @@ export function beginInference(c: Context<AppEnv>, timeoutMs: number): { deadlin
 /**
  * Analyses `inputs` with the model `options.model` names (or the default) before `deadline`; `frames` marks
  * video frames (errors name the frame). 503 while models load, 400 for an unknown model id, 504 past the deadline.
+ * The work stops when the client leaves (the request's signal, aborted by routes/http_server.ts) or the deadline
+ * passes: images not yet decoded or detected are skipped and queued faces leave the batcher.
  */
 export async function analyzeRequest(
   c: Context<AppEnv>,
@@ -36,6 +39,15 @@ export async function analyzeRequest(
   const { config } = c.get("deps");
   const registry = readyRegistry(c.get("deps"));
   const model = registry.resolve(options.model);
+  const expired = new AbortController();
+  const timer = setTimeout(
+    () =>
+      expired.abort(
+        new ApiError("deadline_exceeded", "Cannot finish request: no answer within the request deadline"),
+      ),
+    Math.max(0, deadline - performance.now()),
+  );
+  const signal = AbortSignal.any([c.req.raw.signal, expired.signal]);
   const result = await withDeadline(
     analyzeImages(inputs, options, {
       model,
@@ -46,9 +58,10 @@ export async function analyzeRequest(
       maxBatch: config.maxBatch,
       imageSlots: registry.imageSlots,
       frames,
+      signal,
     }),
     deadline,
-  );
+  ).finally(() => clearTimeout(timer));
   return { model, result };
 }
 

@@ -49,6 +49,14 @@ export const classifyFramesHandler: RouteHandler<typeof classifyFrames, AppEnv> 
   } else {
     throw unsupportedType(type, ACCEPTED.frames);
   }
+  if (!options.track && options.smoothing !== "none") {
+    // Smoothing runs along tracks: without them it would silently do nothing.
+    throw new ApiError(
+      "invalid_request",
+      `Cannot smooth with track=false: smoothing "${options.smoothing}" runs along tracks (set track=true or smoothing=none)`,
+      { issues: [{ path: "smoothing", message: "smoothing: needs track=true" }] },
+    );
+  }
   const { model, result } = await analyzeRequest(c, inputs, options, { deadline, frames: true });
   const { frames, tracks } = assembleVideo(result.images, timestamps, {
     track: options.track,

@@ -37,6 +37,11 @@ export interface SubmitOptions {
   onRun?: (start: number, end: number) => void;
   /** Background work (video jobs): a batch takes every waiting foreground item before any of these. */
   background?: boolean;
+  /**
+   * The caller gave up (client gone, deadline): its items still waiting leave the queue at once, rejected with
+   * the signal's reason, so no model run starts for them. Items already in a running batch finish.
+   */
+  signal?: AbortSignal;
 }
 
 /** The batcher handle shared by all requests for one model. */
@@ -138,15 +143,20 @@ export function createBatcher<I, O>(
     }
     running = false;
     if (queue.length) schedule();
-    else if (idleWaiters.length) {
-      const w = idleWaiters;
-      idleWaiters = [];
-      w.forEach((f) => f());
-    }
+    else release();
+  }
+
+  /** Wakes the `idle()` waiters (nothing queued, nothing running). */
+  function release() {
+    if (!idleWaiters.length) return;
+    const w = idleWaiters;
+    idleWaiters = [];
+    w.forEach((f) => f());
   }
 
   return {
-    submit(items, { deadline = Infinity, tag = "", onRun, background = false } = {}) {
+    submit(items, { deadline = Infinity, tag = "", onRun, background = false, signal } = {}) {
+      signal?.throwIfAborted();
       if (items.length > maxQueue) {
         // Could never fit, however long the client waits: not retryable, unlike the 503 below.
         throw new ApiError(
@@ -162,11 +172,27 @@ export function createBatcher<I, O>(
         );
       }
       const at = performance.now();
+      const mine: Pending<I, O>[] = [];
       const promises = items.map((item) =>
-        new Promise<O>((resolve, reject) =>
-          queue.push({ item, at, deadline, tag, onRun, background, resolve, reject })
-        )
+        new Promise<O>((resolve, reject) => {
+          const p = { item, at, deadline, tag, onRun, background, resolve, reject };
+          mine.push(p);
+          queue.push(p);
+        })
       );
+      if (signal) {
+        const onAbort = () => {
+          for (const p of mine) {
+            const i = queue.indexOf(p);
+            if (i < 0) continue; // running or done
+            queue.splice(i, 1);
+            p.reject(signal.reason);
+          }
+          if (!running && queue.length === 0) release();
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        Promise.allSettled(promises).then(() => signal.removeEventListener("abort", onAbort));
+      }
       schedule();
       return promises;
     },

@@ -87,12 +87,18 @@ export interface AnalyzeContext {
   frames?: boolean;
   /** Background work (video jobs): the batcher runs waiting request faces first. */
   background?: boolean;
+  /**
+   * Aborts when the request is abandoned (client gone, deadline passed): images not yet decoded or detected
+   * are skipped, queued faces leave the batcher, and the analysis rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** One face of one image, scores in canonical label order. */
 export interface AnalyzedFace {
   box: Box;
-  detectionScore: number;
+  /** The detector's score; `null` with `detect=false` (no detector ran, so there is no score to report). */
+  detectionScore: number | null;
   landmarks?: { points68: [number, number][]; points5: [number, number][] };
   scores: number[];
   attention?: string;
@@ -109,13 +115,15 @@ export interface AnalyzedImage {
 export interface AnalyzeResult {
   images: AnalyzedImage[];
   /**
-   * Wall-clock ms per stage. `classifyMs` (first face queued -> last result) = `queueMs` (waiting for the
-   * model: queue and other requests' runs) + `inferenceMs` (runs holding this request's faces).
+   * Wall-clock ms per stage. `classifyMs` (first face queued -> last result) = `framesWaitMs` (other frames
+   * of the request still waiting for or in decode and detection, no run of ours going) + `queueMs` (waiting
+   * for the model: queue and other requests' runs) + `inferenceMs` (runs holding this request's faces).
    */
   timings: {
     decodeMs: number;
     detectMs: number;
     classifyMs: number;
+    framesWaitMs: number;
     queueMs: number;
     inferenceMs: number;
     totalMs: number;
@@ -246,6 +254,7 @@ export async function analyzeImages(
   const slots: Slot[] = [];
   let chunk: { slot: Slot; tensor: Float32Array }[] = [];
   let firstSubmit = 0;
+  let lastReady = 0;
   let failed = false;
 
   function submit() {
@@ -256,6 +265,7 @@ export async function analyzeImages(
       tag: ctx.tag,
       onRun: (a, b) => runSpans.push([a, b]),
       ...(ctx.background ? { background: true } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
     chunk.forEach((c, i) => {
       c.slot.result = promises[i];
@@ -269,6 +279,7 @@ export async function analyzeImages(
   async function analyzeOne(i: number): Promise<{ slot: Slot; tensor: Float32Array }[]> {
     // A sibling frame failed: the request is lost, so skip the work still waiting for a slot.
     if (failed) return [];
+    ctx.signal?.throwIfAborted();
     checkDeadline(ctx.deadline, `decoding image ${i}`);
     let t = performance.now();
     const input = inputs[i];
@@ -277,6 +288,7 @@ export async function analyzeImages(
       ? await decodeImage(input, { maxPixels: ctx.maxPixels })
       : input;
     decodeSpans.push([t, performance.now()]);
+    ctx.signal?.throwIfAborted();
     t = performance.now();
     const found: (DetectedFace | null)[] = options.detect
       ? await ctx.faces!.detect(image, {
@@ -302,7 +314,7 @@ export async function analyzeImages(
         : resizeRgb(image, spec.size.width, spec.size.height);
       const face: AnalyzedFace = {
         box: f ? f.box : { x: 0, y: 0, width: image.width, height: image.height },
-        detectionScore: f ? f.score : 1,
+        detectionScore: f ? f.score : null,
         scores: [],
       };
       if (options.landmarks && f && (f.landmarks68 || f.landmarks5)) {
@@ -319,8 +331,12 @@ export async function analyzeImages(
 
   async function one(i: number): Promise<void> {
     try {
-      const ready = ctx.imageSlots ? await ctx.imageSlots.run(() => analyzeOne(i)) : await analyzeOne(i);
+      const ready = ctx.imageSlots
+        ? await ctx.imageSlots.run(() => analyzeOne(i), ctx.signal)
+        : await analyzeOne(i);
       if (failed) return;
+      ctx.signal?.throwIfAborted();
+      lastReady = performance.now();
       for (const item of ready) {
         slots.push(item.slot);
         chunk.push(item);
@@ -328,7 +344,7 @@ export async function analyzeImages(
       }
     } catch (err) {
       failed = true;
-      throw ctx.frames ? aboutFrame(err, i) : err;
+      throw ctx.frames && !ctx.signal?.aborted ? aboutFrame(err, i) : err;
     }
   }
 
@@ -343,6 +359,14 @@ export async function analyzeImages(
   const outputs = await Promise.all(slots.map((s) => s.result!));
   const classifyMs = firstSubmit ? performance.now() - firstSubmit : 0;
   const inferenceMs = Math.min(classifyMs, unionMs(runSpans));
+  // Time after the first chunk was queued while later frames were still being detected and none of our runs
+  // was going: waiting for our own frames, not for the model (|pending \ runs| = |pending U runs| - |runs|).
+  const framesWaitMs = firstSubmit && lastReady > firstSubmit
+    ? Math.min(
+      classifyMs - inferenceMs,
+      unionMs([[firstSubmit, lastReady], ...runSpans]) - unionMs(runSpans),
+    )
+    : 0;
   for (let k = 0; k < slots.length; k++) {
     const s = slots[k];
     s.face.scores = toCanonical(outputs[k].scores, model.manifest.labels);
@@ -357,7 +381,8 @@ export async function analyzeImages(
       decodeMs: unionMs(decodeSpans),
       detectMs: unionMs(detectSpans),
       classifyMs,
-      queueMs: classifyMs - inferenceMs,
+      framesWaitMs,
+      queueMs: classifyMs - inferenceMs - framesWaitMs,
       inferenceMs,
       totalMs: performance.now() - t0,
     },

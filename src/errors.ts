@@ -49,6 +49,11 @@ export const ERRORS = {
     title: "Rate limit exceeded",
     description: "Rate limit exceeded, with Retry-After",
   },
+  client_closed: {
+    status: 499,
+    title: "Client closed request",
+    description: "The client left before the answer; its work was dropped (logged, never delivered)",
+  },
   internal_error: { status: 500, title: "Internal error", description: "A bug on the server" },
   not_ready: { status: 503, title: "Service not ready", description: "Not ready, with Retry-After" },
   overloaded: { status: 503, title: "Service overloaded", description: "Overloaded, with Retry-After" },

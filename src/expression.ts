@@ -19,7 +19,8 @@ export interface Expression {
 /** One face of an answer: where it is, how sure the detector was, its expression and optional extras. */
 export interface FaceResult {
   box: Box;
-  detectionScore: number;
+  /** `null` when detection was skipped (`detect=false`): the whole image was the face, no detector scored it. */
+  detectionScore: number | null;
   landmarks?: { points68: [number, number][]; points5: [number, number][] };
   expression: Expression;
   attention?: string;
@@ -47,7 +48,7 @@ export function toFaceResult(f: AnalyzedFace): FaceResult {
   const { x, y, width, height } = f.box;
   const out: FaceResult = {
     box: { x: roundPixels(x), y: roundPixels(y), width: roundPixels(width), height: roundPixels(height) },
-    detectionScore: roundScore(f.detectionScore),
+    detectionScore: f.detectionScore === null ? null : roundScore(f.detectionScore),
     expression: toExpression(f.scores),
   };
   if (f.landmarks) {

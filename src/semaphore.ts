@@ -6,7 +6,8 @@
 
 /** Permits for a bounded stage; `run` holds one for the duration of `fn`. */
 export interface Semaphore {
-  run<T>(fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` holding a permit; a caller still waiting when `signal` aborts leaves the queue with its reason. */
+  run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** Callers waiting for a permit. */
   readonly waiting: number;
 }
@@ -16,9 +17,25 @@ export function createSemaphore(permits: number): Semaphore {
   let free = Math.max(1, permits);
   const queue: (() => void)[] = [];
   return {
-    async run(fn) {
+    async run(fn, signal) {
+      signal?.throwIfAborted();
       if (free > 0) free--;
-      else await new Promise<void>((r) => queue.push(r));
+      else {
+        await new Promise<void>((resolve, reject) => {
+          const onAbort = () => {
+            // Not yet granted: leave the queue, so the permit goes to the next caller instead.
+            const at = queue.indexOf(grant);
+            if (at >= 0) queue.splice(at, 1);
+            reject(signal!.reason);
+          };
+          const grant = () => {
+            signal?.removeEventListener("abort", onAbort);
+            resolve();
+          };
+          queue.push(grant);
+          signal?.addEventListener("abort", onAbort, { once: true });
+        });
+      }
       try {
         return await fn();
       } finally {

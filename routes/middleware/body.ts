@@ -126,7 +126,8 @@ export function bodyReader({ maxBytes, timeoutMs }: BodyReaderOptions): Middlewa
     const headers = new Headers(req.headers);
     headers.delete("transfer-encoding");
     headers.set("content-length", String(r.bytes.length));
-    c.req.raw = new Request(req.url, { method: req.method, headers, body: r.bytes });
+    // The transport's signal travels on: it tells the handlers when the client has gone (cancellation).
+    c.req.raw = new Request(req.url, { method: req.method, headers, body: r.bytes, signal: req.signal });
     await next();
   };
 }

@@ -8,6 +8,16 @@ import type { AppEnv, Deps } from "../context.ts";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/**
+ * The latency buckets for a server whose longest request may take `videoTimeoutMs`: the fixed ones, then 60 s,
+ * 120 s, ... up to the first bound at or past that deadline, so a video near its deadline is not only "+Inf".
+ */
+export function latencyBuckets(videoTimeoutMs: number): number[] {
+  const out = [...LATENCY_BUCKETS];
+  for (let b = 60; out[out.length - 1] < videoTimeoutMs / 1000; b *= 2) out.push(b);
+  return out;
+}
+
 /** The request-id, metrics and access-log middleware for `deps` (registers its metrics once). */
 export function requestLog(deps: Deps): MiddlewareHandler<AppEnv> {
   const { metrics, state } = deps;
@@ -15,7 +25,7 @@ export function requestLog(deps: Deps): MiddlewareHandler<AppEnv> {
   const latency = metrics.histogram(
     "fer_http_request_duration_seconds",
     "HTTP request latency by route",
-    LATENCY_BUCKETS,
+    latencyBuckets(deps.config.videoTimeoutMs),
   );
   metrics.gauge("fer_http_in_flight", "Requests being handled", () => state.inFlight);
   metrics.gauge(

@@ -43,7 +43,8 @@ export function videoUpload(
       const headers = new Headers(req.headers);
       headers.delete("transfer-encoding");
       headers.set("content-length", String(r.received));
-      c.req.raw = new Request(req.url, { method: req.method, headers });
+      // Keep the transport's signal: it says when the client has gone (cancellation).
+      c.req.raw = new Request(req.url, { method: req.method, headers, signal: req.signal });
       await next();
     } finally {
       if (!closed) file.close();

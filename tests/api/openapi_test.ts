@@ -79,6 +79,7 @@ Deno.test("the typed client rejects wrong JSON option types and types always-pre
       decodeMs: 0,
       detectMs: 0,
       classifyMs: 0,
+      framesWaitMs: 0,
       queueMs: 0,
       inferenceMs: 0,
       totalMs: 0,

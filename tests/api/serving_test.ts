@@ -194,7 +194,10 @@ Deno.test("media types, multipart field names and boolean options get messages t
   const maybe = await problem(await send("detect=maybe"), 400, "invalid_request") as unknown as {
     issues: { path: string; message: string }[];
   };
-  assert.deepEqual(maybe.issues, [{ path: "query.detect", message: 'expected true or false, got "maybe"' }]);
+  assert.deepEqual(maybe.issues, [{
+    path: "query.detect",
+    message: 'query.detect: expected true or false, got "maybe"',
+  }]);
 });
 
 Deno.test("detector=tiny runs the Tiny Face Detector; timings are wall-clock with queue and inference apart", async () => {
@@ -215,7 +218,8 @@ Deno.test("detector=tiny runs the Tiny Face Detector; timings are wall-clock wit
   );
   await problem(await post("detector=yolo"), 400, "invalid_request");
   const t = ssd.timings;
-  assert.ok(Math.abs(t.classifyMs - (t.queueMs + t.inferenceMs)) < 0.05, JSON.stringify(t));
+  assert.ok(Math.abs(t.classifyMs - (t.framesWaitMs + t.queueMs + t.inferenceMs)) < 0.05, JSON.stringify(t));
+  assert.equal(t.framesWaitMs, 0, "a photo has no other frames to wait for");
   assert.ok(t.inferenceMs > 0 && t.queueMs >= 0);
   // Eight frames decoded in parallel: each stage's wall time is within the request's total, not a sum.
   const form = new FormData();

@@ -112,7 +112,14 @@ Deno.test("POST /v2/models/{id}/infer: API key, unknown model and bad tensors ar
         "invalid_request",
         /no output "z"/,
       ],
-      [{ inputs: [{ ...good, data: ["a"] }] }, KEY, "scan-cci", 400, "invalid_request", /invalid/],
+      [
+        { inputs: [{ ...good, data: ["a"] }] },
+        KEY,
+        "scan-cci",
+        400,
+        "invalid_request",
+        /inputs\.0\.data\.0: /,
+      ],
     ];
     for (const [body, key, id, status, code, detail] of cases) {
       const res = await post(base, `/v2/models/${id}/infer`, body, key);

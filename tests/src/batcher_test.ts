@@ -121,3 +121,32 @@ Deno.test("createBatcher() runs waiting foreground items before background ones 
   // The job queued first, yet the first run is the photo's.
   assert.deepEqual(batches, [[100, 101], [1, 2], [3, 4]]);
 });
+
+Deno.test("createBatcher() drops an aborted caller's queued items: they never run, the queue frees", async () => {
+  const ran: number[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const b = createBatcher<number, number>({
+    run: async (items) => {
+      ran.push(...items);
+      await gate;
+      return items.map((x) => x * 2);
+    },
+    maxBatch: 2,
+    maxDelayMs: 0,
+  });
+  const first = b.submit([1, 2]); // runs at once and holds the model
+  await new Promise((r) => setTimeout(r, 5));
+  const ac = new AbortController();
+  const gone = b.submit([3, 4, 5], { signal: ac.signal });
+  const other = b.submit([6]);
+  assert.equal(b.depth, 4);
+  ac.abort(new ApiError("client_closed", "Cannot answer: gone"));
+  for (const p of gone) await assert.rejects(p, (e) => e instanceof ApiError && e.code === "client_closed");
+  assert.equal(b.depth, 1, "only the other caller's item still waits");
+  release();
+  assert.deepEqual(await Promise.all([...first, ...other]), [2, 4, 12]);
+  await b.idle();
+  assert.deepEqual(ran, [1, 2, 6], "no model run for the aborted items");
+  assert.throws(() => b.submit([7], { signal: ac.signal }), (e) => e instanceof ApiError);
+});

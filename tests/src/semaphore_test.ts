@@ -20,3 +20,20 @@ Deno.test("createSemaphore() runs at most `permits` tasks at once, in FIFO order
   await assert.rejects(s.run(() => Promise.reject(new Error("x"))));
   assert.equal(await s.run(() => Promise.resolve(7)), 7, "a failed task releases its permit");
 });
+
+Deno.test("createSemaphore() lets an aborted waiter leave the queue; its permit goes to the next", async () => {
+  const s = createSemaphore(1);
+  let release!: () => void;
+  const held = s.run(() => new Promise<void>((r) => release = r));
+  const ac = new AbortController();
+  const ran: string[] = [];
+  const aborted = s.run(() => Promise.resolve(ran.push("aborted")), ac.signal);
+  const next = s.run(() => Promise.resolve(ran.push("next")));
+  assert.equal(s.waiting, 2);
+  ac.abort(new Error("gone"));
+  await assert.rejects(aborted, /gone/);
+  assert.equal(s.waiting, 1);
+  release();
+  await Promise.all([held, next]);
+  assert.deepEqual(ran, ["next"]);
+});

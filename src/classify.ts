@@ -95,15 +95,16 @@ export interface AnalyzeContext {
   frames?: boolean;
   /** Background work (video jobs): the batcher runs waiting request faces first. */
   background?: boolean;
-  /** Frames decoded and detected together, in one detector run, when the detector can batch (default 4). */
+  /** Frames decoded and detected together, in one detector run, when the detector can batch (default 8). */
   detectBatch?: number;
 }
 
 /**
- * Frames per detector batch. On these CPUs a batch of 4 SSD frames costs less per frame than one run each
- * (measured with `deno task bench:faces`'s batched rows); larger batches gained nothing more and hold more memory.
+ * Frames per detector batch. One SSD run over 8 frames costs less per frame than 8 runs (`tests/bench/video.ts`'s
+ * detectMany rows: 1.24x the frames/s of batch 1, batch 4 1.06x, on 2 loaded cores); the batch's activations hold
+ * a few hundred MB while it runs, so it is not larger.
  */
-export const DETECT_BATCH = 4;
+export const DETECT_BATCH = 8;
 
 /** One face of one image, scores in canonical label order. */
 export interface AnalyzedFace {

@@ -1,14 +1,14 @@
 /**
  * The face detectors, one table entry each: the manifest it opens, the input side it was ported at, whether the
- * pipeline opens it at start or on first use, its one-line description (the API documents it), and the function
- * that runs it. The detector name type, the request option's zod enum and the OpenAPI enum all come from here:
+ * pipeline opens it at start or on first use, its one-line description (the API documents it), and the functions
+ * that run it on one frame or a batch of frames. The detector name type, the request option's zod enum and the OpenAPI enum all come from here:
  * adding a detector is one entry plus its file.
  */
 import type { ModelSession } from "../session.ts";
-import type { DetectorRun } from "./face.ts";
-import { runSsdMultiScale } from "./multiscale.ts";
-import { runSsd } from "./ssd.ts";
-import { runTiny } from "./tiny.ts";
+import type { DetectorBatchRun, DetectorRun } from "./face.ts";
+import { runSsdMultiScale, runSsdMultiScaleBatch } from "./multiscale.ts";
+import { runSsd, runSsdBatch } from "./ssd.ts";
+import { runTiny, runTinyBatch } from "./tiny.ts";
 
 /** One detector: how to open and run it. */
 export interface DetectorEntry {
@@ -22,6 +22,8 @@ export interface DetectorEntry {
   description: string;
   /** Finds faces scoring above `minConfidence`, best first, boxes in original pixels (not clipped). */
   run: DetectorRun;
+  /** `run` on several frames with one net run per batch (the frames of one video request), same answers. */
+  runBatch: DetectorBatchRun;
 }
 
 /** Every face detector by name; the first one is the default. */
@@ -34,6 +36,7 @@ export const DETECTORS = {
     description:
       "`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)",
     run: runSsdMultiScale,
+    runBatch: runSsdMultiScaleBatch,
   },
   ssd: {
     file: "face-detector-ssd.manifest.json",
@@ -41,6 +44,7 @@ export const DETECTORS = {
     eager: true,
     description: "face-api's SSD as is: accurate, misses faces larger than about a third of the frame",
     run: runSsd,
+    runBatch: runSsdBatch,
   },
   tiny: {
     file: "face-detector-tiny.manifest.json",
@@ -48,6 +52,7 @@ export const DETECTORS = {
     eager: false,
     description: "about 3x faster on CPU, misses small faces",
     run: runTiny,
+    runBatch: runTinyBatch,
   },
 } as const satisfies Record<string, DetectorEntry>;
 

@@ -20,6 +20,16 @@ export type DetectorRun = (
   minConfidence: number,
 ) => Promise<Detection[]>;
 
+/**
+ * Runs a detector net on several frames as one batch (the frames of one video request): per frame, what
+ * `DetectorRun` gives for it alone, in input order.
+ */
+export type DetectorBatchRun = (
+  session: ModelSession,
+  images: readonly RawImage[],
+  minConfidence: number,
+) => Promise<Detection[][]>;
+
 /** One detected face, in original image pixels (after EXIF rotation). */
 export interface Face {
   /** Detector box, clipped to the image. */

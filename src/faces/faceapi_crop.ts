@@ -45,15 +45,23 @@ export function isIdentity(spec: InputSpec): boolean {
 
 /**
  * A whole frame as a detector input: padded bottom/right to a square and resized to the spec's side, as
- * face-api's `NetInput` does for its detectors. Returns the tensor data and its NHWC dims.
+ * face-api's `NetInput` does for its detectors. Returns the tensor data and its NHWC dims. With `out`, the
+ * pixels are written there from `offset` (one frame of a batch) and `out` is returned.
  */
-export function detectorInput(image: RawImage, spec: InputSpec): { data: Float32Array; dims: number[] } {
+export function detectorInput(
+  image: RawImage,
+  spec: InputSpec,
+  { out, offset = 0 }: { out?: Float32Array<ArrayBuffer>; offset?: number } = {},
+): { data: Float32Array; dims: number[] } {
   const size = spec.size.width;
-  const pixels = padSquareResize(image, { x: 0, y: 0, width: image.width, height: image.height }, size, {
-    center: false,
-  });
+  const whole = { x: 0, y: 0, width: image.width, height: image.height };
+  if (out && isIdentity(spec)) {
+    padSquareResize(image, whole, size, { center: false, out, offset });
+    return { data: out, dims: [1, size, size, 3] };
+  }
+  const pixels = padSquareResize(image, whole, size, { center: false });
   const data = isIdentity(spec)
     ? pixels
-    : toTensor({ data: pixels, width: size, height: size, channels: 3 }, spec);
+    : toTensor({ data: pixels, width: size, height: size, channels: 3 }, spec, out, offset);
   return { data, dims: [1, size, size, 3] };
 }

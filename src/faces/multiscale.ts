@@ -12,8 +12,8 @@
  */
 import type { RawImage } from "../image.ts";
 import type { ModelSession } from "../session.ts";
-import type { DetectorRun } from "./face.ts";
-import { runSsd } from "./ssd.ts";
+import type { DetectorBatchRun, DetectorRun } from "./face.ts";
+import { runSsd, runSsdBatch } from "./ssd.ts";
 
 /**
  * The close-up pyramid, in the order tried: the frame's longer side in detector pixels (of 512) per pass, and
@@ -101,13 +101,23 @@ async function paddedPass(
 }
 
 /** The SSD, then (only when it found nothing) the pyramid until a pass finds a face; best first. */
-export const runSsdMultiScale: DetectorRun = async (session, image, minConfidence) => {
-  const plain = await runSsd(session, image, minConfidence);
-  if (plain.length) return plain;
-  for (const pass of PYRAMID) {
-    const found = await paddedPass(session, image, minConfidence, pass);
-    // The SSD's own NMS already ran inside the pass; a frame needs no merge across scales (it stops here).
-    if (found.length) return found;
+export const runSsdMultiScale: DetectorRun = async (session, image, minConfidence) =>
+  (await runSsdMultiScaleBatch(session, [image], minConfidence))[0];
+
+/**
+ * `runSsdMultiScale` on several frames: the plain pass of every frame as one batch, then the pyramid frame by
+ * frame for the frames in which it found nothing (each such frame stops at its own first productive pass).
+ */
+export const runSsdMultiScaleBatch: DetectorBatchRun = async (session, images, minConfidence) => {
+  const plain = await runSsdBatch(session, images, minConfidence);
+  return await Promise.all(plain.map(async (found, b) => found.length ? found : await pyramid(b)));
+
+  async function pyramid(b: number) {
+    for (const pass of PYRAMID) {
+      const found = await paddedPass(session, images[b], minConfidence, pass);
+      // The SSD's own NMS already ran inside the pass; a frame needs no merge across scales (it stops here).
+      if (found.length) return found;
+    }
+    return [];
   }
-  return [];
 };

@@ -61,6 +61,11 @@ export interface FacePipeline {
   landmarker: ModelSession;
   /** Detects faces, sorted by score; an image without faces gives `[]`. Landmarks run as one batch. */
   detect(image: RawImage, options?: DetectOptions): Promise<Face[]>;
+  /**
+   * `detect` on each of several frames, the detector run as one batch over all of them (landmarks per frame):
+   * per frame the same faces as `detect`, in input order.
+   */
+  detectMany(images: readonly RawImage[], options?: DetectOptions): Promise<Face[][]>;
   /** Decode + detect + align each face to 224x224 (`decodeImage` errors propagate as `ApiError`). */
   detectFaces(
     bytes: Uint8Array,
@@ -127,8 +132,8 @@ export async function createFacePipeline(
     }
   }
 
-  async function detect(
-    image: RawImage,
+  async function detectMany(
+    images: readonly RawImage[],
     {
       minConfidence = 0.5,
       maxFaces = 20,
@@ -136,13 +141,22 @@ export async function createFacePipeline(
       landmarks = true,
       detector: which = DEFAULT_DETECTOR,
     }: DetectOptions = {},
-  ): Promise<Face[]> {
-    const { width: W, height: H } = image;
-    const found = await DETECTORS[which].run(await session(which), image, minConfidence);
-    const raw = found.filter((d) => Math.min(d.box.width, d.box.height) >= minFaceSize).slice(0, maxFaces);
-    const faces: Face[] = raw.map(({ box, score }) => ({ box: clipBox(box, W, H), score }));
-    if (landmarks && raw.length > 0) await addLandmarks(landmarker, image, raw, faces);
-    return faces;
+  ): Promise<Face[][]> {
+    const entry = DETECTORS[which], s = await session(which);
+    const found = images.length === 1
+      ? [await entry.run(s, images[0], minConfidence)]
+      : await entry.runBatch(s, images, minConfidence);
+    return await Promise.all(found.map(async (dets, b) => {
+      const { width: W, height: H } = images[b];
+      const raw = dets.filter((d) => Math.min(d.box.width, d.box.height) >= minFaceSize).slice(0, maxFaces);
+      const faces: Face[] = raw.map(({ box, score }) => ({ box: clipBox(box, W, H), score }));
+      if (landmarks && raw.length > 0) await addLandmarks(landmarker, images[b], raw, faces);
+      return faces;
+    }));
+  }
+
+  async function detect(image: RawImage, options: DetectOptions = {}): Promise<Face[]> {
+    return (await detectMany([image], options))[0];
   }
 
   async function detectFaces(
@@ -158,6 +172,7 @@ export async function createFacePipeline(
     detector: await session(DEFAULT_DETECTOR),
     landmarker,
     detect,
+    detectMany,
     detectFaces,
     async release() {
       const opened = await Promise.all([...sessions.values()].map((s) => s.catch(() => undefined)));
@@ -175,10 +190,16 @@ export async function createFacePipeline(
 export async function createFaceDetector(options: FacePipelineOptions): Promise<{
   pipeline: FacePipeline;
   detect: FacePipeline["detect"];
+  detectMany: FacePipeline["detectMany"];
   prepare: typeof prepareFaceInput;
 }> {
   const pipeline = await createFacePipeline(options);
   const blank = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 as const };
   for (const detector of DETECTOR_NAMES) await pipeline.detect(blank, { landmarks: true, detector });
-  return { pipeline, detect: (image, o) => pipeline.detect(image, o), prepare: prepareFaceInput };
+  return {
+    pipeline,
+    detect: (image, o) => pipeline.detect(image, o),
+    detectMany: (images, o) => pipeline.detectMany(images, o),
+    prepare: prepareFaceInput,
+  };
 }

@@ -1,19 +1,49 @@
 /**
  * face-api's SSD MobileNetV1 detector run as its ONNX port: the frame padded to a 512 px square, the net's
  * boxes and scores through face-api's NMS, then mapped back to original pixels exactly as face-api's
- * `locateFaces` does.
+ * `locateFaces` does. Several frames (the frames of one video request) go through the net as one batch: the
+ * port's input is `[N, 512, 512, 3]`, and each frame's NMS and mapping read its own slice of the outputs.
  */
-import type { DetectorRun } from "./face.ts";
+import type { RawImage } from "../image.ts";
+import type { Detection, DetectorBatchRun, DetectorRun } from "./face.ts";
 import { detectorInput } from "./faceapi_crop.ts";
 import { nonMaxSuppression } from "./nms.ts";
 
 /** Detections scoring above `minConfidence`, best first; boxes clipped to the padded square, in image pixels. */
-export const runSsd: DetectorRun = async (session, image, minConfidence) => {
+export const runSsd: DetectorRun = async (session, image, minConfidence) =>
+  (await runSsdBatch(session, [image], minConfidence))[0];
+
+/**
+ * `runSsd` on every frame of `images` with one net run (one batch): the same detections per frame as one run
+ * each (onnxruntime's convolutions treat the frames of a batch independently; a test compares the two).
+ */
+export const runSsdBatch: DetectorBatchRun = async (session, images, minConfidence) => {
+  if (images.length === 0) return [];
   const spec = session.manifest.input;
-  const { width: W, height: H } = image;
-  const size = spec.size.width;
-  const out = await session.run({ [spec.name]: detectorInput(image, spec) });
-  const boxes = out.boxes.data, scores = out.scores.data;
+  const size = spec.size.width, per = size * size * 3;
+  const data = new Float32Array(images.length * per);
+  images.forEach((image, b) => detectorInput(image, spec, { out: data, offset: b * per }));
+  const out = await session.run({ [spec.name]: { data, dims: [images.length, size, size, 3] } });
+  const anchors = out.scores.dims[1];
+  return images.map((image, b) =>
+    decodeSsd(
+      out.boxes.data.subarray(b * anchors * 4, (b + 1) * anchors * 4),
+      out.scores.data.subarray(b * anchors, (b + 1) * anchors),
+      image,
+      size,
+      minConfidence,
+    )
+  );
+};
+
+/** One frame's boxes and scores through face-api's NMS, mapped back to the frame's pixels. */
+function decodeSsd(
+  boxes: Float32Array,
+  scores: Float32Array,
+  { width: W, height: H }: RawImage,
+  size: number,
+  minConfidence: number,
+): Detection[] {
   const kept = nonMaxSuppression(boxes, scores, {
     maxOutput: 100,
     iouThreshold: 0.5,
@@ -31,4 +61,4 @@ export const runSsd: DetectorRun = async (session, image, minConfidence) => {
       score: scores[i],
     };
   });
-};
+}

@@ -1,13 +1,25 @@
 /**
  * Video throughput on this machine: times `POST /v1/videos/frames` (default model, real face detector) with 256
- * frames of 16x16 PNG and 64 frames of 800-px JPEG (the demo photos, resized). One JSON line per case.
- * `deno run -A tests/bench/video.ts [ssd|tiny]` (needs the face models in artifacts/models/: `deno task models`).
+ * frames of 16x16 PNG and 64 frames of 800-px JPEG (the demo photos, resized). One JSON line per case. Then
+ * the detector alone (`FacePipeline.detectMany`, landmarks included) on 8 of those frames at detector batch 1, 2,
+ * 4 and 8, interleaved (median of `--runs`, default 3): frames/s per batch size and its ratio to batch 1.
+ * `deno run -A tests/bench/video.ts [ssd|tiny] [--runs N] [--small N] [--big N]` (frame counts of the two
+ * request cases, 0 skips one) (needs the face models in artifacts/models/:
+ * `deno task models`).
  */
 import sharp from "sharp";
 import { loadConfig } from "../../src/config.ts";
 import { startServer } from "../../routes/server.ts";
 import { createLogger } from "../../src/logger.ts";
-const detector = Deno.args[0]; // optional: "ssd" (default) or "tiny"
+import { createFacePipeline } from "../../src/faces/pipeline.ts";
+import { decodeImage } from "../../src/image.ts";
+import type { DetectorName } from "../../src/faces/detectors.ts";
+const flag = (name: string, fallback: number) => {
+  const at = Deno.args.indexOf(name);
+  return at >= 0 ? Number(Deno.args[at + 1]) : fallback;
+};
+const RUNS = flag("--runs", 3), SMALL = flag("--small", 256), BIG = flag("--big", 64);
+const detector = Deno.args.find((a, i) => !a.startsWith("--") && !Deno.args[i - 1]?.startsWith("--")); // "ssd" or "tiny"
 const server = startServer(
   loadConfig({
     PORT: "0",
@@ -56,6 +68,44 @@ async function run(name: string, frames: Uint8Array[]) {
     }),
   );
 }
-await run("256x16px", Array.from({ length: 256 }, () => small));
-await run("64x800px", Array.from({ length: 64 }, (_, i) => big[i % 6]));
+if (SMALL) await run(`${SMALL}x16px`, Array.from({ length: SMALL }, () => small));
+if (BIG) await run(`${BIG}x800px`, Array.from({ length: BIG }, (_, i) => big[i % 6]));
 await server.shutdown();
+
+// --runs 0: only the request cases.
+if (RUNS > 0) await detectorRows();
+
+async function detectorRows() {
+  const pipeline = await createFacePipeline({
+    modelDir: new URL("../../artifacts/models/", import.meta.url).pathname,
+  });
+  const decoded = await Promise.all(Array.from({ length: 8 }, (_, i) => decodeImage(big[i % 6])));
+  const which = (detector === "tiny" ? "tiny" : "ssd-multiscale") as DetectorName;
+  const sizes = [1, 2, 4, 8];
+  const detectAll = async (batch: number) => {
+    for (let i = 0; i < decoded.length; i += batch) {
+      await pipeline.detectMany(decoded.slice(i, i + batch), { detector: which });
+    }
+  };
+  for (const b of sizes) await detectAll(b); // warm-up: onnxruntime plans each batch shape once
+  const times: number[][] = sizes.map(() => []);
+  for (let r = 0; r < RUNS; r++) {
+    for (const [k, b] of sizes.entries()) {
+      const t = performance.now();
+      await detectAll(b);
+      times[k].push(performance.now() - t);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const fps = times.map((t) => decoded.length / (median(t) / 1000));
+  for (const [k, b] of sizes.entries()) {
+    console.log(JSON.stringify({
+      name: "detectMany 8x800px",
+      detector: which,
+      batch: b,
+      framesPerSecond: Number(fps[k].toFixed(2)),
+      vsBatch1: Number((fps[k] / fps[0]).toFixed(3)),
+    }));
+  }
+  await pipeline.release();
+}

@@ -314,7 +314,7 @@ export async function analyzeImages(
     // A sibling frame failed: the request is lost, so skip the work still waiting for a slot.
     if (failed) return [];
     ctx.signal?.throwIfAborted();
-    const decoded = await Promise.all(group.map(async (i) => {
+    const decoded = await settleAll(group.map(async (i) => {
       checkDeadline(ctx.deadline, `decoding image ${i}`);
       const t = performance.now();
       const input = inputs[i];
@@ -331,7 +331,7 @@ export async function analyzeImages(
       ? decoded.map(() => [null])
       : decoded.length > 1 && ctx.faces!.detectMany
       ? await ctx.faces!.detectMany(decoded, detectOptions).catch(about(group[0]))
-      : await Promise.all(
+      : await settleAll(
         decoded.map((image, k) => ctx.faces!.detect(image, detectOptions).catch(about(group[k]))),
       );
     const ready: { slot: Slot; tensor: Float32Array }[] = [];
@@ -402,10 +402,14 @@ export async function analyzeImages(
   }
 
   try {
-    await Promise.all(groups.map(one));
+    await settleAll(groups.map(one));
     submit();
+  } catch (err) {
+    // Faces already queued still run (a batch is shared with other requests); wait for them, so that no work
+    // of this request is left running once it has answered.
+    await Promise.allSettled(slots.map((s) => s.result));
+    throw err;
   } finally {
-    // Items already queued still run; their results are simply dropped if we failed.
     chunk = [];
   }
 
@@ -460,4 +464,15 @@ export async function classifyFaces(
   );
   const outputs = await Promise.all(model.batcher.submit(tensors));
   return outputs.map((o) => toCanonical(o.scores, model.manifest.labels));
+}
+
+/**
+ * `Promise.all` that waits for every promise before it rejects (with the first rejection by position), so that
+ * a failed frame never leaves its siblings' decoding or detection running behind the request's answer.
+ */
+async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) throw failure.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

@@ -17,7 +17,7 @@ import { measureModel, readLabelledSet } from "./accuracy_run.ts";
 
 /** What to fit on; every field but `manifestPath` and `data` has a default. */
 export interface CalibrateOptions {
-  /** The model's `<id>.manifest.json`; the other models of its folder are loaded too (the registry's way). */
+  /** The model's `<id>.manifest.json`; its folder must hold the face models too, as a served MODEL_DIR does. */
   manifestPath: string;
   /** A labelled set (`labels.csv` or folder per class), e.g. a held-out part of a training split. */
   data: string;
@@ -41,18 +41,20 @@ export async function calibrateModel(
   const step = Math.max(1, Math.floor(every));
   const images = (await readLabelledSet(data)).filter((_, i) => i % step === 0);
   const modelDir = dirname(manifestPath);
-  const faces = detect ? await createFaceDetector({ modelDir }) : undefined;
+  // The face pipeline even for detect=false, as the server always has it: it prepares the crops (face-api's
+  // pad-to-square), so without it the scores would be of a differently resized input than those served.
+  const faces = await createFaceDetector({ modelDir });
   // Calibration off: the fit is on the model's own scores, not on those of a temperature already stored.
   const registry = await loadRegistry({
     modelDir,
     calibrated: false,
-    ...(faces ? { createFaces: () => Promise.resolve(faces) } : {}),
+    createFaces: () => Promise.resolve(faces),
   });
   let measured;
   try {
     measured = await measureModel(registry, manifest.id, images, { detect, detector });
   } finally {
-    await faces?.pipeline.release();
+    await faces.pipeline.release();
     await registry.close();
   }
   const found = images.map((_, i) => i).filter((i) => measured.predictions[i] >= 0);

@@ -54,6 +54,24 @@ export const Metrics = z.object({
 });
 export type Metrics = z.infer<typeof Metrics>;
 
+/**
+ * A temperature fitted for the model's scores (temperature scaling, Guo et al. 2017): the server reports
+ * softmax(logits / T) for a logits output and p^(1/T), renormalised, for a probabilities output. It changes how
+ * confident the scores are, never which label wins. The ECEs (15 bins) are on the `samples` images it was fitted
+ * on, before and after. Written by `deno task model:calibrate`; the manifest's sha256 covers the ONNX file only,
+ * so adding it leaves the integrity check valid.
+ */
+export const ModelCalibration = z.object({
+  temperature: z.number().positive(),
+  method: z.literal("temperature"),
+  /** The labelled set it was fitted on, in words (e.g. "FER2013 train, every 10th image"). */
+  fittedOn: z.string(),
+  samples: z.number().int().positive(),
+  eceBefore: z.number().nonnegative(),
+  eceAfter: z.number().nonnegative(),
+});
+export type ModelCalibration = z.infer<typeof ModelCalibration>;
+
 export const Manifest = z.object({
   schemaVersion: z.literal(1),
   /** Model id used by the API (`model` option, `/v1/models/{id}`). */
@@ -88,6 +106,8 @@ export const Manifest = z.object({
     tool: z.string(),
   }),
   metrics: z.array(Metrics).default([]),
+  /** Absent: scores are served as the model computes them. */
+  calibration: ModelCalibration.optional(),
   license: z.string(),
   intendedUse: z.string(),
 });

@@ -417,6 +417,16 @@ export interface components {
             metrics: {
                 [key: string]: unknown;
             }[];
+            /** @description Present when the served scores are temperature-scaled: softmax(logits / temperature) (for a probabilities output, p^(1/temperature) renormalised); labels are unchanged. The expected calibration errors (15 bins) are on the `samples` images it was fitted on */
+            calibration?: {
+                temperature: number;
+                /** @enum {string} */
+                method: "temperature";
+                fittedOn: string;
+                samples: number;
+                eceBefore: number;
+                eceAfter: number;
+            };
             license: string;
             intendedUse: string;
         };

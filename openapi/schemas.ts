@@ -316,6 +316,18 @@ export const ModelInfo = z.object({
   precision: z.string(),
   provenance: z.object({ source: z.string(), tool: z.string(), seed: z.number().int().optional() }),
   metrics: z.array(z.record(z.string(), z.unknown())),
+  calibration: z.object({
+    temperature: z.number(),
+    method: z.literal("temperature"),
+    fittedOn: z.string(),
+    samples: z.number().int(),
+    eceBefore: z.number(),
+    eceAfter: z.number(),
+  }).optional().openapi({
+    description: "Present when the served scores are temperature-scaled: softmax(logits / temperature) " +
+      "(for a probabilities output, p^(1/temperature) renormalised); labels are unchanged. The expected " +
+      "calibration errors (15 bins) are on the `samples` images it was fitted on",
+  }),
   license: z.string(),
   intendedUse: z.string(),
 }).openapi("ModelInfo");

@@ -43,6 +43,7 @@ export function describeModel(m: LoadedModel, registry: Registry): z.infer<typeo
       ...(f.provenance.seed !== undefined ? { seed: f.provenance.seed } : {}),
     },
     metrics: f.metrics as Record<string, unknown>[],
+    ...(f.calibration ? { calibration: f.calibration } : {}),
     license: f.license,
     intendedUse: f.intendedUse,
   };

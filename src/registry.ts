@@ -10,7 +10,7 @@ import { type ModelSession, openModel, readManifest } from "./session.ts";
 import { createBatcher } from "./batcher.ts";
 import { createSemaphore, type Semaphore } from "./semaphore.ts";
 import type { ExpressionModel, FaceDetector, FaceOutput } from "./classify.ts";
-import { softmax } from "./classify.ts";
+import { servedScores } from "./temperature.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Manifest, OutputSpec } from "../model/manifest.ts";
@@ -50,6 +50,11 @@ export interface RegistryOptions {
   /** Images decoded + detected at once across all requests (0: one per CPU core, at least 2). */
   imageConcurrency?: number;
   defaultModel?: string;
+  /**
+   * Apply each manifest's calibration temperature (default true). Off only for the calibration tool, which fits
+   * a new temperature on the model's own scores.
+   */
+  calibrated?: boolean;
   logger?: Logger;
   metrics?: Metrics;
   /** Builds the face pipeline from `modelDir`; returns undefined when its artifacts are missing. */
@@ -108,13 +113,18 @@ function modelVersion(m: Manifest): string {
   return `${m.architecture.version}+${m.sha256.slice(0, 8)}`;
 }
 
-/** Splits a batched run's outputs into one `FaceOutput` per item (softmax over logits, probabilities as is). */
+/**
+ * Splits a batched run's outputs into one `FaceOutput` per item: softmax over logits, probabilities as is, both
+ * at the manifest's calibration temperature when it has one and `calibrated` is on.
+ */
 function splitOutputs(
   m: Manifest,
   out: Record<string, { data: Float32Array; dims: number[] }>,
   n: number,
+  calibrated: boolean,
 ): FaceOutput[] {
   const served = servedOutputs(m);
+  const temperature = calibrated ? m.calibration?.temperature : undefined;
   const main = out[served.scores.name];
   const k = main.data.length / n;
   const att = served.attention ? out[served.attention.name] : undefined;
@@ -122,13 +132,13 @@ function splitOutputs(
   return Array.from({ length: n }, (_, i) => {
     const row = main.data.subarray(i * k, (i + 1) * k);
     return {
-      scores: Float32Array.from(served.logits ? softmax(row) : row),
+      scores: Float32Array.from(servedScores(row, served.logits, temperature)),
       attention: att ? att.data.slice(i * a, (i + 1) * a) : undefined,
     };
   });
 }
 
-function batchRunner(session: ModelSession, metrics?: Metrics) {
+function batchRunner(session: ModelSession, calibrated: boolean, metrics?: Metrics) {
   const m = session.manifest;
   const { width, height } = m.input.size;
   const per = 3 * width * height;
@@ -153,7 +163,7 @@ function batchRunner(session: ModelSession, metrics?: Metrics) {
       : [items.length, 3, height, width];
     const out = await session.run({ [m.input.name]: { data, dims } }, outputs);
     observe?.((performance.now() - t0) / 1000, { model: m.id });
-    return splitOutputs(m, out, items.length);
+    return splitOutputs(m, out, items.length, calibrated);
   };
 }
 
@@ -171,6 +181,7 @@ export async function loadRegistry(
     maxQueue = 2048,
     imageConcurrency = 0,
     defaultModel,
+    calibrated = true,
     logger,
     metrics,
     createFaces,
@@ -244,7 +255,7 @@ export async function loadRegistry(
     if (session.fallbackReason) {
       logger?.warn("execution provider fallback", { model: manifest.id, reason: session.fallbackReason });
     }
-    const run = batchRunner(session, metrics);
+    const run = batchRunner(session, calibrated, metrics);
     const batcher = createBatcher<Float32Array, FaceOutput>({
       run,
       maxBatch,
@@ -272,6 +283,7 @@ export async function loadRegistry(
       model: manifest.id,
       trained: manifest.trained,
       provider: session.provider,
+      ...(calibrated && manifest.calibration ? { temperature: manifest.calibration.temperature } : {}),
       ms: Math.round(performance.now() - t0),
       default: manifest.id === defaultId,
     });

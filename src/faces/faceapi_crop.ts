@@ -7,6 +7,7 @@ import { toTensor } from "../../model/preprocess.ts";
 import type { InputSpec } from "../../model/manifest.ts";
 import type { Box } from "../box.ts";
 import type { RawImage } from "../image.ts";
+import type { ModelSession, TensorData } from "../session.ts";
 import type { Point } from "./align.ts";
 import { type IntBox, padSquareResize } from "./crop.ts";
 
@@ -64,4 +65,19 @@ export function detectorInput(
     ? pixels
     : toTensor({ data: pixels, width: size, height: size, channels: 3 }, spec, out, offset);
   return { data, dims: [1, size, size, 3] };
+}
+
+/**
+ * One detector net run over `images`, each packed with {@link detectorInput} into the port's `[N, size, size, 3]`
+ * input: the batch step the SSD and the Tiny Face Detector share before their own decoding.
+ */
+export async function runDetectorNet(
+  session: ModelSession,
+  images: readonly RawImage[],
+): Promise<Record<string, TensorData>> {
+  const spec = session.manifest.input;
+  const size = spec.size.width, per = size * size * 3;
+  const data = new Float32Array(images.length * per);
+  images.forEach((image, b) => detectorInput(image, spec, { out: data, offset: b * per }));
+  return await session.run({ [spec.name]: { data, dims: [images.length, size, size, 3] } });
 }

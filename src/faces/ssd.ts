@@ -6,7 +6,7 @@
  */
 import type { RawImage } from "../image.ts";
 import type { Detection, DetectorBatchRun, DetectorRun } from "./face.ts";
-import { detectorInput } from "./faceapi_crop.ts";
+import { runDetectorNet } from "./faceapi_crop.ts";
 import { nonMaxSuppression } from "./nms.ts";
 
 /** Detections scoring above `minConfidence`, best first; boxes clipped to the padded square, in image pixels. */
@@ -19,11 +19,8 @@ export const runSsd: DetectorRun = async (session, image, minConfidence) =>
  */
 export const runSsdBatch: DetectorBatchRun = async (session, images, minConfidence) => {
   if (images.length === 0) return [];
-  const spec = session.manifest.input;
-  const size = spec.size.width, per = size * size * 3;
-  const data = new Float32Array(images.length * per);
-  images.forEach((image, b) => detectorInput(image, spec, { out: data, offset: b * per }));
-  const out = await session.run({ [spec.name]: { data, dims: [images.length, size, size, 3] } });
+  const out = await runDetectorNet(session, images);
+  const size = session.manifest.input.size.width;
   const anchors = out.scores.dims[1];
   return images.map((image, b) =>
     decodeSsd(

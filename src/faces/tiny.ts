@@ -5,7 +5,7 @@
  * port outputs the raw grid; this file turns it into boxes in original pixels, as face-api's `locateFaces` does.
  */
 import type { Detection, DetectorBatchRun, DetectorRun } from "./face.ts";
-import { detectorInput } from "./faceapi_crop.ts";
+import { runDetectorNet } from "./faceapi_crop.ts";
 
 /** The frame and net facts needed to decode the tiny detector grid. */
 export interface TinyGridOptions {
@@ -88,11 +88,8 @@ export const runTiny: DetectorRun = async (session, image, minConfidence) =>
 /** `runTiny` on every frame of `images` with one net run: the port's input is `[N, 416, 416, 3]`. */
 export const runTinyBatch: DetectorBatchRun = async (session, images, minConfidence) => {
   if (images.length === 0) return [];
-  const spec = session.manifest.input;
-  const size = spec.size.width, per = size * size * 3;
-  const data = new Float32Array(images.length * per);
-  images.forEach((image, b) => detectorInput(image, spec, { out: data, offset: b * per }));
-  const out = await session.run({ [spec.name]: { data, dims: [images.length, size, size, 3] } });
+  const out = await runDetectorNet(session, images);
+  const size = session.manifest.input.size.width;
   const grid = out[session.manifest.outputs[0].name].data, cellsPer = grid.length / images.length;
   return images.map((image, b) =>
     decodeTinyGrid(grid.subarray(b * cellsPer, (b + 1) * cellsPer), {

@@ -16,6 +16,7 @@ import { Jobs } from "../../src/jobs/jobs.ts";
 import { ABAW_HEADER, CSV_HEADER } from "../../src/jobs/formats.ts";
 import { apiModelDir } from "./fixtures.ts";
 import { makeVideo, SKIP_WITHOUT_FFMPEG } from "../fixtures/videos.ts";
+import { VideoJobOptions } from "../../openapi/schemas.ts";
 
 const ignore = SKIP_WITHOUT_FFMPEG;
 const KEY = "jobs-key-1";
@@ -368,20 +369,8 @@ Deno.test({
       jobs.start();
       const job = await jobs.submit({
         video: { bytes: await Deno.readFile(await makeVideo(tmp, "timeout.mp4", { seconds: 10 })) },
-        options: {
-          detect: true,
-          maxFaces: 20,
-          detector: "tiny",
-          minFaceSize: 0,
-          minConfidence: 0.5,
-          landmarks: false,
-          attention: false,
-          track: true,
-          smoothing: "none",
-          alpha: 0.5,
-          window: 5,
-          fps: 25,
-        },
+        // The endpoint's defaults, as the route's schema fills them in.
+        options: { ...VideoJobOptions.parse({ detector: "tiny" }), fps: 25 },
         owner: "",
       }, { id: "faceapi-expression", version: "", trained: true });
       let now = jobs.store.get(job.id)!;

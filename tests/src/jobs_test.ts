@@ -8,6 +8,7 @@ import { ABAW_HEADER, abawLines, CSV_HEADER, csvRows } from "../../src/jobs/form
 import { checkVideo } from "../../src/jobs/jobs.ts";
 import { ApiError } from "../../src/errors.ts";
 import type { FrameResult } from "../../src/video.ts";
+import { VideoJobOptions } from "../../openapi/schemas.ts";
 
 const meta = {
   container: "mov,mp4,m4a,3gp,3g2,mj2",
@@ -26,20 +27,8 @@ function job(id: string, createdAt: number): Job {
     owner: "",
     status: "queued",
     createdAt,
-    options: {
-      detect: true,
-      maxFaces: 20,
-      minFaceSize: 0,
-      minConfidence: 0.5,
-      landmarks: false,
-      attention: false,
-      track: true,
-      smoothing: "none",
-      alpha: 0.5,
-      window: 5,
-      fps: 5,
-      start: 0,
-    },
+    // The endpoint's defaults, as the route's schema fills them in.
+    options: { ...VideoJobOptions.parse({}), fps: 5 },
     model: { id: "m", version: "1", trained: false },
     video: meta,
     frameSize: { width: 640, height: 360 },

@@ -21,10 +21,27 @@ export function parseFdLimit(text: string): FdLimit | undefined {
   return Number.isNaN(soft) || Number.isNaN(hard) ? undefined : { soft, hard };
 }
 
-/** This process's open-file limit, or `undefined` where it cannot be read. */
+/**
+ * This process's open-file limit, or `undefined` where it cannot be read. Deno lets only `--allow-all` read
+ * `/proc/self/limits`, so under the start task's narrower permissions the limit comes from a child shell's
+ * `ulimit` (a child inherits the limits, including the soft limit Deno raised).
+ */
 export function readFdLimit(path = "/proc/self/limits"): FdLimit | undefined {
   try {
     return parseFdLimit(Deno.readTextFileSync(path));
+  } catch {
+    return shellFdLimit();
+  }
+}
+
+/** The limits as `sh -c "ulimit -Sn; ulimit -Hn"` reports them; `undefined` without a shell or run permission. */
+function shellFdLimit(): FdLimit | undefined {
+  try {
+    const out = new Deno.Command("sh", { args: ["-c", "ulimit -Sn; ulimit -Hn"], stderr: "null" })
+      .outputSync();
+    if (!out.success) return undefined;
+    const [soft, hard] = new TextDecoder().decode(out.stdout).trim().split(/\s+/);
+    return parseFdLimit(`Max open files ${soft} ${hard} files`);
   } catch {
     return undefined;
   }

@@ -180,6 +180,19 @@ function crc32(bytes: Uint8Array): number {
 }
 
 /**
+ * The permission flags `deno task start` gives the server (read from deno.json), so that child-process tests
+ * run it with exactly the production permissions, not `-A`.
+ */
+export const START_PERMISSIONS: string[] = (() => {
+  const tasks = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url))).tasks;
+  const serve = (tasks.start as string).split("&&").map((c) => c.trim()).find((c) =>
+    c.endsWith("routes/server.ts")
+  );
+  if (!serve) throw new Error("Cannot read the start task: no command runs routes/server.ts");
+  return serve.split(/\s+/).filter((a) => a.startsWith("--"));
+})();
+
+/**
  * The server process (routes/server.ts) in a subprocess, as a platform runs it: loopback, a free port, plain
  * logs, plus `env`. Output streams are `piped` unless given.
  */
@@ -191,7 +204,7 @@ export function serverCommand(
   } = {},
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../routes/server.ts", import.meta.url).pathname],
+    args: ["run", ...START_PERMISSIONS, new URL("../../routes/server.ts", import.meta.url).pathname],
     env: { PORT: "0", HOST: "127.0.0.1", NO_COLOR: "1", ...env },
     stdout,
     stderr,

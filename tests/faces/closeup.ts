@@ -128,3 +128,20 @@ export async function closeUpSets(pipeline: FacePipeline): Promise<CloseUp[]> {
   }
   return out;
 }
+
+/**
+ * The first demo face filling the frame: a grayscale square crop 1.2x its box, JPEG-encoded like a client's
+ * photo. The plain SSD misses it; the close-up passes find it.
+ */
+export async function tightGrayCloseUp(pipeline: FacePipeline): Promise<RawImage> {
+  const [{ image, boxes }] = await demoFaces(pipeline);
+  const b = boxes[0], side = 1.2 * Math.max(b.width, b.height);
+  const crop = warpCrop(image, {
+    cx: b.x + b.width / 2,
+    cy: b.y + b.height / 2,
+    side,
+    out: Math.round(side),
+    gray: true,
+  });
+  return await decodeImage(await encodeJpeg(crop, { quality: 90 }));
+}

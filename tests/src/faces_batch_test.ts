@@ -8,8 +8,8 @@ import { DETECTOR_NAMES } from "../../src/faces/detectors.ts";
 import type { Face } from "../../src/faces/face.ts";
 import { prepareFaceInput } from "../../src/faces/prepare.ts";
 import { analyzeImages, type AnalyzeOptions } from "../../src/classify.ts";
-import { decodeImage, encodeJpeg, type RawImage } from "../../src/image.ts";
-import { demoFaces, warpCrop } from "../faces/closeup.ts";
+import { decodeImage, type RawImage } from "../../src/image.ts";
+import { tightGrayCloseUp } from "../faces/closeup.ts";
 import { baselineModel, DEMO_PHOTOS, sharedPipeline } from "../faces/models.ts";
 
 const TOL = 1e-5;
@@ -38,16 +38,7 @@ function assertSameFaces(batched: Face[], single: Face[], what: string) {
 async function frames(): Promise<RawImage[]> {
   const p = await sharedPipeline();
   const photos = await Promise.all(DEMO_PHOTOS.map(async (f) => decodeImage(await Deno.readFile(f))));
-  const [{ image, boxes }] = await demoFaces(p);
-  const b = boxes[0], side = 1.2 * Math.max(b.width, b.height);
-  const crop = warpCrop(image, {
-    cx: b.x + b.width / 2,
-    cy: b.y + b.height / 2,
-    side,
-    out: Math.round(side),
-    gray: true,
-  });
-  const closeUp = await decodeImage(await encodeJpeg(crop, { quality: 90 }));
+  const closeUp = await tightGrayCloseUp(p);
   const blank = { data: new Uint8Array(64 * 48 * 3).fill(90), width: 64, height: 48, channels: 3 as const };
   return [...photos, closeUp, blank];
 }

@@ -5,25 +5,16 @@
 import assert from "node:assert/strict";
 import { DEFAULT_DETECTOR } from "../../src/faces/detectors.ts";
 import { padOntoCanvas } from "../../src/faces/multiscale.ts";
-import { decodeImage, encodeJpeg } from "../../src/image.ts";
-import { demoFaces, warpCrop } from "../faces/closeup.ts";
+import { decodeImage } from "../../src/image.ts";
+import { tightGrayCloseUp } from "../faces/closeup.ts";
 import { DEMO_PHOTOS, sharedPipeline } from "../faces/models.ts";
 
 Deno.test("ssd-multiscale is the default and finds a tight close-up of a demo face that ssd misses", async () => {
   assert.equal(DEFAULT_DETECTOR, "ssd-multiscale");
   const p = await sharedPipeline();
-  const [{ image, boxes }] = await demoFaces(p);
-  const b = boxes[0];
-  // The face fills the frame: a grayscale square crop 1.2x the face box, JPEG-encoded like a client's photo.
-  const side = 1.2 * Math.max(b.width, b.height);
-  const crop = warpCrop(image, {
-    cx: b.x + b.width / 2,
-    cy: b.y + b.height / 2,
-    side,
-    out: Math.round(side),
-    gray: true,
-  });
-  const closeUp = await decodeImage(await encodeJpeg(crop, { quality: 90 }));
+  // The face fills the frame (a grayscale crop 1.2x the face box, JPEG-encoded like a client's photo).
+  const closeUp = await tightGrayCloseUp(p);
+  const side = closeUp.width; // square
   assert.deepEqual(await p.detect(closeUp, { detector: "ssd" }), []);
   const faces = await p.detect(closeUp);
   assert.equal(faces.length, 1);

@@ -1,6 +1,8 @@
 /** Shared bits of the dataset-reader tests: fixture paths and a temp copy with one file replaced. */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { InputSpec } from "../../../model/manifest.ts";
+import { SCAN_CCI_INPUT } from "../../../model/spec.ts";
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "../../fixtures/datasets");
 
@@ -15,3 +17,13 @@ export async function fixtureCopy(name: string, files: Record<string, string>): 
   }
   return root;
 }
+
+/** SCAN+CCI's 224x224 `fill` input as a manifest spec: what training and serving crops are compared at. */
+export const FILL_224: InputSpec = {
+  ...SCAN_CCI_INPUT,
+  shape: [1, 3, 224, 224],
+  size: { width: 224, height: 224 },
+  mean: [...SCAN_CCI_INPUT.mean],
+  std: [...SCAN_CCI_INPUT.std],
+  resize: "fill",
+};

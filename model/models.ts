@@ -30,7 +30,7 @@ if (import.meta.main) {
     );
   }
   console.log(
-    `face-api and human-models nets ready in ${values.out} (${
+    `face-api models ready (and the converted human-models emotion net) in ${values.out} (${
       ((performance.now() - t0) / 1000).toFixed(1)
     } s)`,
   );

@@ -6,13 +6,14 @@ const family: ArchitectureFamily = "scan-cci";
 // @ts-expect-error: the family type is the table's keys, not any string.
 const unknown: ArchitectureFamily = "resnet";
 
-Deno.test("ARCHITECTURES lists SCAN+CCI and the face-api ports; only SCAN+CCI is trainable", () => {
+Deno.test("ARCHITECTURES lists SCAN+CCI, the face-api ports and the converted emotion net; only SCAN+CCI is trainable", () => {
   assert.deepEqual(Object.keys(ARCHITECTURES), [
     family,
     "faceapi-expression",
     "faceapi-landmarks68",
     "faceapi-ssd-mobilenetv1",
     "faceapi-tiny-face-detector",
+    "human-emotion",
   ]);
   assert.notEqual(unknown, family);
   const trainable = Object.entries(ARCHITECTURES).filter(([, a]) => a.trainable).map(([k]) => k);
@@ -37,7 +38,7 @@ Deno.test("every family's builder writes its table key as architecture.family, a
     const kinds = manifest.outputs.map((o) => o.kind);
     const expected = key === "scan-cci"
       ? ["logits", "logits", "attention"]
-      : key === "faceapi-expression"
+      : key === "faceapi-expression" || key === "human-emotion"
       ? ["probabilities"]
       : kinds.map(() => "other");
     assert.deepEqual(kinds, expected, key);

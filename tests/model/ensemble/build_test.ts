@@ -1,0 +1,105 @@
+/**
+ * The ensemble graphs against their members run alone in onnxruntime: the ensemble's probabilities are the mean
+ * of the members' (in canonical order), and with flip on a crop and its mirror give the same answer.
+ */
+import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
+import { buildEnsemble, MEMBERS } from "../../../model/ensemble/build.ts";
+import { encodeModel, makeModel } from "../../../model/onnx/helper.ts";
+import { CANONICAL_LABELS, toCanonical } from "../../../model/spec.ts";
+
+const S = 112;
+
+function image(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n * S * S * 3);
+  let s = seed;
+  for (let i = 0; i < out.length; i++) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    out[i] = ((i % (S * 3)) * 0.9 + (s % 83)) % 256;
+  }
+  return out;
+}
+
+async function run(onnx: Uint8Array, x: Float32Array, n: number, size = S): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(onnx);
+  const out = await session.run({ image: new ort.Tensor("float32", x, [n, size, size, 3]) });
+  return out.probabilities.data as Float32Array;
+}
+
+Deno.test("ensemble: the mean of the members' probabilities in canonical order", async () => {
+  const n = 2, x = image(n, 5);
+  const face = MEMBERS["faceapi-expression"];
+  const faceOut = await run(encodeModel(makeModel(await face.graph())), x, n);
+  // two copies of one member: their mean is that member, permuted to canonical order
+  const twin = await buildEnsemble({
+    id: "t",
+    members: ["faceapi-expression", "faceapi-expression"],
+    flip: false,
+  });
+  assert.deepEqual(twin.manifest.labels, [...CANONICAL_LABELS]);
+  const got = await run(twin.onnx, x, n);
+  for (let b = 0; b < n; b++) {
+    const want = toCanonical(faceOut.subarray(b * 7, b * 7 + 7), face.description.labels);
+    for (let k = 0; k < 7; k++) assert.ok(Math.abs(got[b * 7 + k] - want[k]) < 1e-6, `${b},${k}`);
+  }
+  // the emotion net alone at its own size, permuted
+  const emo = MEMBERS["human-emotion"];
+  const x64 = x.subarray(0, n * 64 * 64 * 3);
+  const emoOut = await run(encodeModel(makeModel(await emo.graph())), x64, n, 64);
+  const one = await run(
+    (await buildEnsemble({ id: "e", members: ["human-emotion"], flip: false })).onnx,
+    x64,
+    n,
+    64,
+  );
+  for (let b = 0; b < n; b++) {
+    const want = toCanonical(emoOut.subarray(b * 7, b * 7 + 7), emo.description.labels);
+    for (let k = 0; k < 7; k++) assert.ok(Math.abs(one[b * 7 + k] - want[k]) < 1e-6, `${b},${k}`);
+  }
+  // both, with the emotion member fed the 112 px crop resized in the graph: a valid distribution
+  const both = await run(
+    (await buildEnsemble({
+      id: "b",
+      members: ["faceapi-expression", "human-emotion"],
+      flip: false,
+    })).onnx,
+    x,
+    n,
+  );
+  for (let b = 0; b < n; b++) {
+    const sum = both.subarray(b * 7, b * 7 + 7).reduce((a, v) => a + v, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-5, `row ${b} sums to ${sum}`);
+  }
+});
+
+Deno.test("ensemble with flip: a crop and its mirror score the same", async () => {
+  const n = 2, x = image(n, 9);
+  const { onnx, manifest } = await buildEnsemble({ id: "t", members: ["human-emotion"], flip: true });
+  assert.equal(manifest.architecture.details?.flip, true);
+  const x64 = x.slice(0, n * 64 * 64 * 3);
+  const a = await run(onnx, x64, n, 64);
+  const b = await run(onnx, mirror64(x64, n), n, 64);
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5, `${i}: ${a[i]} vs ${b[i]}`);
+  const unflipped = await run(
+    (await buildEnsemble({ id: "u", members: ["human-emotion"], flip: false })).onnx,
+    x64,
+    n,
+    64,
+  );
+  assert.ok(unflipped.some((v, i) => Math.abs(v - a[i]) > 1e-4), "flip averaging changes the scores");
+});
+
+/** The mirror of 64x64 crops (the emotion net's own size; the test reuses the first 64*64*3*n values). */
+function mirror64(x: Float32Array, n: number): Float32Array {
+  const s = 64, out = new Float32Array(n * s * s * 3);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < s; y++) {
+      for (let c = 0; c < s; c++) {
+        for (let k = 0; k < 3; k++) {
+          out[((b * s + y) * s + c) * 3 + k] = x[((b * s + y) * s + (s - 1 - c)) * 3 + k];
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -54,7 +54,7 @@ export const CONFIG = {
     "defaultModel",
     z.string().trim().transform((s) => s || undefined),
     "",
-    "Expression model id used when a request names none. Empty: a trained `scan-cci` if present, else `faceapi-expression`.",
+    "Expression model id used when a request names none. Empty: a trained `scan-cci` if present, else `ensemble-expression-flip`, else `faceapi-expression`.",
   ),
   EXECUTION_PROVIDER: setting(
     "executionProvider",

@@ -30,6 +30,8 @@ import { FACEAPI_LICENSE } from "../faceapi/package.ts";
 interface Member {
   description: Pick<Manifest, "id" | "labels" | "input">;
   graph: () => Promise<GraphProto>;
+  /** Multiply-accumulates per image (for the ensemble's GFLOPs). */
+  macs: () => Promise<number>;
   license: string;
 }
 
@@ -40,11 +42,13 @@ export const MEMBERS: Record<string, Member> = {
     graph: async () =>
       (buildExpression(await readFaceApiWeights("face_expression_model")).model as { graph: GraphProto })
         .graph,
+    macs: async () => buildExpression(await readFaceApiWeights("face_expression_model")).graph.macs,
     license: FACEAPI_LICENSE,
   },
   "human-emotion": {
     description: EMOTION_DESCRIPTION as unknown as Member["description"],
     graph: async () => ((await buildEmotionGraph()).model as { graph: GraphProto }).graph,
+    macs: async () => (await buildEmotionGraph()).macs,
     license: HUMAN_MODELS_LICENSE,
   },
 };
@@ -151,6 +155,8 @@ export async function buildEnsemble(spec: EnsembleSpec): Promise<Artifact> {
     inits,
   );
   const onnx = encodeModel(makeModel(graph, { docString: `ensemble of ${spec.members.join(", ")}` }));
+  let macs = 0;
+  for (const m of members) macs += await m.macs();
   const parameters = inits.reduce((n, t) => n + t.raw_data.length / 4, 0);
   const manifest = parseManifest({
     schemaVersion: 1,
@@ -184,7 +190,7 @@ export async function buildEnsemble(spec: EnsembleSpec): Promise<Artifact> {
       description: "mean of the members' probabilities, in `labels` order",
     }],
     parameters: Math.round(parameters),
-    gflops: 0,
+    gflops: Math.round(2 * (spec.flip ? 2 : 1) * macs / 1e6) / 1e3,
     trained: true,
     provenance: { source: spec.members.join(" + "), tool: ENSEMBLE_TOOL },
     metrics: [],

@@ -47,6 +47,9 @@ Deno.test("familyOf() and chooseDefault(): the family field first, a trained SCA
   const baseline = manifest({ id: "faceapi-expression" });
   assert.equal(chooseDefault([baseline, scan]), "custom");
   assert.equal(chooseDefault([baseline, { ...scan, trained: false }]), "faceapi-expression");
+  const ensemble = manifest({ id: "ensemble-expression-flip" });
+  assert.equal(chooseDefault([baseline, ensemble]), "ensemble-expression-flip");
+  assert.equal(chooseDefault([baseline, ensemble, scan]), "custom");
   assert.throws(
     () => chooseDefault([baseline], "missing"),
     /DEFAULT_MODEL="missing" is not among the models/,

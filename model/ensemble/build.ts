@@ -24,6 +24,7 @@ import {
 import { CANONICAL_LABELS, INTENDED_USE, toCanonicalPermutation } from "../spec.ts";
 import { buildEmotionGraph, EMOTION_DESCRIPTION, HUMAN_MODELS_LICENSE } from "../tfjs/emotion.ts";
 import { readFaceApiWeights } from "../weights/faceapi.ts";
+import { MEASURED } from "./measured.ts";
 import { FACEAPI_LICENSE } from "../faceapi/package.ts";
 
 /** A member: its manifest description and its ONNX graph (one NHWC RGB 0..255 input, one probabilities output). */
@@ -193,7 +194,7 @@ export async function buildEnsemble(spec: EnsembleSpec): Promise<Artifact> {
     gflops: Math.round(2 * (spec.flip ? 2 : 1) * macs / 1e6) / 1e3,
     trained: true,
     provenance: { source: spec.members.join(" + "), tool: ENSEMBLE_TOOL },
-    metrics: [],
+    metrics: MEASURED[spec.id] ? [MEASURED[spec.id]] : [],
     license: [...new Set(members.map((m) => m.license))].join("; "),
     intendedUse: INTENDED_USE,
   }, `${spec.id}.onnx`);

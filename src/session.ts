@@ -158,20 +158,56 @@ export async function openModel(
     fallbackReason,
     inputNames: session.inputNames,
     outputNames: session.outputNames,
-    async run(feeds, outputs) {
-      const ortFeeds: Record<string, ort.Tensor> = {};
-      for (const [name, t] of Object.entries(feeds)) {
-        ortFeeds[name] = new ort.Tensor("float32", t.data, t.dims);
-      }
-      const result = outputs ? await session.run(ortFeeds, outputs) : await session.run(ortFeeds);
-      const out: Record<string, TensorData> = {};
-      for (const [name, t] of Object.entries(result)) {
-        const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
-        out[name] = { data, dims: t.dims.map(Number) };
-        t.dispose();
-      }
-      return out;
-    },
+    run: (feeds, outputs) => runFloat(session, feeds, outputs),
+    release: () => session.release(),
+  };
+}
+
+async function runFloat(
+  session: ort.InferenceSession,
+  feeds: Record<string, TensorData>,
+  outputs?: string[],
+): Promise<Record<string, TensorData>> {
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(feeds)) {
+    ortFeeds[name] = new ort.Tensor("float32", t.data, t.dims);
+  }
+  const result = outputs ? await session.run(ortFeeds, outputs) : await session.run(ortFeeds);
+  const out: Record<string, TensorData> = {};
+  for (const [name, t] of Object.entries(result)) {
+    const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
+    out[name] = { data, dims: t.dims.map(Number) };
+    t.dispose();
+  }
+  return out;
+}
+
+/** A session on ONNX bytes that have no manifest yet (the quantizer's calibration and agreement runs). */
+export interface GraphSession {
+  inputNames: readonly string[];
+  outputNames: readonly string[];
+  run(feeds: Record<string, TensorData>, outputs?: string[]): Promise<Record<string, TensorData>>;
+  release(): Promise<void>;
+}
+
+/**
+ * Opens ONNX bytes on the CPU provider without a manifest contract: for tools that build a graph and must run
+ * it before it has one (calibration copies with extra outputs, freshly quantized models).
+ */
+export async function openGraph(
+  bytes: Uint8Array,
+  { intraOpNumThreads, interOpNumThreads }: Pick<OpenOptions, "intraOpNumThreads" | "interOpNumThreads"> = {},
+): Promise<GraphSession> {
+  let session: ort.InferenceSession;
+  try {
+    session = await createSession(bytes, "cpu", { intraOpNumThreads, interOpNumThreads });
+  } catch (err) {
+    throw new Error(`Cannot load graph: ${(err as Error).message}`);
+  }
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    run: (feeds, outputs) => runFloat(session, feeds, outputs),
     release: () => session.release(),
   };
 }

@@ -6,14 +6,20 @@
  * on a shared machine. Prints a table and one JSON line. Timings are medians.
  *
  *   deno task bench:model [--threads 2] [--seconds 4] [--fp16] [--model DIR/scan-cci.onnx]
+ *   deno task bench:model --int8 [--calibration DIR] [--samples 32]
+ *
+ * With --int8 it instead quantizes the model (`quantizeModel`, calibrated on DIR, default FER2013 train) and
+ * prints fp32 and INT8 images/s at batch 8 side by side, timed in alternating runs in one process, and their ratio.
  */
 import * as ort from "onnxruntime-node";
 import { parseArgs } from "node:util";
+import { dirname } from "node:path";
 import { writeArtifact } from "../../model/artifact.ts";
 import { buildScanCci } from "../../model/scan_cci/build.ts";
 import { randomScanCci } from "../../model/scan_cci/random.ts";
 import { type Manifest, parseManifest } from "../../model/manifest.ts";
 import { matmulProbeModel, PROBE_SHAPE } from "../tools/matmul_probe.ts";
+import { quantizeModel } from "../../src/quantize.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -22,6 +28,9 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "4" },
     fp16: { type: "boolean", default: false },
     model: { type: "string" },
+    int8: { type: "boolean", default: false },
+    calibration: { type: "string", default: "/work/shared/data/fer2013/train" },
+    samples: { type: "string", default: "32" },
   },
 });
 const threads = Number(values.threads);
@@ -111,7 +120,75 @@ async function existing(onnxPath: string): Promise<{ onnxPath: string; manifest:
   return { onnxPath, manifest: parseManifest(JSON.parse(await Deno.readTextFile(path)), path) };
 }
 
+/**
+ * fp32 against INT8 at batch 8: one run of each in turn until the budget is spent (both see the same load on a
+ * shared machine); prints medians, the ratio and the quantizer's agreement, then one JSON line.
+ */
+async function int8SideBySide(onnxPath: string): Promise<void> {
+  const manifestPath = onnxPath.replace(/\.onnx$/, ".manifest.json");
+  const q = await quantizeModel({
+    manifestPath,
+    calibrationDir: values.calibration,
+    outDir: dirname(onnxPath),
+    samples: Number(values.samples),
+    seed: 0,
+    intraOpNumThreads: threads,
+  });
+  const fp32 = await ort.InferenceSession.create(onnxPath, options);
+  const int8 = await ort.InferenceSession.create(q.onnxPath, options);
+  const batch = 8;
+  const input = new ort.Tensor("float32", new Float32Array(batch * 3 * 224 * 224).fill(0.1), [
+    batch,
+    3,
+    224,
+    224,
+  ]);
+  for (let i = 0; i < 2; i++) await Promise.all([fp32.run({ input }), int8.run({ input })]);
+  const ms: { fp32: number[]; int8: number[] } = { fp32: [], int8: [] };
+  const end = performance.now() + 2 * seconds * 1000;
+  while (performance.now() < end || ms.fp32.length < 3) {
+    for (const [name, s] of [["fp32", fp32], ["int8", int8]] as const) {
+      const t = performance.now();
+      await s.run({ input });
+      ms[name].push(performance.now() - t);
+    }
+  }
+  await fp32.release();
+  await int8.release();
+  const ips = (xs: number[]) => (1000 * batch) / median(xs);
+  const a = q.manifest.quantization!.agreement;
+  console.log(`batch ${batch}, ${threads} threads, ${ms.fp32.length} alternating rounds (medians)`);
+  console.log(
+    `fp32  ${ips(ms.fp32).toFixed(2)} img/s  (${q.manifest.quantization!.parent.sha256.slice(0, 8)})`,
+  );
+  console.log(`int8  ${ips(ms.int8).toFixed(2)} img/s  (${(q.manifest.bytes / 1e6).toFixed(1)} MB)`);
+  console.log(`ratio int8/fp32  ${(ips(ms.int8) / ips(ms.fp32)).toFixed(2)}x`);
+  console.log(
+    `argmax agreement  ${
+      (100 * a.argmax).toFixed(1)
+    }% on ${a.samples} held-out images of ${values.calibration}`,
+  );
+  console.log(JSON.stringify({
+    bench: "model-int8",
+    threads,
+    batch,
+    fp32ImgPerS: +ips(ms.fp32).toFixed(3),
+    int8ImgPerS: +ips(ms.int8).toFixed(3),
+    ratio: +(ips(ms.int8) / ips(ms.fp32)).toFixed(3),
+    agreement: a,
+  }));
+}
+
 const dir = await Deno.makeTempDir({ prefix: "bench-model-" });
+if (values.int8) {
+  try {
+    const { onnxPath } = values.model ? await existing(values.model) : await buildRandom(dir);
+    await int8SideBySide(onnxPath);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  Deno.exit(0);
+}
 try {
   let t = performance.now();
   const { onnxPath, manifest } = values.model ? await existing(values.model) : await buildRandom(dir);

@@ -1,0 +1,217 @@
+/**
+ * `deno task model:quantize --model MANIFEST --calibration DIR --out DIR [--samples N] [--seed S]`: static INT8
+ * (QDQ) of an expression model. Draws N images of DIR (seeded shuffle of every .png/.jpg below it), preprocesses
+ * each exactly as the manifest says (whole image as the crop, as with detect=false), runs a copy of the model
+ * with its intermediate tensors as extra outputs to take min/max ranges, rewrites the graph with
+ * model/quantize/, then measures argmax agreement with fp32 on N further images of DIR and writes
+ * `<file>-int8.onnx` plus a manifest `<id>-int8` (precision "int8", calibration set name, method, agreement).
+ */
+import { basename, dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { decodeImage } from "./image.ts";
+import { prepareFaceInput } from "./faces/prepare.ts";
+import { openGraph, readManifest } from "./session.ts";
+import { servedOutputs } from "./registry.ts";
+import { toTensor } from "../model/preprocess.ts";
+import { type Manifest, sha256Hex } from "../model/manifest.ts";
+import { planQuantization, readOnnx, writeOnnx } from "../model/quantize/graph.ts";
+import { RangeObserver, withObservedOutputs } from "../model/quantize/observe.ts";
+import { quantizeQdq } from "../model/quantize/qdq.ts";
+
+/** What to quantize and how; every field but the three paths has a default. */
+export interface QuantizeOptions {
+  manifestPath: string;
+  calibrationDir: string;
+  outDir: string;
+  /** Calibration images (and as many held-out images for the agreement). Default 200. */
+  samples?: number;
+  seed?: number;
+  batch?: number;
+  intraOpNumThreads?: number;
+}
+
+/** The written INT8 artifact. */
+export interface QuantizeResult {
+  manifestPath: string;
+  onnxPath: string;
+  manifest: Manifest;
+}
+
+async function listImages(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const p = join(dir, e.name);
+    if (e.isDirectory) out.push(...await listImages(p));
+    else if (/\.(png|jpe?g)$/i.test(e.name)) out.push(p);
+  }
+  return out.sort();
+}
+
+/** Seeded Fisher-Yates (mulberry32), so a seed names one sample of a folder. */
+function shuffle<T>(xs: T[], seed: number): T[] {
+  let a = seed >>> 0;
+  const rand = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+async function tensorOf(path: string, m: Manifest): Promise<Float32Array> {
+  const image = await decodeImage(await Deno.readFile(path));
+  return toTensor(prepareFaceInput(image, null, m.input), m.input);
+}
+
+function batches(m: Manifest, tensors: Float32Array[], size: number) {
+  const { width, height } = m.input.size;
+  const per = 3 * width * height;
+  const out: { data: Float32Array; dims: number[] }[] = [];
+  for (let i = 0; i < tensors.length; i += size) {
+    const part = tensors.slice(i, i + size);
+    const data = new Float32Array(part.length * per);
+    part.forEach((t, k) => data.set(t, k * per));
+    const dims = m.input.layout === "NHWC"
+      ? [part.length, height, width, 3]
+      : [part.length, 3, height, width];
+    out.push({ data, dims });
+  }
+  return out;
+}
+
+function scoreRows(data: Float32Array, n: number, logits: boolean): number[][] {
+  const k = data.length / n;
+  return Array.from({ length: n }, (_, i) => {
+    const row = [...data.subarray(i * k, (i + 1) * k)];
+    if (!logits) return row;
+    const mx = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - mx));
+    const s = e.reduce((a, b) => a + b, 0);
+    return e.map((v) => v / s);
+  });
+}
+
+const argmax = (r: number[]) => r.indexOf(Math.max(...r));
+
+/** Quantizes one model (see the module comment) and writes it next to its manifest in `outDir`. */
+export async function quantizeModel(
+  { manifestPath, calibrationDir, outDir, samples = 200, seed = 0, batch = 8, intraOpNumThreads }:
+    QuantizeOptions,
+): Promise<QuantizeResult> {
+  const m = await readManifest(manifestPath);
+  if (m.precision !== "fp32") {
+    throw new Error(`Cannot quantize model "${m.id}": precision is ${m.precision}, expected fp32`);
+  }
+  const bytes = await Deno.readFile(join(dirname(manifestPath), m.file));
+  const images = shuffle(await listImages(calibrationDir), seed);
+  if (images.length < 2) {
+    throw new Error(`Cannot quantize model "${m.id}": calibration folder "${calibrationDir}" has < 2 images`);
+  }
+  const nCal = Math.min(samples, Math.ceil(images.length / 2));
+  const calib = await Promise.all(images.slice(0, nCal).map((p) => tensorOf(p, m)));
+  const held = await Promise.all(images.slice(nCal, nCal + samples).map((p) => tensorOf(p, m)));
+
+  const model = readOnnx(bytes);
+  const plan = planQuantization(model);
+  const probe = await openGraph(writeOnnx(withObservedOutputs(model, plan.observed)), { intraOpNumThreads });
+  const observer = new RangeObserver();
+  try {
+    for (const b of batches(m, calib, batch)) {
+      observer.observe(await probe.run({ [m.input.name]: b }, plan.observed));
+    }
+  } finally {
+    await probe.release();
+  }
+  const q = quantizeQdq(model, observer.ranges, plan);
+  const qBytes = writeOnnx(q.model);
+
+  const served = servedOutputs(m);
+  const fp32 = await openGraph(bytes, { intraOpNumThreads });
+  const int8 = await openGraph(qBytes, { intraOpNumThreads });
+  let same = 0, maxDiff = 0;
+  try {
+    for (const b of batches(m, held, batch)) {
+      const n = b.dims[0];
+      const a = scoreRows(
+        (await fp32.run({ [m.input.name]: b }, [served.scores.name]))[served.scores.name].data,
+        n,
+        served.logits,
+      );
+      const c = scoreRows(
+        (await int8.run({ [m.input.name]: b }, [served.scores.name]))[served.scores.name].data,
+        n,
+        served.logits,
+      );
+      for (let i = 0; i < n; i++) {
+        if (argmax(a[i]) === argmax(c[i])) same++;
+        for (let k = 0; k < a[i].length; k++) maxDiff = Math.max(maxDiff, Math.abs(a[i][k] - c[i][k]));
+      }
+    }
+  } finally {
+    await fp32.release();
+    await int8.release();
+  }
+  const file = m.file.replace(/\.onnx$/, "") + "-int8.onnx";
+  const manifest: Manifest = {
+    ...m,
+    id: `${m.id}-int8`,
+    file,
+    sha256: await sha256Hex(qBytes),
+    bytes: qBytes.length,
+    precision: "int8",
+    quantization: {
+      method: "qdq-static",
+      weights: "int8-per-channel-symmetric",
+      activations: "uint8-per-tensor",
+      ranges: "minmax",
+      parent: { id: m.id, sha256: m.sha256 },
+      calibration: { set: basename(calibrationDir.replace(/\/+$/, "")), samples: calib.length, seed },
+      agreement: {
+        samples: held.length,
+        argmax: held.length ? same / held.length : 0,
+        maxScoreDiff: maxDiff,
+      },
+    },
+  };
+  await Deno.mkdir(outDir, { recursive: true });
+  const onnxPath = join(outDir, file);
+  const outManifest = join(outDir, `${m.id}-int8.manifest.json`);
+  await Deno.writeFile(onnxPath, qBytes);
+  await Deno.writeTextFile(outManifest, JSON.stringify(manifest, null, 2) + "\n");
+  return { manifestPath: outManifest, onnxPath, manifest };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      model: { type: "string" },
+      calibration: { type: "string" },
+      out: { type: "string" },
+      samples: { type: "string", default: "200" },
+      seed: { type: "string", default: "0" },
+    },
+  });
+  if (!values.model || !values.calibration || !values.out) {
+    console.error(
+      "usage: deno task model:quantize --model MANIFEST --calibration DIR --out DIR [--samples N] [--seed S]",
+    );
+    Deno.exit(2);
+  }
+  const r = await quantizeModel({
+    manifestPath: values.model,
+    calibrationDir: values.calibration,
+    outDir: values.out,
+    samples: Number(values.samples),
+    seed: Number(values.seed),
+  });
+  console.log(`Wrote ${r.onnxPath} (${(r.manifest.bytes / 1e6).toFixed(2)} MB) and ${r.manifestPath}`);
+  console.log(JSON.stringify({ id: r.manifest.id, quantization: r.manifest.quantization }));
+}

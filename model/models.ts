@@ -35,7 +35,7 @@ if (import.meta.main) {
     );
   }
   console.log(
-    `face-api models ready (and the converted human-models emotion net) in ${values.out} (${
+    `face-api models, the converted human-models nets (emotion, BlazeFace) and the ensembles ready in ${values.out} (${
       ((performance.now() - t0) / 1000).toFixed(1)
     } s)`,
   );

@@ -563,10 +563,10 @@ export interface components {
             /** @description Absent: the query string's `maxFaces` (default 20). */
             maxFaces?: number;
             /**
-             * @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces). Absent: the query string's `detector` (default "ssd-multiscale").
+             * @description Face detector: `ssd-blazeface` (`ssd` plus BlazeFace for faces larger than a quarter of the frame, merged: small, distant and frame-filling faces (selfies, webcam frames, crops) in one pass) or `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) or `blazeface` (MediaPipe BlazeFace (short range): close-up faces (selfies, webcam frames), misses small faces). Absent: the query string's `detector` (default "ssd-blazeface").
              * @enum {string}
              */
-            detector?: "ssd-multiscale" | "ssd" | "tiny";
+            detector?: "ssd-blazeface" | "ssd-multiscale" | "ssd" | "tiny" | "blazeface";
             /** @description Smallest face side in pixels. Absent: the query string's `minFaceSize` (default 0). */
             minFaceSize?: number;
             /** @description Smallest face detection score. Absent: the query string's `minConfidence` (default 0.5). */
@@ -624,10 +624,10 @@ export interface components {
             /** @description Absent: the query string's `maxFaces` (default 20). */
             maxFaces?: number;
             /**
-             * @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces). Absent: the query string's `detector` (default "ssd-multiscale").
+             * @description Face detector: `ssd-blazeface` (`ssd` plus BlazeFace for faces larger than a quarter of the frame, merged: small, distant and frame-filling faces (selfies, webcam frames, crops) in one pass) or `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) or `blazeface` (MediaPipe BlazeFace (short range): close-up faces (selfies, webcam frames), misses small faces). Absent: the query string's `detector` (default "ssd-blazeface").
              * @enum {string}
              */
-            detector?: "ssd-multiscale" | "ssd" | "tiny";
+            detector?: "ssd-blazeface" | "ssd-multiscale" | "ssd" | "tiny" | "blazeface";
             /** @description Smallest face side in pixels. Absent: the query string's `minFaceSize` (default 0). */
             minFaceSize?: number;
             /** @description Smallest face detection score. Absent: the query string's `minConfidence` (default 0.5). */
@@ -1172,8 +1172,8 @@ export interface operations {
                 /** @description false: the image is already a face crop; it is classified whole (query: true/false, 1/0; JSON body: a boolean) */
                 detect?: boolean;
                 maxFaces?: number;
-                /** @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) */
-                detector?: "ssd-multiscale" | "ssd" | "tiny";
+                /** @description Face detector: `ssd-blazeface` (`ssd` plus BlazeFace for faces larger than a quarter of the frame, merged: small, distant and frame-filling faces (selfies, webcam frames, crops) in one pass) or `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) or `blazeface` (MediaPipe BlazeFace (short range): close-up faces (selfies, webcam frames), misses small faces) */
+                detector?: "ssd-blazeface" | "ssd-multiscale" | "ssd" | "tiny" | "blazeface";
                 /** @description Smallest face side in pixels */
                 minFaceSize?: number;
                 /** @description Smallest face detection score */
@@ -1287,8 +1287,8 @@ export interface operations {
                 /** @description false: the image is already a face crop; it is classified whole (query: true/false, 1/0; JSON body: a boolean) */
                 detect?: boolean;
                 maxFaces?: number;
-                /** @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) */
-                detector?: "ssd-multiscale" | "ssd" | "tiny";
+                /** @description Face detector: `ssd-blazeface` (`ssd` plus BlazeFace for faces larger than a quarter of the frame, merged: small, distant and frame-filling faces (selfies, webcam frames, crops) in one pass) or `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) or `blazeface` (MediaPipe BlazeFace (short range): close-up faces (selfies, webcam frames), misses small faces) */
+                detector?: "ssd-blazeface" | "ssd-multiscale" | "ssd" | "tiny" | "blazeface";
                 /** @description Smallest face side in pixels */
                 minFaceSize?: number;
                 /** @description Smallest face detection score */
@@ -1506,8 +1506,8 @@ export interface operations {
                 /** @description false: the image is already a face crop; it is classified whole (query: true/false, 1/0; JSON body: a boolean) */
                 detect?: boolean;
                 maxFaces?: number;
-                /** @description Face detector: `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) */
-                detector?: "ssd-multiscale" | "ssd" | "tiny";
+                /** @description Face detector: `ssd-blazeface` (`ssd` plus BlazeFace for faces larger than a quarter of the frame, merged: small, distant and frame-filling faces (selfies, webcam frames, crops) in one pass) or `ssd-multiscale` (`ssd`, plus a padded multi-scale pass when it finds nothing: also finds faces that fill the frame (selfies, crops)) or `ssd` (face-api's SSD as is: accurate, misses faces larger than about a third of the frame) or `tiny` (about 3x faster on CPU, misses small faces) or `blazeface` (MediaPipe BlazeFace (short range): close-up faces (selfies, webcam frames), misses small faces) */
+                detector?: "ssd-blazeface" | "ssd-multiscale" | "ssd" | "tiny" | "blazeface";
                 /** @description Smallest face side in pixels */
                 minFaceSize?: number;
                 /** @description Smallest face detection score */

@@ -247,6 +247,9 @@ const softmax: OpConverter = (ctx, node) => {
 const reshape: OpConverter = (ctx, node) => {
   const [x, s] = inputs(ctx, node);
   const target = [...constant(s, node, "shape").values];
+  // tfjs exports bake the batch of 1 they were traced with into Reshape (BlazeFace: [1, 384, 1]); the ONNX
+  // graph's batch is free, so a leading 1 with every other dimension fixed becomes -1 (the same for batch 1).
+  if (target[0] === 1 && target.slice(1).every((d) => d > 0)) target[0] = -1;
   const shapeEdge = initializer(ctx, `${node.name}/shape`, [target.length], target, {
     dataType: DataType.INT64,
   });

@@ -13,6 +13,7 @@
 import type { RawImage } from "../image.ts";
 import type { ModelSession } from "../session.ts";
 import type { DetectorBatchRun, DetectorRun } from "./face.ts";
+import { padOntoCanvas } from "./letterbox.ts";
 import { runSsd, runSsdBatch } from "./ssd.ts";
 
 /**
@@ -31,50 +32,6 @@ export const PYRAMID: readonly { side: number; mirror: boolean }[] = [
   { side: 72, mirror: true },
   { side: 48, mirror: false },
 ];
-
-/** Mid grey: what the frame is padded with (black padding reads as a dark frame edge to the SSD). */
-const GREY = 128;
-
-/**
- * The frame scaled so its longer side is `inner` pixels, onto the centre of a `side` x `side` grey canvas (bilinear, with a box
- * prefilter when shrinking by more than 2x so small detail does not alias), mirrored left-right when asked, and
- * where it landed.
- */
-export function padOntoCanvas(
-  image: RawImage,
-  inner: number,
-  side: number,
-  { mirror = false }: { mirror?: boolean } = {},
-): { canvas: RawImage; scale: number; x0: number; y0: number } {
-  const { data, width: W, height: H } = image;
-  const scale = inner / Math.max(W, H);
-  const w = Math.max(1, Math.round(W * scale)), h = Math.max(1, Math.round(H * scale));
-  const x0 = Math.floor((side - w) / 2), y0 = Math.floor((side - h) / 2);
-  const out = new Uint8Array(side * side * 3).fill(GREY);
-  const step = 1 / scale, k = Math.max(1, Math.min(8, Math.floor(step / 2)));
-  const at = (x: number, y: number, c: number) =>
-    data[
-      3 * (Math.min(H - 1, Math.max(0, y)) * W + Math.min(W - 1, Math.max(0, mirror ? W - 1 - x : x))) + c
-    ];
-  for (let oy = 0; oy < h; oy++) {
-    for (let ox = 0; ox < w; ox++) {
-      const o = 3 * ((y0 + oy) * side + x0 + ox);
-      for (let c = 0; c < 3; c++) {
-        let sum = 0;
-        for (let sy = 0; sy < k; sy++) {
-          for (let sx = 0; sx < k; sx++) {
-            const x = (ox + (sx + 0.5) / k) * step - 0.5, y = (oy + (sy + 0.5) / k) * step - 0.5;
-            const xf = Math.floor(x), yf = Math.floor(y), fx = x - xf, fy = y - yf;
-            sum += (1 - fy) * ((1 - fx) * at(xf, yf, c) + fx * at(xf + 1, yf, c)) +
-              fy * ((1 - fx) * at(xf, yf + 1, c) + fx * at(xf + 1, yf + 1, c));
-          }
-        }
-        out[o + c] = Math.round(sum / (k * k));
-      }
-    }
-  }
-  return { canvas: { data: out, width: side, height: side, channels: 3 }, scale, x0, y0 };
-}
 
 /** One pyramid pass: the SSD on the frame drawn at `side` (mirrored or not) on the grey input; boxes in image pixels. */
 async function paddedPass(

@@ -15,6 +15,7 @@ import {
   DEFAULT_DETECTOR,
   DETECTOR_NAMES,
   type DetectorName,
+  type DetectorNet,
   DETECTORS,
 } from "./detectors.ts";
 import type { Face } from "./face.ts";
@@ -27,12 +28,12 @@ export type { Detection, Face } from "./face.ts";
 
 /** Manifest file names of the face-api nets inside the model folder. */
 export const FACE_MODELS = {
-  detector: DETECTORS.ssd.file,
+  detector: DETECTORS.ssd.nets[0].file,
   landmarks: "face-landmarks68.manifest.json",
   /** face-api's expression net: not part of the pipeline, but the server needs it as its baseline model. */
   expression: "face-expression.manifest.json",
   /** The faster detector (face-api's Tiny Face Detector): opened on first use by the library, at start by the server. */
-  tinyDetector: DETECTORS.tiny.file,
+  tinyDetector: DETECTORS.tiny.nets[0].file,
 } as const;
 
 /** Options of one detection run; every field has a default. */
@@ -87,7 +88,7 @@ export interface FacePipelineOptions {
  */
 export function missingFaceModels(modelDir: string): string[] {
   const needed = [
-    ...DETECTOR_NAMES.map((d) => DETECTORS[d].file),
+    ...new Set(DETECTOR_NAMES.flatMap((d) => DETECTORS[d].nets.map((n) => n.file))),
     FACE_MODELS.landmarks,
     FACE_MODELS.expression,
   ]
@@ -108,29 +109,32 @@ export async function createFacePipeline(
   const opts = { executionProvider, intraOpNumThreads };
   // Keyed by manifest file: detectors that run the same net in other ways share one session.
   const sessions = new Map<string, Promise<ModelSession>>();
-  const open = (name: DetectorName) =>
-    openFaceModel(modelDir, DETECTORS[name].file, opts).then((s) => {
-      checkDetectorInput(name, s);
+  const open = (net: DetectorNet) =>
+    openFaceModel(modelDir, net.file, opts).then((s) => {
+      checkDetectorInput(net, s);
       return s;
     });
   for (const name of Object.keys(DETECTORS) as DetectorName[]) {
-    const { file, eager } = DETECTORS[name];
-    if (eager && !sessions.has(file)) sessions.set(file, Promise.resolve(await open(name)));
+    const { nets, eager } = DETECTORS[name];
+    for (const net of eager ? nets : []) {
+      if (!sessions.has(net.file)) sessions.set(net.file, Promise.resolve(await open(net)));
+    }
   }
   const landmarker = await openFaceModel(modelDir, FACE_MODELS.landmarks, opts);
 
-  /** The session of detector `name`, opened now if it is a lazy one; a failed open is retried next time. */
-  async function session(name: DetectorName): Promise<ModelSession> {
-    const { file } = DETECTORS[name];
-    let s = sessions.get(file);
-    if (!s) sessions.set(file, s = open(name));
+  /** The session of one net, opened now if it is a lazy one; a failed open is retried next time. */
+  async function netSession(net: DetectorNet): Promise<ModelSession> {
+    let s = sessions.get(net.file);
+    if (!s) sessions.set(net.file, s = open(net));
     try {
       return await s;
     } catch (err) {
-      sessions.delete(file); // let a later call retry once the model is built
+      sessions.delete(net.file); // let a later call retry once the model is built
       throw err;
     }
   }
+  /** The sessions of detector `name`'s nets, in its order. */
+  const session = (name: DetectorName) => Promise.all(DETECTORS[name].nets.map(netSession));
 
   async function detectMany(
     images: readonly RawImage[],
@@ -169,7 +173,7 @@ export async function createFacePipeline(
   }
 
   return {
-    detector: await session(DEFAULT_DETECTOR),
+    detector: (await session(DEFAULT_DETECTOR))[0],
     landmarker,
     detect,
     detectMany,

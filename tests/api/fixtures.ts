@@ -119,11 +119,18 @@ export function demoPhoto(n: 1 | 2 | 3 | 4 | 5 | 6): Uint8Array<ArrayBuffer> {
   );
 }
 
-/** Links the face-api ports (built into artifacts/models/ when missing) into `dir`: the server needs them to start. */
+/** Links the face-api ports and BlazeFace (built into artifacts/models/ when missing) into `dir`: the server needs them to start. */
 export async function withFaceModels(dir: string): Promise<void> {
   const { faceModelDir } = await import("../faces/models.ts");
   const src = await faceModelDir();
-  for (const name of ["face-detector-ssd", "face-detector-tiny", "face-landmarks68", "face-expression"]) {
+  const names = [
+    "face-detector-ssd",
+    "face-detector-tiny",
+    "face-detector-blazeface",
+    "face-landmarks68",
+    "face-expression",
+  ];
+  for (const name of names) {
     for (const ext of [".onnx", ".manifest.json"]) {
       await Deno.symlink(join(src, name + ext), join(dir, name + ext));
     }

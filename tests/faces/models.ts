@@ -1,9 +1,10 @@
 /**
- * Test helper: makes sure the face-api ONNX ports exist in `artifacts/models/` (building them offline with
+ * Test helper: makes sure the face-api ONNX ports and the converted nets (BlazeFace) exist in `artifacts/models/` (building them offline with
  * `deno task models`'s own function when missing or stale, ~2 s), opens one shared pipeline per test process,
  * and classifies faces with face-api's expression net the way the server does (through the registry).
  */
 import { buildFaceApiModels } from "../../model/faceapi/nets.ts";
+import { buildTfjsModels } from "../../model/tfjs/models.ts";
 import { createFacePipeline, type FacePipeline } from "../../src/faces/pipeline.ts";
 import type { Face } from "../../src/faces/face.ts";
 import { prepareFaceInput } from "../../src/faces/prepare.ts";
@@ -17,9 +18,10 @@ const MODEL_DIR = new URL("../../artifacts/models/", import.meta.url).pathname;
 let pipeline: Promise<FacePipeline> | undefined;
 let registry: Promise<Registry> | undefined;
 
-/** Builds the face models if needed and returns the model folder. */
+/** Builds the face models (the face-api ports, and BlazeFace with the other converted nets) if needed. */
 export async function faceModelDir(): Promise<string> {
   await buildFaceApiModels({ out: MODEL_DIR, ifMissing: true });
+  await buildTfjsModels({ out: MODEL_DIR, ifMissing: true });
   return MODEL_DIR;
 }
 

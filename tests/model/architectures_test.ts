@@ -6,7 +6,7 @@ const family: ArchitectureFamily = "scan-cci";
 // @ts-expect-error: the family type is the table's keys, not any string.
 const unknown: ArchitectureFamily = "resnet";
 
-Deno.test("ARCHITECTURES lists SCAN+CCI, the face-api ports and the converted emotion net; only SCAN+CCI is trainable", () => {
+Deno.test("ARCHITECTURES lists SCAN+CCI, the face-api ports and the converted human-models nets; only SCAN+CCI is trainable", () => {
   assert.deepEqual(Object.keys(ARCHITECTURES), [
     family,
     "faceapi-expression",
@@ -14,6 +14,7 @@ Deno.test("ARCHITECTURES lists SCAN+CCI, the face-api ports and the converted em
     "faceapi-ssd-mobilenetv1",
     "faceapi-tiny-face-detector",
     "human-emotion",
+    "mediapipe-blazeface",
     "ensemble",
   ]);
   assert.notEqual(unknown, family);

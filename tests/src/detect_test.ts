@@ -80,7 +80,10 @@ Deno.test("deno task detect names the command to run when models are missing, an
   assert.match(bad.stderr, /Cannot parse --min-confidence: "abc" is not a number >= 0/);
   const badDetector = await detect(DEMO_PHOTOS[0], "--detector", "yolo");
   assert.equal(badDetector.code, 2);
-  assert.match(badDetector.stderr, /Cannot parse --detector: "yolo" is not ssd-multiscale or ssd or tiny/);
+  assert.match(
+    badDetector.stderr,
+    /Cannot parse --detector: "yolo" is not ssd-blazeface or ssd-multiscale or ssd or tiny or blazeface/,
+  );
   const none = await detect();
   assert.equal(none.code, 2);
   assert.match(none.stderr, /^usage: deno task detect IMAGE\.\.\./);

@@ -55,8 +55,10 @@ for (const detector of DETECTOR_NAMES) {
       assertSameFaces(batched[i], single, `${detector} frame ${i}`);
       faces += single.length;
     }
-    assert.ok(faces >= 20, `${detector}: only ${faces} faces in the demo photos`);
-    if (detector === "ssd-multiscale") assert.equal(batched[6].length, 1, "the close-up (pyramid) face");
+    // BlazeFace alone sees group photos at 128 px: it finds 16 of their 22 faces.
+    const least = detector === "blazeface" ? 14 : 20;
+    assert.ok(faces >= least, `${detector}: only ${faces} faces in the demo photos`);
+    if (detector !== "ssd" && detector !== "tiny") assert.equal(batched[6].length, 1, "the close-up face");
     assert.deepEqual(batched[7], [], "the blank frame");
   });
 }

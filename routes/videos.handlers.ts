@@ -39,7 +39,7 @@ export const classifyFramesHandler: RouteHandler<typeof classifyFrames, AppEnv> 
   } else if (isJson(type)) {
     const { frames, ...fromBody } = c.req.valid("json") as z.output<typeof VideoJsonRequest>;
     if (frames.length > config.maxFrames) throw tooMany(frames.length);
-    inputs = frames.map((f, i) => fromBase64(f.image, `frames[${i}].image`));
+    inputs = frames.map((f, i) => fromBase64(f.image, `frames.${i}.image`));
     timestamps = frames.map((f) => f.timestamp);
     options = withBodyOptions(options, fromBody);
   } else if (type === "") {

@@ -9,7 +9,7 @@ import { type Hook, OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import { ApiError } from "../src/errors.ts";
 import type { AppEnv, Deps } from "./context.ts";
 import { bodyTypes, type Endpoint, formFile, honoPath, isGuarded } from "./endpoint.ts";
-import { formFiles, invalidDetail, issuesOf } from "./input.ts";
+import { formFiles, invalidDetail, issuesOf, queryIssues } from "./input.ts";
 import { HEALTH_ENDPOINTS } from "./health.handlers.ts";
 import { MODEL_ENDPOINTS } from "./models.handlers.ts";
 import { EXPRESSION_ENDPOINTS } from "./expressions.handlers.ts";
@@ -51,10 +51,11 @@ function validationHook(route: RouteConfig): Hook<any, AppEnv, string, Promise<R
     if (result.success) return undefined;
     return (async (): Promise<Response> => {
       if (result.target === "form" && file) await formFiles(c.req, file.field, { multiple: file.multiple });
-      const issues = issuesOf(
+      const found = issuesOf(
         result.error,
         result.target === "json" || result.target === "form" ? "" : result.target,
       );
+      const issues = result.target === "query" ? queryIssues(found, c.req.queries()) : found;
       throw new ApiError("invalid_request", invalidDetail(result.target, issues), { issues });
     })();
   };

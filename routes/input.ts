@@ -43,6 +43,29 @@ export function issuesOf(error: z.ZodError, prefix = ""): { path: string; messag
   });
 }
 
+/**
+ * Query issues restated with what the query string held, since zod only sees the coerced value: a repeated
+ * option (`maxFaces=1&maxFaces=2`) is `given 2 times, expected one value` instead of `received NaN`, and a number
+ * that is not one says what it got (`expected a number, got "abc"`).
+ */
+export function queryIssues(
+  issues: readonly { path: string; message: string }[],
+  queries: Record<string, string[]>,
+): { path: string; message: string }[] {
+  return issues.map(({ path, message }) => {
+    const key = path.startsWith("query.") ? path.slice("query.".length) : undefined;
+    const values = key !== undefined && Object.hasOwn(queries, key) ? queries[key] : undefined;
+    if (!values) return { path, message };
+    if (values.length > 1) {
+      return { path, message: `${path}: given ${values.length} times, expected one value` };
+    }
+    if (message.endsWith("received NaN")) {
+      return { path, message: `${path}: expected a number, got ${JSON.stringify(values[0])}` };
+    }
+    return { path, message };
+  });
+}
+
 /** The problem detail for failed validation of `target`: names the fields (at most three, then a count). */
 export function invalidDetail(target: string, issues: readonly { path: string; message: string }[]): string {
   const shown = issues.slice(0, 3).map((i) => i.message).join("; ");

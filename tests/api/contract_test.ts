@@ -165,6 +165,49 @@ Deno.test({
         assert.match(q.detail, /query\.minConfidence/);
       });
 
+      await t.step("every issue message starts with its path, checks outside zod included", async () => {
+        const raw = (q: string) =>
+          fetch(`${base}/v1/expressions?${q}`, {
+            method: "POST",
+            body: png,
+            headers: { "content-type": "image/png" },
+          }).then(answer);
+        const tensor = { name: "input", shape: [1, 3, TINY_SIZE, TINY_SIZE], datatype: "INT8", data: [] };
+        const cases: [Promise<Problem>, string, string][] = [
+          [
+            raw("maxFaces=1&maxFaces=2"),
+            "query.maxFaces",
+            "query.maxFaces: given 2 times, expected one value",
+          ],
+          [raw("maxFaces=abc"), "query.maxFaces", 'query.maxFaces: expected a number, got "abc"'],
+          [
+            json("/v1/expressions", { image: b64(png), landmarks: null }).then(answer),
+            "landmarks",
+            "landmarks: expected a JSON boolean, got null",
+          ],
+          [
+            json("/v1/expressions", { image: b64(png), landmarks: true, detect: false }).then(answer),
+            "landmarks",
+            "landmarks: needs detect=true",
+          ],
+          [
+            json("/v1/videos/frames", { frames: [{ image: b64(png) }, { image: "!" }] }).then(answer),
+            "frames.1.image",
+            "frames.1.image: expected base64 image bytes",
+          ],
+          [
+            json("/v2/models/tiny/infer", { inputs: [tensor] }).then(answer),
+            "inputs.0.datatype",
+            "inputs.0.datatype: expected FP32",
+          ],
+        ];
+        for (const [p, path, message] of cases) {
+          const a = await p;
+          assert.equal(a.status, 400, message);
+          assert.deepEqual(a.issues, [{ path, message }]);
+        }
+      });
+
       await t.step("unknown query, JSON and multipart options are a 400 naming the option", async () => {
         const q = await answer(
           await fetch(`${base}/v1/expressions?landmark=true`, {
@@ -174,19 +217,25 @@ Deno.test({
           }),
         );
         assert.equal(q.status, 400);
-        assert.deepEqual(q.issues, [{ path: "query.landmark", message: 'unknown option "landmark"' }]);
+        assert.deepEqual(q.issues, [{
+          path: "query.landmark",
+          message: 'query.landmark: unknown option "landmark"',
+        }]);
         assert.match(q.detail, /unknown option "landmark"/);
         const j = await answer(await json("/v1/expressions", { image: b64(png), maxface: 2 }));
-        assert.deepEqual(j.issues, [{ path: "maxface", message: 'unknown option "maxface"' }]);
+        assert.deepEqual(j.issues, [{ path: "maxface", message: 'maxface: unknown option "maxface"' }]);
         const v = await answer(
           await json("/v1/videos/frames", { frames: [{ image: b64(png), time: 1 }] }),
         );
-        assert.deepEqual(v.issues, [{ path: "frames.0.time", message: 'unknown option "time"' }]);
+        assert.deepEqual(v.issues, [{
+          path: "frames.0.time",
+          message: 'frames.0.time: unknown option "time"',
+        }]);
         const form = new FormData();
         form.append("image", new Blob([png]), "p.png");
         form.append("maxFaces", "1");
         const f = await answer(await fetch(`${base}/v1/expressions`, { method: "POST", body: form }));
-        assert.deepEqual(f.issues, [{ path: "maxFaces", message: 'unknown option "maxFaces"' }]);
+        assert.deepEqual(f.issues, [{ path: "maxFaces", message: 'maxFaces: unknown option "maxFaces"' }]);
       });
 
       await t.step("video jobs, job queries and V2 infer refuse unknown options by name too", async () => {
@@ -198,15 +247,18 @@ Deno.test({
           }),
         );
         assert.equal(video.status, 400);
-        assert.deepEqual(video.issues, [{ path: "query.landmark", message: 'unknown option "landmark"' }]);
+        assert.deepEqual(video.issues, [{
+          path: "query.landmark",
+          message: 'query.landmark: unknown option "landmark"',
+        }]);
         const form = new FormData();
         form.append("video", new Blob([new Uint8Array(16)]), "v.mp4");
         form.append("fps", "2");
         const field = await answer(await fetch(`${base}/v1/videos`, { method: "POST", body: form }));
         assert.equal(field.status, 400);
-        assert.deepEqual(field.issues, [{ path: "fps", message: 'unknown option "fps"' }]);
+        assert.deepEqual(field.issues, [{ path: "fps", message: 'fps: unknown option "fps"' }]);
         const list = await answer(await fetch(`${base}/v1/jobs?limt=5`));
-        assert.deepEqual(list.issues, [{ path: "query.limt", message: 'unknown option "limt"' }]);
+        assert.deepEqual(list.issues, [{ path: "query.limt", message: 'query.limt: unknown option "limt"' }]);
         const tensor = {
           name: "input",
           shape: [1, 3, TINY_SIZE, TINY_SIZE],
@@ -217,14 +269,20 @@ Deno.test({
         assert.equal(ok.status, 200, "parameters stays the protocol's open extension point");
         await ok.body?.cancel();
         const top = await answer(await json("/v2/models/tiny/infer", { inputs: [tensor], output: [] }));
-        assert.deepEqual(top.issues, [{ path: "output", message: 'unknown option "output"' }]);
+        assert.deepEqual(top.issues, [{ path: "output", message: 'output: unknown option "output"' }]);
         const inner = await answer(
           await json("/v2/models/tiny/infer", { inputs: [{ ...tensor, contents: {} }] }),
         );
-        assert.deepEqual(inner.issues, [{ path: "inputs.0.contents", message: 'unknown option "contents"' }]);
+        assert.deepEqual(inner.issues, [{
+          path: "inputs.0.contents",
+          message: 'inputs.0.contents: unknown option "contents"',
+        }]);
         const query = await answer(await json("/v2/models/tiny/infer?binary=1", { inputs: [tensor] }));
         assert.equal(query.status, 400);
-        assert.deepEqual(query.issues, [{ path: "query.binary", message: 'unknown option "binary"' }]);
+        assert.deepEqual(query.issues, [{
+          path: "query.binary",
+          message: 'query.binary: unknown option "binary"',
+        }]);
       });
 
       await t.step("track=false with smoothing is a 400; smoothing=none is fine", async () => {

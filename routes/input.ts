@@ -66,6 +66,24 @@ export function queryIssues(
   });
 }
 
+/**
+ * Form issues for an option sent as a multipart field (`maxFaces` beside `image`): still unknown there, but the
+ * message says where it belongs, the query string, which multipart requests read their options from.
+ */
+export function formIssues(
+  issues: readonly { path: string; message: string }[],
+  options: readonly string[],
+): { path: string; message: string }[] {
+  return issues.map(({ path, message }) =>
+    options.includes(path) && message.endsWith(`unknown option "${path}"`)
+      ? {
+        path,
+        message: `${path}: unknown form field "${path}" (options go in the query string: ?${path}=...)`,
+      }
+      : { path, message }
+  );
+}
+
 /** The problem detail for failed validation of `target`: names the fields (at most three, then a count). */
 export function invalidDetail(target: string, issues: readonly { path: string; message: string }[]): string {
   const shown = issues.slice(0, 3).map((i) => i.message).join("; ");

@@ -235,7 +235,10 @@ Deno.test({
         form.append("image", new Blob([png]), "p.png");
         form.append("maxFaces", "1");
         const f = await answer(await fetch(`${base}/v1/expressions`, { method: "POST", body: form }));
-        assert.deepEqual(f.issues, [{ path: "maxFaces", message: 'maxFaces: unknown option "maxFaces"' }]);
+        assert.deepEqual(f.issues, [{
+          path: "maxFaces",
+          message: 'maxFaces: unknown form field "maxFaces" (options go in the query string: ?maxFaces=...)',
+        }]);
       });
 
       await t.step("video jobs, job queries and V2 infer refuse unknown options by name too", async () => {
@@ -256,7 +259,10 @@ Deno.test({
         form.append("fps", "2");
         const field = await answer(await fetch(`${base}/v1/videos`, { method: "POST", body: form }));
         assert.equal(field.status, 400);
-        assert.deepEqual(field.issues, [{ path: "fps", message: 'fps: unknown option "fps"' }]);
+        assert.deepEqual(field.issues, [{
+          path: "fps",
+          message: 'fps: unknown form field "fps" (options go in the query string: ?fps=...)',
+        }]);
         const list = await answer(await fetch(`${base}/v1/jobs?limt=5`));
         assert.deepEqual(list.issues, [{ path: "query.limt", message: 'query.limt: unknown option "limt"' }]);
         const tensor = {

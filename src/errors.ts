@@ -145,9 +145,10 @@ export function toProblem(
   problem: Problem;
   headers: Record<string, string>;
 } {
-  const e = err instanceof ApiError
-    ? err
-    : new ApiError("internal_error", "The server failed to handle the request");
+  const e = err instanceof ApiError ? err : new ApiError(
+    "internal_error",
+    "Cannot handle request: the server failed (logged under the request id)",
+  );
   const headers: Record<string, string> = { "content-type": "application/problem+json" };
   if (e.retryAfterSeconds !== undefined) {
     headers["retry-after"] = String(Math.max(1, Math.ceil(e.retryAfterSeconds)));

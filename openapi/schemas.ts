@@ -44,7 +44,9 @@ function jsonTyped(field: z.ZodType): z.ZodType {
     if (v !== undefined && typeof v !== expected) {
       ctx.addIssue({
         code: "custom",
-        message: `expected a JSON ${expected}, got ${v === null ? "null" : typeof v} ${JSON.stringify(v)}`,
+        message: `expected a JSON ${expected}, got ${
+          v === null ? "null" : `${typeof v} ${JSON.stringify(v)}`
+        }`,
       });
     }
     return v;
@@ -341,6 +343,9 @@ export const ModelList = z.object({
   models: z.array(ModelInfo),
 }).openapi("ModelList");
 
+/** No query options: any query parameter is a 400 naming it (`POST /v2/models/{id}/infer?foo=1`). */
+export const NoQuery = z.strictObject({});
+
 export const ModelIdParam = z.object({
   id: z.string().openapi({ param: { name: "id", in: "path" }, example: "faceapi-expression" }),
 });
@@ -378,7 +383,9 @@ export const V2ModelMetadata = z.object({
 
 export const V2ModelReady = z.object({ name: z.string(), ready: z.boolean() }).openapi("V2ModelReady");
 
-export const V2InferInput = z.object({
+// Strict like the v1 bodies: a misspelt field (`input` for `inputs`, `content` for `data`) is a 400 naming it; the
+// protocol's extension point is `parameters`, which stays open.
+export const V2InferInput = z.strictObject({
   name: z.string(),
   shape: z.array(z.number().int().min(0)),
   datatype: z.string().openapi({ description: "Element type; this server takes `FP32`", example: "FP32" }),
@@ -386,11 +393,13 @@ export const V2InferInput = z.object({
   data: z.array(z.number()).openapi({ description: "The elements, flat, in row-major order" }),
 }).openapi("V2InferInput", { description: "An Open Inference Protocol input tensor (JSON)" });
 
-export const V2InferRequest = z.object({
+export const V2InferRequest = z.strictObject({
   id: z.string().optional().openapi({ description: "Echoed back" }),
   parameters: z.record(z.string(), z.unknown()).optional(),
   inputs: z.array(V2InferInput).min(1),
-  outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() }))
+  outputs: z.array(
+    z.strictObject({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() }),
+  )
     .optional().openapi({ description: "The outputs to return (default: all of the model's)" }),
 }).openapi("V2InferRequest");
 
@@ -408,7 +417,7 @@ export const V2InferResponse = z.object({
   outputs: z.array(V2InferOutput),
 }).openapi("V2InferResponse");
 
-export const VideoJobOptions = z.object({
+export const VideoJobOptions = z.strictObject({
   ...videoOptionShape,
   fps: z.coerce.number().gt(0).max(120).optional().openapi({
     type: "number",
@@ -433,7 +442,7 @@ export const VideoJobOptions = z.object({
 })
   .openapi("VideoJobOptions");
 
-export const VideoUploadForm = z.object({ video: ImageFile }).openapi("VideoUploadForm");
+export const VideoUploadForm = z.strictObject({ video: ImageFile }).openapi("VideoUploadForm");
 
 export const JobStatus = z.enum(["queued", "running", "succeeded", "failed", "cancelled"]).openapi(
   "JobStatus",
@@ -495,7 +504,7 @@ export const JobIdParam = z.object({
   id: z.string().openapi({ param: { name: "id", in: "path" } }),
 });
 
-export const JobListQuery = z.object({
+export const JobListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   offset: z.coerce.number().int().min(0).openapi({ type: "integer", minimum: 0, default: 0 }).default(0),
 });
@@ -503,7 +512,7 @@ export const JobListQuery = z.object({
 /** The formats of a job's results. */
 export const RESULT_FORMATS = ["json", "ndjson", "csv", "abaw"] as const;
 
-export const ResultsQuery = z.object({
+export const ResultsQuery = z.strictObject({
   format: z.enum(RESULT_FORMATS).optional().openapi({
     description: "Default: from `Accept` (application/x-ndjson, text/csv), else json",
   }),

@@ -5,11 +5,11 @@
  * take a body and what a wrong method may use are read from the route objects. Every error, including
  * malformed JSON and wrong content types, answers `application/problem+json`.
  */
-import { type Hook, OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
+import { type Hook, OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import { ApiError } from "../src/errors.ts";
 import type { AppEnv, Deps } from "./context.ts";
 import { bodyTypes, type Endpoint, formFile, honoPath, isGuarded } from "./endpoint.ts";
-import { formFiles, invalidDetail, issuesOf } from "./input.ts";
+import { formFiles, formIssues, invalidDetail, issuesOf, queryIssues } from "./input.ts";
 import { HEALTH_ENDPOINTS } from "./health.handlers.ts";
 import { MODEL_ENDPOINTS } from "./models.handlers.ts";
 import { EXPRESSION_ENDPOINTS } from "./expressions.handlers.ts";
@@ -47,14 +47,21 @@ export const ENDPOINTS: readonly Endpoint[] = [
 // deno-lint-ignore no-explicit-any
 function validationHook(route: RouteConfig): Hook<any, AppEnv, string, Promise<Response> | undefined> {
   const file = formFile(route);
+  const query = route.request?.query;
+  const options = query instanceof z.ZodObject ? Object.keys(query.shape) : [];
   return (result, c) => {
     if (result.success) return undefined;
     return (async (): Promise<Response> => {
       if (result.target === "form" && file) await formFiles(c.req, file.field, { multiple: file.multiple });
-      const issues = issuesOf(
+      const found = issuesOf(
         result.error,
         result.target === "json" || result.target === "form" ? "" : result.target,
       );
+      const issues = result.target === "query"
+        ? queryIssues(found, c.req.queries())
+        : result.target === "form"
+        ? formIssues(found, options)
+        : found;
       throw new ApiError("invalid_request", invalidDetail(result.target, issues), { issues });
     })();
   };

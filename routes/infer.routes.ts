@@ -1,6 +1,6 @@
 /** Route definition for `POST /v2/models/{id}/infer`: the Open Inference Protocol (KServe V2) tensor call. */
 import { createRoute } from "@hono/zod-openapi";
-import { ModelIdParam, V2InferRequest, V2InferResponse } from "../openapi/schemas.ts";
+import { ModelIdParam, NoQuery, V2InferRequest, V2InferResponse } from "../openapi/schemas.ts";
 import { AUTH_ERRORS, errorResponses } from "./responses.ts";
 
 /** `POST /v2/models/{id}/infer`. */
@@ -18,6 +18,7 @@ export const v2Infer = createRoute({
     "images, use `POST /v1/expressions`.",
   request: {
     params: ModelIdParam,
+    query: NoQuery,
     body: { required: true, content: { "application/json": { schema: V2InferRequest } } },
   },
   responses: {

@@ -43,6 +43,47 @@ export function issuesOf(error: z.ZodError, prefix = ""): { path: string; messag
   });
 }
 
+/**
+ * Query issues restated with what the query string held, since zod only sees the coerced value: a repeated
+ * option (`maxFaces=1&maxFaces=2`) is `given 2 times, expected one value` instead of `received NaN`, and a number
+ * that is not one says what it got (`expected a number, got "abc"`).
+ */
+export function queryIssues(
+  issues: readonly { path: string; message: string }[],
+  queries: Record<string, string[]>,
+): { path: string; message: string }[] {
+  return issues.map(({ path, message }) => {
+    const key = path.startsWith("query.") ? path.slice("query.".length) : undefined;
+    const values = key !== undefined && Object.hasOwn(queries, key) ? queries[key] : undefined;
+    if (!values) return { path, message };
+    if (values.length > 1) {
+      return { path, message: `${path}: given ${values.length} times, expected one value` };
+    }
+    if (message.endsWith("received NaN")) {
+      return { path, message: `${path}: expected a number, got ${JSON.stringify(values[0])}` };
+    }
+    return { path, message };
+  });
+}
+
+/**
+ * Form issues for an option sent as a multipart field (`maxFaces` beside `image`): still unknown there, but the
+ * message says where it belongs, the query string, which multipart requests read their options from.
+ */
+export function formIssues(
+  issues: readonly { path: string; message: string }[],
+  options: readonly string[],
+): { path: string; message: string }[] {
+  return issues.map(({ path, message }) =>
+    options.includes(path) && message.endsWith(`unknown option "${path}"`)
+      ? {
+        path,
+        message: `${path}: unknown form field "${path}" (options go in the query string: ?${path}=...)`,
+      }
+      : { path, message }
+  );
+}
+
 /** The problem detail for failed validation of `target`: names the fields (at most three, then a count). */
 export function invalidDetail(target: string, issues: readonly { path: string; message: string }[]): string {
   const shown = issues.slice(0, 3).map((i) => i.message).join("; ");

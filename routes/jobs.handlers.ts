@@ -12,6 +12,7 @@ import type { VideoUploadForm } from "../openapi/schemas.ts";
 import { ApiError } from "../src/errors.ts";
 import type { Jobs, Submission } from "../src/jobs/jobs.ts";
 import { isFinal } from "../src/jobs/runner.ts";
+import { checkSmoothing } from "../src/video.ts";
 import type { Job } from "../src/jobs/store.ts";
 import { ABAW_HEADER, abawLines, CSV_HEADER, csvRows } from "../src/jobs/formats.ts";
 import type { AnalyzedImage } from "../src/classify.ts";
@@ -83,14 +84,10 @@ export const submitVideoHandler: RouteHandler<typeof submitVideo, AppEnv> = asyn
   if (type === "multipart/form-data") {
     video = { bytes: await fileBytes((c.req.valid("form") as z.output<typeof VideoUploadForm>).video) };
   } else if (type.startsWith("video/")) {
-    // Written to a file by the upload middleware as it arrived.
+    // Written to a file by the upload middleware as it arrived; no file means no body. Empty either way is the
+    // job service's 422, the same answer as an empty multipart file.
     const file = c.get("upload");
-    if (!file || (await Deno.stat(file)).size === 0) {
-      throw new ApiError("invalid_request", "Cannot read request: the body is empty", {
-        issues: [{ path: "(body)", message: "a video is required" }],
-      });
-    }
-    video = { file };
+    video = file ? { file } : { bytes: new Uint8Array(0) };
   } else if (type === "") {
     throw new ApiError(
       "invalid_request",
@@ -103,6 +100,7 @@ export const submitVideoHandler: RouteHandler<typeof submitVideo, AppEnv> = asyn
     throw unsupportedType(type, ACCEPTED_VIDEO);
   }
   const { fps, start, end, webhook, ...options } = c.req.valid("query");
+  checkSmoothing(options);
   const model = registry.resolve(options.model);
   const job = await jobs.submit({
     video,

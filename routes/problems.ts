@@ -22,11 +22,39 @@ export function problemResponse(
   return new Response(JSON.stringify(problem), { status: problem.status, headers: { ...headers, ...extra } });
 }
 
+/**
+ * Hono's own HTTP errors in the house form ("Cannot <action>: ..."): malformed JSON names where the parse failed
+ * (the body is in memory, so parsing it again to get the reason is cheap next to the failed parse itself),
+ * a malformed form says so, anything else keeps its message behind "Cannot handle request".
+ */
+async function fromHttpException(c: Context<AppEnv>, err: HTTPException): Promise<ApiError> {
+  const code = codeForStatus(err.status);
+  if (err.status === 400 && err.message === "Malformed JSON in request body") {
+    let why = c.req.header("content-length") === "0" ? "empty (0 bytes)" : "malformed JSON";
+    if (why === "malformed JSON") {
+      try {
+        JSON.parse(await c.req.text());
+      } catch (e) {
+        why = `malformed JSON (${(e as Error).message})`;
+      }
+    }
+    return new ApiError(code, `Cannot read json: the body is ${why}`, {
+      issues: [{ path: "(body)", message: "expected a JSON object" }],
+    });
+  }
+  if (err.status === 400 && err.message.startsWith("Malformed FormData request.")) {
+    const why = err.message.slice("Malformed FormData request.".length).trim();
+    return new ApiError(code, `Cannot read form: malformed multipart body${why ? ` (${why})` : ""}`, {
+      issues: [{ path: "(body)", message: "malformed multipart/form-data" }],
+    });
+  }
+  return new ApiError(code, `Cannot handle request: ${err.message || `status ${err.status}`}`);
+}
+
 /** The error handler: logs bugs and server-side failures, answers a problem. */
-export const onError: ErrorHandler<AppEnv> = (err, c) => {
+export const onError: ErrorHandler<AppEnv> = async (err, c) => {
   if (err instanceof HTTPException && !(err instanceof ApiError)) {
-    const code = codeForStatus(err.status);
-    return problemResponse(c, new ApiError(code, err.message || `Cannot handle request (${err.status})`));
+    return problemResponse(c, await fromHttpException(c, err));
   }
   if (!(err instanceof ApiError)) {
     c.get("log")?.error("unhandled error", { error: String((err as Error)?.stack ?? err) });

@@ -2,7 +2,7 @@
 import type { RouteHandler, z } from "@hono/zod-openapi";
 import type { VideoFormRequest, VideoJsonRequest } from "../openapi/schemas.ts";
 import { ApiError } from "../src/errors.ts";
-import { assembleVideo, smoothingOf } from "../src/video.ts";
+import { assembleVideo, checkSmoothing, smoothingOf } from "../src/video.ts";
 import { classifyFrames } from "./videos.routes.ts";
 import type { AppEnv } from "./context.ts";
 import { endpoint } from "./endpoint.ts";
@@ -39,7 +39,7 @@ export const classifyFramesHandler: RouteHandler<typeof classifyFrames, AppEnv> 
   } else if (isJson(type)) {
     const { frames, ...fromBody } = c.req.valid("json") as z.output<typeof VideoJsonRequest>;
     if (frames.length > config.maxFrames) throw tooMany(frames.length);
-    inputs = frames.map((f, i) => fromBase64(f.image, `frames[${i}].image`));
+    inputs = frames.map((f, i) => fromBase64(f.image, `frames.${i}.image`));
     timestamps = frames.map((f) => f.timestamp);
     options = withBodyOptions(options, fromBody);
   } else if (type === "") {
@@ -49,14 +49,7 @@ export const classifyFramesHandler: RouteHandler<typeof classifyFrames, AppEnv> 
   } else {
     throw unsupportedType(type, ACCEPTED.frames);
   }
-  if (!options.track && options.smoothing !== "none") {
-    // Smoothing runs along tracks: without them it would silently do nothing.
-    throw new ApiError(
-      "invalid_request",
-      `Cannot smooth with track=false: smoothing "${options.smoothing}" runs along tracks (set track=true or smoothing=none)`,
-      { issues: [{ path: "smoothing", message: "smoothing: needs track=true" }] },
-    );
-  }
+  checkSmoothing(options);
   const { model, result } = await analyzeRequest(c, inputs, options, { deadline, frames: true });
   const { frames, tracks } = assembleVideo(result.images, timestamps, {
     track: options.track,

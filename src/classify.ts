@@ -213,13 +213,16 @@ export function unionMs(intervals: readonly [number, number][]): number {
   return total;
 }
 
-/** An error about one frame, with `frames[i]: ` in front of its message (same code and issues). */
+/**
+ * An error about one frame, with `frames[i]: ` in front of its message (same code); its issues' paths start
+ * with `frames.i` (the zod form of the JSON body's paths), their messages with the new path.
+ */
 function aboutFrame(err: unknown, i: number): unknown {
   if (!(err instanceof ApiError) || err.code === "deadline_exceeded") return err;
   return new ApiError(err.code, `frames[${i}]: ${err.message}`, {
     issues: err.issues?.map((x) => ({
-      ...x,
-      path: `frames[${i}]${x.path === "(body)" ? "" : "." + x.path}`,
+      path: `frames.${i}${x.path === "(body)" ? "" : "." + x.path}`,
+      message: x.message.startsWith(`${x.path}: `) ? x.message.slice(x.path.length + 2) : x.message,
     })),
     retryAfterSeconds: err.retryAfterSeconds,
     cause: err,

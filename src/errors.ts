@@ -77,7 +77,11 @@ export function codeForStatus(status: number): ErrorCode {
   return code ?? (status >= 500 ? "internal_error" : "invalid_request");
 }
 
-/** One validation problem, as listed in a 400 response. */
+/**
+ * One validation problem, as listed in a 400 response. Its message starts with its path (`maxFaces: ...`), so
+ * it reads on its own; `ApiError` adds the path where the message lacks it. `(body)` (the body as a whole) is
+ * not repeated.
+ */
 export interface Issue {
   path: string;
   message: string;
@@ -121,9 +125,16 @@ export class ApiError extends Error {
     this.name = "ApiError";
     this.code = code;
     this.status = ERRORS[code].status;
-    this.issues = issues;
+    this.issues = issues?.map(withPath);
     this.retryAfterSeconds = retryAfterSeconds;
   }
+}
+
+/** `issue` with its message led by its path (see `Issue`). */
+function withPath(issue: Issue): Issue {
+  const { path, message } = issue;
+  if (path === "(body)" || message.startsWith(`${path}: `)) return issue;
+  return { path, message: `${path}: ${message}` };
 }
 
 /** Maps any thrown value to a problem body; only `ApiError` details reach the client. */
@@ -134,9 +145,10 @@ export function toProblem(
   problem: Problem;
   headers: Record<string, string>;
 } {
-  const e = err instanceof ApiError
-    ? err
-    : new ApiError("internal_error", "The server failed to handle the request");
+  const e = err instanceof ApiError ? err : new ApiError(
+    "internal_error",
+    "Cannot handle request: the server failed (logged under the request id)",
+  );
   const headers: Record<string, string> = { "content-type": "application/problem+json" };
   if (e.retryAfterSeconds !== undefined) {
     headers["retry-after"] = String(Math.max(1, Math.ceil(e.retryAfterSeconds)));

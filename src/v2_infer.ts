@@ -26,7 +26,7 @@ export interface V2OutputTensor {
 
 function invalid(message: string, path: string, expected: string): ApiError {
   return new ApiError("invalid_request", `Cannot run model: ${message}`, {
-    issues: [{ path, message: expected }],
+    issues: [{ path, message: `expected ${expected}` }],
   });
 }
 

@@ -4,6 +4,7 @@
  * labelled segments). Pure: no I/O, testable without a server.
  */
 import { CANONICAL_LABELS, type ExpressionLabel } from "../model/spec.ts";
+import { ApiError } from "./errors.ts";
 import type { AnalyzedImage } from "./classify.ts";
 import { type Expression, type FaceResult, toExpression, toFaceResult } from "./expression.ts";
 import { argmax, meanScores, segments, type Smoothing, smoothScores } from "./smoothing.ts";
@@ -50,6 +51,26 @@ export function smoothingOf(
     : smoothing === "window"
     ? { method: "window", size: window }
     : { method: "none" };
+}
+
+/**
+ * 400 naming `track` and `smoothing` when smoothing is asked for without tracks: smoothing runs along tracks, so
+ * it would silently do nothing. Shared by the frames endpoint and video jobs.
+ */
+export function checkSmoothing(
+  { track, smoothing }: { track: boolean; smoothing: Smoothing["method"] },
+): void {
+  if (track || smoothing === "none") return;
+  throw new ApiError(
+    "invalid_request",
+    `Cannot smooth with track=false: smoothing "${smoothing}" runs along tracks (set track=true or smoothing=none)`,
+    {
+      issues: [
+        { path: "smoothing", message: `smoothing: "${smoothing}" needs track=true` },
+        { path: "track", message: `track: false, but smoothing "${smoothing}" needs tracks` },
+      ],
+    },
+  );
 }
 
 /** Links faces into tracks, smooths each track and summarises it. Mutates nothing; returns the answer's parts. */

@@ -88,7 +88,11 @@ export async function probeVideo(
     }
     throw err;
   }
-  const why = new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
+  // ffprobe names the file: the client sees "the upload", not the server's path.
+  const why = (new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "").replaceAll(
+    path,
+    "the upload",
+  );
   const info = out.success ? JSON.parse(new TextDecoder().decode(out.stdout)) : undefined;
   const stream = info?.streams?.[0];
   if (!stream) {

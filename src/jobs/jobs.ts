@@ -176,6 +176,10 @@ export class Jobs {
     if ("file" in s.video) await Deno.rename(s.video.file, path);
     else await Deno.writeFile(path, s.video.bytes);
     try {
+      // Before ffprobe: an empty upload gets one answer however it came (raw body or multipart file).
+      if ((await Deno.stat(path)).size === 0) {
+        throw new ApiError("undecodable_video", "Cannot read video: input is empty (0 bytes)");
+      }
       const meta = await probeVideo(path, { ffmpeg: this.#o.ffmpeg });
       const fps = s.options.fps ?? (meta.fps > 0 ? meta.fps : 25);
       const start = s.options.start ?? 0;

@@ -112,9 +112,13 @@ export class Jobs {
   readonly runner: JobRunner;
   readonly #o: JobsOptions;
 
+  /** The folder of uploads (the same file system as the store; `submit` renames a `file` into it). */
+  readonly uploadsDir: string;
+
   constructor(o: JobsOptions) {
     this.#o = o;
-    Deno.mkdirSync(join(o.dataDir, "uploads"), { recursive: true });
+    this.uploadsDir = join(o.dataDir, "uploads");
+    Deno.mkdirSync(this.uploadsDir, { recursive: true });
     this.store = new JobStore(o.dataDir);
     this.runner = new JobRunner({
       store: this.store,
@@ -191,7 +195,7 @@ export class Jobs {
       if (seen) return seen;
     }
     const id = crypto.randomUUID();
-    const path = join(this.#o.dataDir, "uploads", id);
+    const path = join(this.uploadsDir, id);
     if ("file" in s.video) await Deno.rename(s.video.file, path);
     else await Deno.writeFile(path, s.video.bytes);
     try {

@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { createHash } from "node:crypto";
-import { dirname, join, relative, sep } from "node:path";
+import { basename, dirname, join, relative, sep } from "node:path";
 import { loadConfig } from "./config.ts";
 import { ApiError } from "./errors.ts";
 import { DEFAULT_DETECTOR, DETECTOR_NAMES } from "./faces/detectors.ts";
@@ -204,6 +204,18 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
   }
 }
 
+/** Removes the temporary files a killed run left for `path` (only this run writes `path`: shards are disjoint). */
+async function removeStalePartials(path: string): Promise<void> {
+  const prefix = `${basename(path)}.partial-`;
+  try {
+    for await (const e of Deno.readDir(dirname(path))) {
+      if (e.name.startsWith(prefix)) await Deno.remove(join(dirname(path), e.name)).catch(() => {});
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+}
+
 /** What a run did: counts, and the relative paths that failed with why. */
 export interface AnnotateSummary {
   shard: number;
@@ -257,6 +269,7 @@ export async function annotate(
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
+    await removeStalePartials(target);
     try {
       const text = await annotateOne(video, a, { jobs, ref, ffmpeg, abort });
       if (text === undefined) break; // aborted by a second signal: nothing written

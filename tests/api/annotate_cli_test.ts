@@ -4,7 +4,7 @@
  * same frames a real server on loopback answers for the same upload), a failing video named on stderr (exit
  * 1), a rerun that skips what is done, shards that split a folder between two processes (one shard from
  * JOB_COMPLETION_INDEX, as a Kubernetes Indexed Job sets it), bad arguments (exit 2), and SIGINT: the video in
- * progress is finished and written whole, the rest left for the next run (exit 130).
+ * progress is finished and written whole, the rest left for the next run (exit 130; SIGTERM 143).
  * Skipped off CI when ffmpeg is not installed (see tests/fixtures/videos.ts).
  */
 import assert from "node:assert/strict";
@@ -271,6 +271,31 @@ Deno.test({
     assert.equal(rest.code, 0, rest.stderr);
     assert.deepEqual([rest.summary.done, rest.summary.skipped], [1, 2]);
     assert.deepEqual(await files(out), ["v1.mp4.json", "v2.mp4.json", "v3.mp4.json"]);
+  },
+});
+
+Deno.test({
+  name: "annotate: SIGTERM (what Kubernetes sends) is handled the same way and exits 143 with the summary",
+  ignore,
+  async fn() {
+    const { input, env } = setup!;
+    const out = join(tmp, "sigterm-out");
+    const child = command(["--input", input, "--out", out, ...COMMON], env).spawn();
+    const stdout = new Response(child.stdout).text();
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let stderr = "";
+    while (!stderr.includes("annotate: done")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += value;
+    }
+    child.kill("SIGTERM");
+    for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += r.value;
+    const status = await child.status;
+    const summary = JSON.parse((await stdout).trim());
+    assert.equal(status.code, 143, stderr);
+    assert.equal(summary.interrupted, "SIGTERM");
+    assert.equal((await files(out)).length, summary.done, "every finished video written, nothing partial");
   },
 });
 

@@ -341,7 +341,7 @@ export interface components {
              * @example undecodable_image
              * @enum {string}
              */
-            code: "invalid_request" | "unauthorized" | "not_found" | "method_not_allowed" | "request_timeout" | "job_not_finished" | "payload_too_large" | "too_many_pixels" | "too_many_frames" | "video_too_long" | "unsupported_media_type" | "undecodable_image" | "undecodable_video" | "rate_limited" | "client_closed" | "internal_error" | "not_ready" | "overloaded" | "ffmpeg_unavailable" | "deadline_exceeded";
+            code: "invalid_request" | "webhook_refused" | "unauthorized" | "not_found" | "method_not_allowed" | "request_timeout" | "job_not_finished" | "payload_too_large" | "too_many_pixels" | "too_many_frames" | "video_too_long" | "unsupported_media_type" | "undecodable_image" | "undecodable_video" | "rate_limited" | "client_closed" | "internal_error" | "not_ready" | "overloaded" | "ffmpeg_unavailable" | "deadline_exceeded";
             detail: string;
             instance?: string;
             requestId?: string;
@@ -1530,7 +1530,7 @@ export interface operations {
                 start?: number;
                 /** @description Seconds (default: the end) */
                 end?: number;
-                /** @description http(s) URL POSTed the job JSON when it ends (succeeded, failed or cancelled), signed with HMAC-SHA256 over the raw body in `X-Scan-Fer-Signature: sha256=<hex>` (key WEBHOOK_SECRET; without it the upload is refused with 400); retried with a doubling delay on non-2xx or network errors */
+                /** @description http(s) URL POSTed the job JSON when it ends (succeeded, failed or cancelled), signed with HMAC-SHA256 over the raw body in `X-Scan-Fer-Signature: sha256=<hex>` (key WEBHOOK_SECRET; without it the upload is refused with 400); retried with a doubling delay on non-2xx or network errors. Its host must be a public address (checked at upload and before each delivery; loopback, private, link-local, CGNAT, unique-local and multicast are refused with 400 `webhook_refused` unless WEBHOOK_ALLOWED_CIDRS permits them); redirects are not followed */
                 webhook?: string;
             };
             header?: never;
@@ -1555,7 +1555,7 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
-            /** @description Invalid parameters, issues listed (`invalid_request`) */
+            /** @description Invalid parameters, issues listed (`invalid_request`); The webhook's host is or resolves to a loopback, private, link-local, CGNAT, unique-local or multicast address (WEBHOOK_ALLOWED_CIDRS permits ranges) (`webhook_refused`) */
             400: {
                 headers: {
                     [name: string]: unknown;

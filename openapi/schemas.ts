@@ -434,7 +434,10 @@ export const VideoJobOptions = z.strictObject({
     description:
       "http(s) URL POSTed the job JSON when it ends (succeeded, failed or cancelled), signed with " +
       "HMAC-SHA256 over the raw body in `X-Scan-Fer-Signature: sha256=<hex>` (key WEBHOOK_SECRET; without " +
-      "it the upload is refused with 400); retried with a doubling delay on non-2xx or network errors",
+      "it the upload is refused with 400); retried with a doubling delay on non-2xx or network errors. " +
+      "Its host must be a public address (checked at upload and before each delivery; loopback, private, " +
+      "link-local, CGNAT, unique-local and multicast are refused with 400 `webhook_refused` unless " +
+      "WEBHOOK_ALLOWED_CIDRS permits them); redirects are not followed",
   }),
 }).refine((o) => o.end === undefined || o.end > o.start, {
   message: "end must be after start",

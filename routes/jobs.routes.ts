@@ -49,6 +49,7 @@ export const submitVideo = createRoute({
     },
     ...errorResponses(
       "invalid_request",
+      "webhook_refused",
       ...AUTH_ERRORS,
       "payload_too_large",
       "too_many_pixels",

@@ -45,6 +45,10 @@ export function startServer(
 ): RunningServer {
   const metrics = createMetrics();
   const state: ServerState = { draining: false, inFlight: 0 };
+  const webhookRefused = metrics.counter(
+    "fer_webhook_refused_total",
+    "Job webhook deliveries refused because their host resolved to a loopback, private or other internal address",
+  );
   const jobs = new Jobs({
     dataDir: config.dataDir,
     ffmpeg: config.ffmpegPath,
@@ -60,6 +64,8 @@ export function startServer(
       attempts: config.webhookAttempts,
       backoffMs: config.webhookBackoffMs,
       timeoutMs: config.webhookTimeoutMs,
+      allowedCidrs: config.webhookAllowedCidrs,
+      onRefused: () => webhookRefused(),
     },
     view: jobView,
     registry: () => state.registry,

@@ -18,6 +18,20 @@ function list() {
   );
 }
 
+function cidrs(name: string) {
+  return list().transform((items, ctx): readonly Cidr[] => {
+    const ranges: Cidr[] = [];
+    for (const item of items) {
+      try {
+        ranges.push(parseCidr(item));
+      } catch {
+        ctx.addIssue({ code: "custom", message: `${name} has "${item}", not an address or CIDR range` });
+      }
+    }
+    return Object.freeze(ranges);
+  });
+}
+
 /** One environment variable: its config key, parser, default (the string used when unset) and description. */
 interface Setting<K extends string, S extends z.ZodType> {
   key: K;
@@ -218,6 +232,12 @@ export const CONFIG = {
     "10000",
     "Longest wait for a webhook receiver's answer; past it the attempt counts as a network error.",
   ),
+  WEBHOOK_ALLOWED_CIDRS: setting(
+    "webhookAllowedCidrs",
+    cidrs("WEBHOOK_ALLOWED_CIDRS"),
+    "",
+    "Comma-separated CIDRs (or addresses) a job webhook may call although they are loopback, private, link-local, CGNAT, unique-local or multicast (e.g. `10.20.0.0/16` for an internal receiver). Empty: webhooks reach public addresses only.",
+  ),
   API_KEYS: setting(
     "apiKeys",
     list(),
@@ -232,20 +252,7 @@ export const CONFIG = {
   ),
   TRUSTED_PROXIES: setting(
     "trustedProxies",
-    list().transform((items, ctx): readonly Cidr[] => {
-      const ranges: Cidr[] = [];
-      for (const item of items) {
-        try {
-          ranges.push(parseCidr(item));
-        } catch {
-          ctx.addIssue({
-            code: "custom",
-            message: `TRUSTED_PROXIES has "${item}", not an address or CIDR range`,
-          });
-        }
-      }
-      return Object.freeze(ranges);
-    }),
+    cidrs("TRUSTED_PROXIES"),
     "",
     "Comma-separated CIDRs (or addresses) of proxies whose `X-Forwarded-For` names the client for the rate limit (Knative's queue-proxy: `127.0.0.1/32`). Empty: the socket address is the client.",
   ),

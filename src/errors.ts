@@ -20,6 +20,12 @@ export const ERRORS = {
     title: "Invalid request",
     description: "Invalid parameters, issues listed",
   },
+  webhook_refused: {
+    status: 400,
+    title: "Webhook refused",
+    description:
+      "The webhook's host is or resolves to a loopback, private, link-local, CGNAT, unique-local or multicast address (WEBHOOK_ALLOWED_CIDRS permits ranges)",
+  },
   unauthorized: { status: 401, title: "Unauthorized", description: "Missing or invalid API key" },
   not_found: { status: 404, title: "Not found", description: "Unknown model or job" },
   method_not_allowed: { status: 405, title: "Method not allowed", description: "Wrong method, with Allow" },

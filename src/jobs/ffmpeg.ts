@@ -166,7 +166,16 @@ export async function* decodeVideo(path: string, o: DecodeVideoOptions): AsyncGe
   );
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(binary, { args, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+    // Its own process group: a Ctrl-C at the terminal reaches this process, which decides (the server drains,
+    // `deno task annotate` finishes the video), instead of killing ffmpeg mid-video behind its back.
+    child = new Deno.Command(binary, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true,
+    })
+      .spawn();
   } catch (err) {
     if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied) {
       throw unavailable(binary);

@@ -14,6 +14,7 @@ import { isFinal, JobRunner } from "./runner.ts";
 import { type Job, type JobOptions, JobStore } from "./store.ts";
 import type { AnalyzedImage } from "../classify.ts";
 import { checkWebhookUrl, deliverWebhook, type WebhookOptions } from "./webhook.ts";
+import { assertWebhookTarget, describeRefusal } from "./ssrf.ts";
 
 /** Containers (ffprobe `format_name` parts) and codecs a job accepts. */
 export const VIDEO_CONTAINERS = ["mov", "mp4", "matroska", "webm", "avi"] as const;
@@ -32,7 +33,10 @@ export interface JobsOptions {
   /** Hours a finished job is kept (0: forever). */
   ttlHours?: number;
   registry: () => Registry | undefined;
-  /** Completion webhooks: the signing key (empty: uploads with a webhook are refused), attempts, backoff. */
+  /**
+   * Completion webhooks: the signing key (empty: uploads with a webhook are refused), attempts, backoff, the
+   * internal ranges they may call (none by default: see src/jobs/ssrf.ts).
+   */
   webhooks?: WebhookOptions;
   /** The JSON a webhook sends for a job (the API's view of it); the stored job when absent. */
   view?: (job: Job) => unknown;
@@ -108,9 +112,13 @@ export class Jobs {
   readonly runner: JobRunner;
   readonly #o: JobsOptions;
 
+  /** The folder of uploads (the same file system as the store; `submit` renames a `file` into it). */
+  readonly uploadsDir: string;
+
   constructor(o: JobsOptions) {
     this.#o = o;
-    Deno.mkdirSync(join(o.dataDir, "uploads"), { recursive: true });
+    this.uploadsDir = join(o.dataDir, "uploads");
+    Deno.mkdirSync(this.uploadsDir, { recursive: true });
     this.store = new JobStore(o.dataDir);
     this.runner = new JobRunner({
       store: this.store,
@@ -140,6 +148,15 @@ export class Jobs {
       event: `job.${job.status}`,
       signal: this.#stopDeliveries.signal,
       record: (a) => this.store.addWebhookAttempt(id, a),
+      onRefused: (r) => {
+        this.#o.logger?.warn("webhook refused", {
+          job: id,
+          host: r.host,
+          address: r.address,
+          detail: describeRefusal(r),
+        });
+        w.onRefused?.(r);
+      },
     }).then((ok) => {
       if (!ok && !this.#stopDeliveries.signal.aborted) {
         this.#o.logger?.warn("webhook not delivered", { job: id, attempts: w.attempts });
@@ -167,12 +184,18 @@ export class Jobs {
     const webhook = s.webhook === undefined
       ? undefined
       : checkWebhookUrl(s.webhook, this.#o.webhooks?.secret ?? "");
+    if (webhook) {
+      await assertWebhookTarget(webhook, {
+        allowed: this.#o.webhooks?.allowedCidrs,
+        resolve: this.#o.webhooks?.resolve,
+      });
+    }
     if (s.idempotencyKey) {
       const seen = this.store.byIdempotencyKey(s.owner, s.idempotencyKey);
       if (seen) return seen;
     }
     const id = crypto.randomUUID();
-    const path = join(this.#o.dataDir, "uploads", id);
+    const path = join(this.uploadsDir, id);
     if ("file" in s.video) await Deno.rename(s.video.file, path);
     else await Deno.writeFile(path, s.video.bytes);
     try {

@@ -3,10 +3,14 @@
  * URL given at upload, signed with HMAC-SHA256 over the exact bytes sent (`X-Scan-Fer-Signature:
  * sha256=<hex>`, key WEBHOOK_SECRET), so a receiver can check that the body came from this service unchanged.
  * A non-2xx answer or a network error is retried after a doubling delay, up to a bounded number of attempts;
- * each attempt is reported to the caller (the store records it on the job).
+ * each attempt is reported to the caller (the store records it on the job). Before every attempt the host is
+ * resolved and checked again (src/jobs/ssrf.ts): a name that now points into the server's network (DNS
+ * rebinding) is refused, recorded and reported, never fetched; redirects are never followed.
  */
 import { createHmac } from "node:crypto";
+import type { Cidr } from "../cidr.ts";
 import { ApiError } from "../errors.ts";
+import { checkTarget, describeRefusal, type Resolver, type TargetRefusal } from "./ssrf.ts";
 
 /** The signature header. */
 export const SIGNATURE_HEADER = "x-scan-fer-signature";
@@ -34,6 +38,12 @@ export interface WebhookOptions {
   backoffMs: number;
   /** Longest wait for one attempt's answer. */
   timeoutMs: number;
+  /** Ranges a webhook may call although they are internal (WEBHOOK_ALLOWED_CIDRS). */
+  allowedCidrs?: readonly Cidr[];
+  /** Host name resolution (`Deno.resolveDns` A and AAAA unless given). */
+  resolve?: Resolver;
+  /** Called when an attempt is refused because its host resolves to a refused address. */
+  onRefused?: (refusal: TargetRefusal) => void;
 }
 
 /** `sha256=<hex>` of the HMAC-SHA256 of `body` under `secret`. */
@@ -94,7 +104,8 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * Delivers `body` to `url`, attempt `done + 1` onwards (`done` made before, e.g. by an earlier process), until
  * a 2xx answer or the attempts are spent; `record` is called after each attempt. Returns whether a receiver
- * accepted it. An abort (shutdown) stops between attempts without recording one.
+ * accepted it. An abort (shutdown) stops between attempts without recording one. A host that does not resolve
+ * counts as a failed attempt; one that resolves to a refused address ends the delivery (`onRefused`).
  */
 export async function deliverWebhook(
   url: string,
@@ -111,6 +122,15 @@ export async function deliverWebhook(
     await sleep(backoffDelay(n, o.backoffMs), o.signal);
     if (o.signal?.aborted) return false;
     const at = new Date().toISOString();
+    const refusal = await checkTarget(new URL(url), { allowed: o.allowedCidrs, resolve: o.resolve });
+    if (o.signal?.aborted) return false;
+    if (refusal) {
+      o.record({ at, error: `refused: ${describeRefusal(refusal)}` });
+      if (refusal.unresolved) continue; // maybe transient: the next attempt resolves again
+      // An address in a refused range is a decision, not a failure: no further attempts.
+      o.onRefused?.(refusal);
+      return false;
+    }
     try {
       const res = await fetch(url, {
         method: "POST",

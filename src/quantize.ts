@@ -14,6 +14,7 @@ import { openGraph, readManifest } from "./session.ts";
 import { servedOutputs } from "./registry.ts";
 import { toTensor } from "../model/preprocess.ts";
 import { type Manifest, sha256Hex } from "../model/manifest.ts";
+import { foldBatchNorms } from "../model/quantize/fold.ts";
 import { planQuantization, readOnnx, writeOnnx } from "../model/quantize/graph.ts";
 import { RangeObserver, withObservedOutputs } from "../model/quantize/observe.ts";
 import { quantizeQdq } from "../model/quantize/qdq.ts";
@@ -118,7 +119,8 @@ export async function quantizeModel(
   const calib = await Promise.all(images.slice(0, nCal).map((p) => tensorOf(p, m)));
   const held = await Promise.all(images.slice(nCal, nCal + samples).map((p) => tensorOf(p, m)));
 
-  const model = readOnnx(bytes);
+  // BN folded first (model/quantize/fold.ts): the agreement below is still measured against the unfolded fp32.
+  const { model } = foldBatchNorms(readOnnx(bytes));
   const plan = planQuantization(model);
   const probe = await openGraph(writeOnnx(withObservedOutputs(model, plan.observed)), { intraOpNumThreads });
   const observer = new RangeObserver();

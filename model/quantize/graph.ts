@@ -110,6 +110,12 @@ export function planQuantization(model: OnnxModel): QuantizationPlan {
     activations.add(node.input[0]);
     if (!graphOutputs.has(node.output[0])) activations.add(node.output[0]);
   }
+  // A residual Add of two quantized tensors gets its output quantized too, so onnxruntime runs it as QLinearAdd
+  // in uint8 instead of dequantizing both sides, adding in float32 and quantizing again for the next Conv.
+  for (const node of g.node) {
+    if (node.op_type !== "Add" || node.input.length !== 2 || graphOutputs.has(node.output[0])) continue;
+    if (node.input.every((i) => activations.has(i) && !inits.has(i))) activations.add(node.output[0]);
+  }
   const reluOf = new Map<string, string>();
   for (const t of activations) {
     const c = consumers.get(t) ?? [];

@@ -108,6 +108,13 @@ for (
     const ops = new Set(graph.node.map((n) => n.op_type));
     assert.ok(ops.has("QuantizeLinear") && ops.has("DequantizeLinear"), [...ops].join(","));
     assert.ok(graph.initializer.some((t) => t.data_type === 3), "int8 weight initializers");
+    if (name === "scan-cci") {
+      // ResNet's residual Adds read two quantized tensors: their outputs are quantized too (QLinearAdd).
+      const qIn = new Set(graph.node.filter((n) => n.op_type === "QuantizeLinear").map((n) => n.input[0]));
+      const adds = graph.node.filter((n) => n.op_type === "Add" && n.input.every((i) => i.endsWith(".dq")));
+      assert.ok(adds.length >= 6, `${adds.length} residual Adds between quantized tensors`);
+      for (const a of adds) assert.ok(qIn.has(a.output[0]), `Add ${a.name} output is not quantized`);
+    }
     const { same, finite } = await agreement(join(src, file), r.manifestPath);
     assert.ok(finite, "INT8 outputs are finite");
     console.log(`${name}: argmax agreement ${same} on 32 generated faces`);

@@ -253,6 +253,10 @@ export async function loadRegistry(
     16,
     32,
   ]);
+  // The face nets open while the expression models load (onnxruntime builds sessions off the main thread):
+  // the two are independent and together are most of the cold start.
+  const facesPending = createFaces?.({ modelDir, executionProvider, intraOpNumThreads: threads });
+  facesPending?.catch(() => {}); // awaited below; a model failing first must not leave it unhandled
   const models = new Map<string, LoadedModel>();
   for (const { path, manifest } of manifests) {
     const t0 = performance.now();
@@ -302,9 +306,7 @@ export async function loadRegistry(
     "Faces waiting in the micro-batchers",
     () => [...models.values()].reduce((s, m) => s + m.batcher.depth, 0),
   );
-  const faces = createFaces
-    ? await createFaces({ modelDir, executionProvider, intraOpNumThreads: threads })
-    : undefined;
+  const faces = facesPending ? await facesPending : undefined;
   if (!faces) {
     logger?.warn("face detector not loaded: only detect=false requests can be served", { modelDir });
   }

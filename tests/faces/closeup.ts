@@ -145,3 +145,22 @@ export async function tightGrayCloseUp(pipeline: FacePipeline): Promise<RawImage
   });
   return await decodeImage(await encodeJpeg(crop, { quality: 90 }));
 }
+
+/** Frames without a face (solid, seeded noise, a gradient) at 48x48, 200x150 and 640x480, each with its label. */
+export function faceFreeFrames(): { label: string; image: RawImage }[] {
+  const out: { label: string; image: RawImage }[] = [];
+  for (const [w, h] of [[48, 48], [200, 150], [640, 480]]) {
+    let s = w * 31 + h;
+    const noise = new Uint8Array(w * h * 3).map(() => (s = (s * 1103515245 + 12345) >>> 0) >>> 24);
+    const gradient = new Uint8Array(w * h * 3).map((_, i) => Math.floor(((i / 3) % w) * 255 / w));
+    for (
+      const [kind, data] of [["solid", new Uint8Array(w * h * 3).fill(90)], ["noise", noise], [
+        "gradient",
+        gradient,
+      ]] as const
+    ) {
+      out.push({ label: `${kind} ${w}x${h}`, image: { data, width: w, height: h, channels: 3 } });
+    }
+  }
+  return out;
+}

@@ -9,7 +9,7 @@ import { blazeFaceAnchors, decodeBlazeFace } from "../../src/faces/blazeface.ts"
 import { blazeToSsdBox, mergeDetections, MIN_SIDE } from "../../src/faces/combined.ts";
 import { DEFAULT_DETECTOR } from "../../src/faces/detectors.ts";
 import { decodeImage } from "../../src/image.ts";
-import { tightGrayCloseUp } from "../faces/closeup.ts";
+import { faceFreeFrames, tightGrayCloseUp } from "../faces/closeup.ts";
 import { DEMO_PHOTOS, sharedPipeline } from "../faces/models.ts";
 
 Deno.test("ssd-blazeface is the default and finds a tight close-up of a demo face that ssd misses", async () => {
@@ -47,15 +47,9 @@ Deno.test("ssd-blazeface gives the demo photos exactly ssd's faces (22)", async 
 
 Deno.test("ssd-blazeface and blazeface find nothing on solid, noise and gradient frames of several sizes", async () => {
   const p = await sharedPipeline();
-  for (const [w, h] of [[48, 48], [200, 150], [640, 480]]) {
-    let s = w * 31 + h;
-    const noise = new Uint8Array(w * h * 3).map(() => (s = (s * 1103515245 + 12345) >>> 0) >>> 24);
-    const gradient = new Uint8Array(w * h * 3).map((_, i) => Math.floor(((i / 3) % w) * 255 / w));
-    for (const data of [new Uint8Array(w * h * 3).fill(90), noise, gradient]) {
-      const frame = { data, width: w, height: h, channels: 3 as const };
-      assert.deepEqual(await p.detect(frame), [], `${w}x${h}`);
-      assert.deepEqual(await p.detect(frame, { detector: "blazeface" }), [], `${w}x${h} blazeface`);
-    }
+  for (const { label, image } of faceFreeFrames()) {
+    assert.deepEqual(await p.detect(image), [], label);
+    assert.deepEqual(await p.detect(image, { detector: "blazeface" }), [], `${label} blazeface`);
   }
 });
 

@@ -388,6 +388,33 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "a video job's tracks run unbroken across the whole video: one trackId per face, across batch boundaries",
+  ignore,
+  async fn() {
+    // 4 s at fps=10: 40 frames, five detector/model batches of 8, so a track must survive every boundary.
+    const long = await makeVideo(tmp, "tracks.mp4", { seconds: 4 });
+    const res = await upload(long, "fps=10");
+    assert.equal(res.status, 202);
+    const done = await finished((await res.json()).id);
+    assert.equal(done.status, "succeeded", JSON.stringify(done.error));
+    const json = await (await call(`/v1/jobs/${done.id}/results`)).json();
+    const frames = json.frames as { faces: { trackId: number }[] }[];
+    assert.equal(frames.length, 40);
+    const most = Math.max(...frames.map((f) => f.faces.length));
+    assert.ok(most >= 1, "the demo photo has faces");
+    const ids = new Set(frames.flatMap((f) => f.faces.map((x) => x.trackId)));
+    // A track that broke (at a batch boundary or anywhere) would start a new id: more ids than faces.
+    assert.equal(ids.size, most, `track ids ${[...ids].join(",")} for at most ${most} faces a frame`);
+    for (const [i, f] of frames.entries()) {
+      const own = f.faces.map((x) => x.trackId);
+      assert.equal(new Set(own).size, own.length, `frame ${i}: one face per track`);
+    }
+    assert.equal(json.tracks.length, most);
+  },
+});
+
 Deno.test.afterAll(async () => {
   await setup?.server.shutdown();
   await Deno.remove(tmp, { recursive: true }).catch(() => {});

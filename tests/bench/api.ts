@@ -1,5 +1,6 @@
 /**
- * `deno task bench:api [--width 1] [--frames 64] [--requests 2] [--rss-requests 5000] [--provider cpu|cuda]`
+ * `deno task bench:api [--width 1] [--frames 64] [--requests 2] [--rss-requests 5000] [--rss-detector NAME]
+ *   [--provider cpu|cuda]`
  *
  * One run, one machine, figures as ratios against a baseline measured in the same run:
  * 1. raw onnxruntime throughput of SCAN+CCI at batch 32 on pre-cropped 224x224 faces (tensor prep + run, in this
@@ -8,7 +9,8 @@
  * 2. `POST /v1/expressions` (default model, detection on) on face-api's demo photos at concurrency 1, 8 and 32:
  *    p50/p99 latency and requests/s;
  * 3. cold start of `routes/server.ts` (process spawn -> /readyz 200, and the server's own logged coldStartMs);
- * 4. server RSS at idle, after a warm-up, and after `--rss-requests` requests (goal: growth < 5%).
+ * 4. server RSS at idle, after a warm-up, and after `--rss-requests` requests (goal: growth < 5%): face crops
+ *    with `detect=false`, or with `--rss-detector NAME` the demo photos at 640 px through that detector.
  * The server runs as a subprocess (like production); SCAN+CCI is the seeded, untrained build (speed only).
  * Prints a table and one JSON line.
  */
@@ -24,7 +26,7 @@ import { writeArtifact } from "../../model/artifact.ts";
 import { buildScanCci } from "../../model/scan_cci/build.ts";
 import { randomScanCci } from "../../model/scan_cci/random.ts";
 import { DEMO_PHOTOS, faceModelDir } from "../faces/models.ts";
-import { serverCommand } from "../api/fixtures.ts";
+import { serverCommand, withFaceModels } from "../api/fixtures.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     frames: { type: "string", default: "64" },
     requests: { type: "string", default: "2" },
     "rss-requests": { type: "string", default: "5000" },
+    "rss-detector": { type: "string" },
     provider: { type: "string", default: "cpu" },
   },
 });
@@ -49,11 +52,7 @@ const pct = (xs: number[], p: number) => {
 // ---- models: face-api ports + a seeded SCAN+CCI in a temp folder ----
 const faceDir = await faceModelDir();
 const modelDir = await Deno.makeTempDir({ prefix: "fer-bench-api-" });
-for (const name of ["face-detector-ssd", "face-landmarks68", "face-expression"]) {
-  for (const ext of [".onnx", ".manifest.json"]) {
-    await Deno.symlink(join(faceDir, name + ext), join(modelDir, name + ext));
-  }
-}
+await withFaceModels(modelDir); // every detector net the server checks at start, landmarks, the baseline
 const built = await buildScanCci({
   tensors: randomScanCci({ seed: 1, width: WIDTH, classes: 7 }),
   labels: "affectnet",
@@ -194,10 +193,18 @@ await load(2, 4, photo); // warm-up
 const levels = [];
 for (const c of [1, 8, 32]) levels.push(await load(c, Math.max(c * PER_LEVEL, 6), photo));
 
-// ---- 4. RSS after many requests (cheap ones: default model on a face crop, no detection) ----
-const small = frames.slice(0, 8).map((f) => new Uint8Array(f.png));
+// ---- 4. RSS after many requests (cheap ones: default model on a face crop, no detection; or photos) ----
+const RSS_DETECTOR = values["rss-detector"];
+const small = RSS_DETECTOR
+  ? await Promise.all(photos.map(async (p) => {
+    const im = await decodeImage(p);
+    return new Uint8Array(
+      await encodePng(alignedCrop(im, null, 640, Math.round((640 * im.height) / im.width))),
+    );
+  }))
+  : frames.slice(0, 8).map((f) => new Uint8Array(f.png));
 const cheap = (i: number) =>
-  fetch(`${base}/v1/expressions?detect=false`, {
+  fetch(`${base}/v1/expressions?${RSS_DETECTOR ? `detector=${RSS_DETECTOR}` : "detect=false"}`, {
     method: "POST",
     body: small[i % small.length],
     headers: { "content-type": "image/png" },
@@ -237,6 +244,7 @@ const result = {
     afterWarmupMiB: +rssWarm.toFixed(1),
     afterMiB: +rssAfter.toFixed(1),
     requests: RSS_REQUESTS,
+    detector: RSS_DETECTOR ?? null,
     rps: +many.rps.toFixed(1),
     growthVsWarmup: +((rssAfter - rssWarm) / rssWarm).toFixed(4),
     growthVsIdle: +((rssAfter - rssIdle) / rssIdle).toFixed(4),

@@ -10,6 +10,7 @@
 import pg from "pg";
 import { join } from "node:path";
 import type { AnalyzedImage } from "../classify.ts";
+import { ApiError } from "../errors.ts";
 import type { WebhookAttempt } from "./webhook.ts";
 import { isFinalStatus, type Job, type JobBackend, type JobStatus, type SetStatusOptions } from "./store.ts";
 
@@ -31,6 +32,19 @@ const SCHEMA = `
     job text PRIMARY KEY REFERENCES fer_jobs (id) ON DELETE CASCADE, bytes bytea NOT NULL
   );
 `;
+
+/**
+ * A database that cannot be reached is a 503 for the request that needed it, not a 500; errors the database
+ * answered (a unique key, which idempotency relies on) pass through as they are.
+ */
+function unreachable(err: unknown): never {
+  if (err instanceof pg.DatabaseError || err instanceof ApiError) throw err;
+  throw new ApiError(
+    "not_ready",
+    `Cannot reach the job database: ${err instanceof Error ? err.message : String(err)}`,
+    { retryAfterSeconds: 5, cause: err },
+  );
+}
 
 interface Row {
   id: string;
@@ -85,49 +99,59 @@ export class PgJobStore implements JobBackend {
   readonly shared = true;
   readonly pool: pg.Pool;
   readonly #uploadsDir: string;
-  readonly #ready: Promise<void>;
+  #ready?: Promise<void>;
 
-  /** Connects lazily; the schema is created (once, under an advisory lock) before the first statement. */
+  /** Connects lazily; the schema is created before the first statement. */
   constructor(o: PgJobStoreOptions) {
     this.pool = new pg.Pool({ connectionString: o.url, max: o.maxConnections ?? 8 });
     // Without a listener an idle connection's error (database restart) would end the process.
     this.pool.on("error", (err) => o.onError?.(err));
     this.#uploadsDir = o.uploadsDir;
-    this.#ready = this.#tx(async (c) => {
+  }
+
+  /** The schema, created once (under an advisory lock); tried again by the next statement after a failure. */
+  #schema(): Promise<void> {
+    this.#ready ??= this.#tx(async (c) => {
       // Replicas starting together would race on CREATE TABLE IF NOT EXISTS (a duplicate pg_type row).
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('fer_jobs schema'))`);
       await c.query(SCHEMA);
-    }, false);
-    this.#ready.catch(() => {}); // reported by the first statement that awaits it
+    }, false).catch((err) => {
+      this.#ready = undefined;
+      throw err;
+    });
+    return this.#ready;
   }
 
   async #q<R extends pg.QueryResultRow = Row>(
     text: string,
     values: unknown[] = [],
   ): Promise<pg.QueryResult<R>> {
-    await this.#ready;
-    return this.pool.query<R>(text, values);
+    await this.#schema();
+    return await this.pool.query<R>(text, values).catch(unreachable);
   }
 
   async #tx<T>(body: (c: pg.PoolClient) => Promise<T>, ready = true): Promise<T> {
-    if (ready) await this.#ready;
-    const c = await this.pool.connect();
+    if (ready) await this.#schema();
+    const c = await this.pool.connect().catch(unreachable);
+    let broken = false;
     try {
       await c.query("BEGIN");
       const out = await body(c);
       await c.query("COMMIT");
       return out;
     } catch (err) {
+      // A connection that failed (not a statement the database refused) is not given back to the pool.
+      broken = !(err instanceof pg.DatabaseError || err instanceof ApiError);
       await c.query("ROLLBACK").catch(() => {});
-      throw err;
+      unreachable(err);
     } finally {
-      c.release();
+      c.release(broken);
     }
   }
 
   /** Resolves once the schema exists (rejects when the database cannot be reached). */
   ready(): Promise<void> {
-    return this.#ready;
+    return this.#schema();
   }
 
   /** Stores the job and its upload's bytes in one transaction. */
@@ -334,7 +358,7 @@ export class PgJobStore implements JobBackend {
   }
 
   async close(): Promise<void> {
-    await this.#ready.catch(() => {});
+    await this.#ready?.catch(() => {});
     await this.pool.end();
   }
 }

@@ -2,7 +2,8 @@
  * Scale-out on PostgreSQL with real server processes: two replicas (routes/server.ts in subprocesses, each its
  * own DATA_DIR) share one throwaway database; the one running a job is killed with SIGKILL mid-job and the other
  * takes the job over when its lease expires, resumes after the last stored frame and finishes it with every
- * frame exactly once, the same results as an uninterrupted run. Skips without Postgres (or ffmpeg) unless
+ * frame exactly once, the same results as an uninterrupted run; a DELETE answered by one replica stops the job
+ * running on the other (its ffmpeg is gone, no frame stored after). Skips without Postgres (or ffmpeg) unless
  * REQUIRE_POSTGRES=1 (CI).
  */
 import assert from "node:assert/strict";
@@ -31,6 +32,12 @@ async function probeCount(path: string, fps: number): Promise<number> {
     stdout: "piped",
   }).output();
   return Number(new TextDecoder().decode(r.stdout).trim());
+}
+
+/** Process ids whose command line mentions `text` (the job's upload path holds its id); pgrep exits 1 for none. */
+async function processesWith(text: string): Promise<number[]> {
+  const out = await new Deno.Command("pgrep", { args: ["-f", "--", text], stdout: "piped" }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => /^\d+$/.test(l)).map(Number);
 }
 
 const started = (r: Replica, id: string) =>
@@ -118,6 +125,72 @@ Deno.test({
         try {
           r.server.child.kill("SIGTERM");
         } catch { /* already gone (the victim) */ }
+        await r.server.done;
+      }
+      await pgc.stop();
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "two replicas on one Postgres: DELETE on one cancels the job running on the other, whose ffmpeg stops",
+  ignore: SKIP_WITHOUT_POSTGRES || SKIP_WITHOUT_FFMPEG,
+  sanitizeResources: false,
+  async fn() {
+    const pgc = await startPostgres();
+    const tmp = await Deno.makeTempDir({ prefix: "fer-pgcancel-" });
+    const env = {
+      MODEL_DIR: await apiModelDir(),
+      DATABASE_URL: pgc.url,
+      LEASE_MS: "1500",
+      JOB_CONCURRENCY: "1",
+      LOG_LEVEL: "info",
+      SHUTDOWN_GRACE_MS: "300",
+    };
+    const replicas: Replica[] = [];
+    try {
+      replicas.push(await replica("a", env, tmp), await replica("b", env, tmp));
+      const video = await makeVideo(tmp, "cancel.mp4", { seconds: 10 });
+      const res = await fetch(`${replicas[0].base}/v1/videos?fps=25&detector=tiny`, {
+        method: "POST",
+        body: await Deno.readFile(video),
+        headers: { "content-type": "video/mp4" },
+      });
+      const { id } = await res.json();
+      let job;
+      let runner: Replica | undefined;
+      do {
+        await new Promise((r) => setTimeout(r, 50));
+        job = await (await fetch(`${replicas[0].base}/v1/jobs/${id}`)).json();
+        runner ??= replicas.find((r) => started(r, id).length > 0);
+      } while (job.progress.done === 0 && job.status !== "succeeded");
+      assert.ok(runner);
+      assert.equal(job.status, "running");
+      assert.ok((await processesWith(id)).length > 0, "ffmpeg runs while the job does");
+      const other = replicas.find((r) => r !== runner)!;
+
+      const cancelled = await fetch(`${other.base}/v1/jobs/${id}`, { method: "DELETE" });
+      assert.equal(cancelled.status, 200);
+      assert.equal((await cancelled.json()).status, "cancelled");
+      // The runner learns it at its next heartbeat (LEASE_MS / 3) and stops; ffmpeg goes with it.
+      await runner.server.waitFor("job lease lost");
+      let left = await processesWith(id);
+      for (let i = 0; i < 20 && left.length; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        left = await processesWith(id);
+      }
+      assert.deepEqual(left, []);
+      const after = await (await fetch(`${runner.base}/v1/jobs/${id}`)).json();
+      await new Promise((r) => setTimeout(r, 700));
+      const later = await (await fetch(`${runner.base}/v1/jobs/${id}`)).json();
+      assert.equal(later.status, "cancelled");
+      assert.equal(later.progress.done, after.progress.done, "no frame stored after the cancel reached it");
+      assert.ok(later.progress.done < later.progress.total);
+    } finally {
+      for (const r of replicas) {
+        r.server.child.kill("SIGTERM");
         await r.server.done;
       }
       await pgc.stop();

@@ -8,6 +8,7 @@ import type { Logger } from "../src/logger.ts";
 import type { Metrics } from "../src/metrics.ts";
 import { ApiError } from "../src/errors.ts";
 import type { Jobs } from "../src/jobs/jobs.ts";
+import type { JobBackend } from "../src/jobs/store.ts";
 
 /** Mutable server state: the registry appears when models are loaded; `draining` is set on SIGTERM. */
 export interface ServerState {
@@ -24,7 +25,7 @@ export interface Deps {
   logger: Logger;
   metrics: Metrics;
   /** The video job service (absent in apps built without a data folder, e.g. the OpenAPI generator). */
-  jobs?: Jobs;
+  jobs?: Jobs<JobBackend>;
 }
 
 /** The Hono environment of the app and its handlers. */

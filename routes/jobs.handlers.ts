@@ -13,7 +13,7 @@ import { ApiError } from "../src/errors.ts";
 import type { Jobs, Submission } from "../src/jobs/jobs.ts";
 import { isFinal } from "../src/jobs/runner.ts";
 import { checkSmoothing } from "../src/video.ts";
-import type { Job } from "../src/jobs/store.ts";
+import type { Job, JobBackend } from "../src/jobs/store.ts";
 import { ABAW_HEADER, abawLines, CSV_HEADER, csvRows } from "../src/jobs/formats.ts";
 import type { AnalyzedImage } from "../src/classify.ts";
 import { type AppEnv, readyRegistry } from "./context.ts";
@@ -25,7 +25,7 @@ import { cancelJob, getJob, jobResults, listJobs, submitVideo } from "./jobs.rou
 const ACCEPTED_VIDEO = "multipart/form-data (field `video`) or a raw video/* body";
 
 /** The job service, or 503 while it is not set up (models loading). */
-function readyJobs(c: Context<AppEnv>): Jobs {
+function readyJobs(c: Context<AppEnv>): Jobs<JobBackend> {
   const { jobs } = c.get("deps");
   if (!jobs) throw new ApiError("not_ready", "Cannot serve request: the job store is not open");
   return jobs;
@@ -40,8 +40,8 @@ function ownerOf(c: Context<AppEnv>): string {
 }
 
 /** A job the caller may see, else 404 (another key's job is not found, not forbidden). */
-function visibleJob(c: Context<AppEnv>, jobs: Jobs, id: string): Job {
-  const job = jobs.store.get(id);
+async function visibleJob(c: Context<AppEnv>, jobs: Jobs<JobBackend>, id: string): Promise<Job> {
+  const job = await jobs.store.get(id);
   if (!job || (ownerOf(c) && job.owner !== ownerOf(c))) {
     throw new ApiError("not_found", `Cannot find job: no job "${id}"`);
   }
@@ -118,25 +118,25 @@ export const submitVideoHandler: RouteHandler<typeof submitVideo, AppEnv> = asyn
 };
 
 /** `GET /v1/jobs/{id}`. */
-export const getJobHandler: RouteHandler<typeof getJob, AppEnv> = (c) => {
+export const getJobHandler: RouteHandler<typeof getJob, AppEnv> = async (c) => {
   const jobs = readyJobs(c);
-  return c.json(jobView(visibleJob(c, jobs, c.req.valid("param").id)), 200);
+  return c.json(jobView(await visibleJob(c, jobs, c.req.valid("param").id)), 200);
 };
 
 /** `DELETE /v1/jobs/{id}`: cancels and answers the job once its ffmpeg is gone. */
 export const cancelJobHandler: RouteHandler<typeof cancelJob, AppEnv> = async (c) => {
   const jobs = readyJobs(c);
-  const job = visibleJob(c, jobs, c.req.valid("param").id);
+  const job = await visibleJob(c, jobs, c.req.valid("param").id);
   await jobs.runner.cancel(job.id);
-  return c.json(jobView(jobs.store.get(job.id)!), 200);
+  return c.json(jobView((await jobs.store.get(job.id))!), 200);
 };
 
 /** `GET /v1/jobs`. */
-export const listJobsHandler: RouteHandler<typeof listJobs, AppEnv> = (c) => {
+export const listJobsHandler: RouteHandler<typeof listJobs, AppEnv> = async (c) => {
   const jobs = readyJobs(c);
   const { limit, offset } = c.req.valid("query");
   const owner = ownerOf(c);
-  const page = jobs.store.list({ ...(owner ? { owner } : {}), limit, offset });
+  const page = await jobs.store.list({ ...(owner ? { owner } : {}), limit, offset });
   return c.json({
     jobs: page.map(jobView),
     limit,
@@ -154,7 +154,7 @@ function formatOf(format: string | undefined, accept: string): "json" | "ndjson"
 }
 
 /** NDJSON lines of a job's frames, from the stored ones on, until the job ends (or the client leaves). */
-function ndjsonStream(jobs: Jobs, id: string): ReadableStream<Uint8Array> {
+function ndjsonStream(jobs: Jobs<JobBackend>, id: string): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const images: AnalyzedImage[] = [];
   let sent = 0;
@@ -162,9 +162,9 @@ function ndjsonStream(jobs: Jobs, id: string): ReadableStream<Uint8Array> {
   return new ReadableStream({
     async pull(controller) {
       while (!closed) {
-        const job = jobs.store.get(id)!;
+        const job = (await jobs.store.get(id))!;
         const final = isFinal(job.status);
-        images.push(...jobs.store.frames(id, images.length));
+        images.push(...await jobs.store.frames(id, images.length));
         if (images.length > sent) {
           // Tracking and smoothing are causal: the frames of a prefix are final once assembled.
           const { frames } = jobs.assemble(job, images);
@@ -187,9 +187,9 @@ function ndjsonStream(jobs: Jobs, id: string): ReadableStream<Uint8Array> {
 }
 
 /** `GET /v1/jobs/{id}/results`. */
-export const jobResultsHandler: RouteHandler<typeof jobResults, AppEnv> = (c) => {
+export const jobResultsHandler: RouteHandler<typeof jobResults, AppEnv> = async (c) => {
   const jobs = readyJobs(c);
-  const job = visibleJob(c, jobs, c.req.valid("param").id);
+  const job = await visibleJob(c, jobs, c.req.valid("param").id);
   const { format, track } = c.req.valid("query");
   const chosen = formatOf(format, c.req.header("accept") ?? "");
   if (chosen === "ndjson") {
@@ -198,7 +198,7 @@ export const jobResultsHandler: RouteHandler<typeof jobResults, AppEnv> = (c) =>
       headers: { "content-type": "application/x-ndjson", "cache-control": "no-store" },
     }) as never;
   }
-  const { frames, tracks } = jobs.results(job);
+  const { frames, tracks } = await jobs.results(job);
   if (chosen === "csv") {
     return c.body([CSV_HEADER, ...csvRows(frames)].join("\n") + "\n", 200, {
       "content-type": "text/csv; charset=utf-8",

@@ -10,7 +10,10 @@ import { createLogger, type Logger } from "../src/logger.ts";
 import { createMetrics, type Metrics } from "../src/metrics.ts";
 import { loadRegistry } from "../src/registry.ts";
 import { createFaceDetector, missingFaceModels } from "../src/faces/pipeline.ts";
+import { join } from "node:path";
 import { Jobs } from "../src/jobs/jobs.ts";
+import type { JobBackend } from "../src/jobs/store.ts";
+import { PgJobStore } from "../src/jobs/store_pg.ts";
 import { jobView } from "./jobs.handlers.ts";
 import { connectionCap, readFdLimit } from "../src/fd_limit.ts";
 import { createApp } from "./app.ts";
@@ -49,8 +52,18 @@ export function startServer(
     "fer_webhook_refused_total",
     "Job webhook deliveries refused because their host resolved to a loopback, private or other internal address",
   );
-  const jobs = new Jobs({
+  // DATABASE_URL: the jobs live in PostgreSQL, shared with the other replicas (src/jobs/store_pg.ts).
+  const store = config.databaseUrl
+    ? new PgJobStore({
+      url: config.databaseUrl,
+      uploadsDir: join(config.dataDir, "uploads"),
+      onError: (err) => logger.warn("database connection lost", { error: err.message }),
+    })
+    : undefined;
+  const jobs = new Jobs<JobBackend>({
     dataDir: config.dataDir,
+    ...(store ? { store } : {}),
+    leaseMs: config.leaseMs,
     ffmpeg: config.ffmpegPath,
     concurrency: config.jobConcurrency,
     timeoutMs: config.jobTimeoutMs,

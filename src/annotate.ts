@@ -343,7 +343,7 @@ async function annotateOne(
       const detail = now.error?.detail ?? `Cannot annotate: the job ended ${now.status}`;
       throw new Error(detail.replaceAll(uploadPattern(jobs), video.path));
     }
-    const { frames, tracks } = jobs.results(now);
+    const { frames, tracks } = await jobs.results(now);
     // One video at a time: its stored frames are no longer needed (the scratch store stays small).
     jobs.store.deleteFinishedBefore(Date.now() + 1);
     switch (a.format) {

@@ -190,6 +190,20 @@ export const CONFIG = {
     "24",
     "Finished jobs and their results are deleted this many hours after they end (checked every 10 minutes); 0 = kept.",
   ),
+  DATABASE_URL: setting(
+    "databaseUrl",
+    z.string().trim().refine((s) => s === "" || /^postgres(ql)?:\/\//.test(s), {
+      message: "DATABASE_URL must be empty or a postgres:// URL",
+    }),
+    "",
+    "`postgres://user:password@host:port/db`: video jobs, their queue, uploads and results live in PostgreSQL, shared by every replica with the same URL (see Scale-out on PostgreSQL). Empty: the embedded SQLite store in DATA_DIR.",
+  ),
+  LEASE_MS: setting(
+    "leaseMs",
+    int("LEASE_MS", { min: 300, max: 3600000 }),
+    "30000",
+    "With DATABASE_URL: how long a replica's claim on a running job lasts without a heartbeat (renewed every third of it); past it another replica takes the job over after its last stored frame.",
+  ),
   MAX_VIDEO_BYTES: setting(
     "maxVideoBytes",
     int("MAX_VIDEO_BYTES", { min: 1024 }),

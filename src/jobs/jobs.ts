@@ -11,7 +11,7 @@ import type { Registry } from "../registry.ts";
 import { assembleVideo, type FrameResult, smoothingOf, type TrackSummary } from "../video.ts";
 import { ffmpegAvailable, ffprobePath, frameSize, probeVideo, type VideoMeta } from "./ffmpeg.ts";
 import { isFinal, JobRunner } from "./runner.ts";
-import { type Job, type JobOptions, JobStore } from "./store.ts";
+import { type Job, type JobBackend, type JobOptions, JobStore } from "./store.ts";
 import type { AnalyzedImage } from "../classify.ts";
 import { checkWebhookUrl, deliverWebhook, type WebhookOptions } from "./webhook.ts";
 import { assertWebhookTarget, describeRefusal } from "./ssrf.ts";
@@ -33,6 +33,10 @@ export interface JobsOptions {
   /** Hours a finished job is kept (0: forever). */
   ttlHours?: number;
   registry: () => Registry | undefined;
+  /** The store; absent: the embedded SQLite store in `dataDir` (PostgreSQL: src/jobs/store_pg.ts). */
+  store?: JobBackend;
+  /** With a shared store: how long a replica's claim on a running job lasts without a heartbeat. */
+  leaseMs?: number;
   /**
    * Completion webhooks: the signing key (empty: uploads with a webhook are refused), attempts, backoff, the
    * internal ranges they may call (none by default: see src/jobs/ssrf.ts).
@@ -106,9 +110,12 @@ export function checkVideo(
   return Math.max(1, Math.round((end - o.start) * o.fps));
 }
 
-/** The job service (see the module note). */
-export class Jobs {
-  readonly store: JobStore;
+/**
+ * The job service (see the module note). `S` is the store's type: the SQLite {@link JobStore} (answering at
+ * once, which the tests and the annotate CLI read directly) unless a store is given.
+ */
+export class Jobs<S extends JobBackend = JobStore> {
+  readonly store: S;
   readonly runner: JobRunner;
   readonly #o: JobsOptions;
 
@@ -119,9 +126,10 @@ export class Jobs {
     this.#o = o;
     this.uploadsDir = join(o.dataDir, "uploads");
     Deno.mkdirSync(this.uploadsDir, { recursive: true });
-    this.store = new JobStore(o.dataDir);
+    this.store = (o.store ?? new JobStore(o.dataDir)) as S;
     this.runner = new JobRunner({
       store: this.store,
+      leaseMs: o.leaseMs,
       registry: o.registry,
       ffmpeg: o.ffmpeg,
       concurrency: o.concurrency,
@@ -138,25 +146,27 @@ export class Jobs {
 
   /** Sends the webhook of a job that ended, in the background, from its attempt `done + 1` on. */
   #notify(id: string, done = 0): void {
-    const job = this.store.get(id);
     const w = this.#o.webhooks;
-    if (!job?.webhook || !w?.secret || this.#stopDeliveries.signal.aborted) return;
-    const body = JSON.stringify(this.#o.view ? this.#o.view(job) : job);
-    const delivery = deliverWebhook(job.webhook.url, body, {
-      ...w,
-      done,
-      event: `job.${job.status}`,
-      signal: this.#stopDeliveries.signal,
-      record: (a) => this.store.addWebhookAttempt(id, a),
-      onRefused: (r) => {
-        this.#o.logger?.warn("webhook refused", {
-          job: id,
-          host: r.host,
-          address: r.address,
-          detail: describeRefusal(r),
-        });
-        w.onRefused?.(r);
-      },
+    if (!w?.secret || this.#stopDeliveries.signal.aborted) return;
+    const delivery = Promise.resolve(this.store.get(id)).then((job) => {
+      if (!job?.webhook || this.#stopDeliveries.signal.aborted) return true;
+      const body = JSON.stringify(this.#o.view ? this.#o.view(job) : job);
+      return deliverWebhook(job.webhook.url, body, {
+        ...w,
+        done,
+        event: `job.${job.status}`,
+        signal: this.#stopDeliveries.signal,
+        record: (a) => this.store.addWebhookAttempt(id, a),
+        onRefused: (r) => {
+          this.#o.logger?.warn("webhook refused", {
+            job: id,
+            host: r.host,
+            address: r.address,
+            detail: describeRefusal(r),
+          });
+          w.onRefused?.(r);
+        },
+      });
     }).then((ok) => {
       if (!ok && !this.#stopDeliveries.signal.aborted) {
         this.#o.logger?.warn("webhook not delivered", { job: id, attempts: w.attempts });
@@ -167,9 +177,9 @@ export class Jobs {
   }
 
   /** Resumes the webhooks a previous process had not delivered nor given up on. */
-  #resumeDeliveries(): void {
+  async #resumeDeliveries(): Promise<void> {
     const max = this.#o.webhooks?.attempts ?? 0;
-    for (const job of this.store.finishedWithWebhook()) {
+    for (const job of await this.store.finishedWithWebhook()) {
       const attempts = job.webhook!.attempts;
       const delivered = attempts.some((a) => a.status !== undefined && a.status >= 200 && a.status < 300);
       if (!delivered && attempts.length < max) this.#notify(job.id, attempts.length);
@@ -191,7 +201,7 @@ export class Jobs {
       });
     }
     if (s.idempotencyKey) {
-      const seen = this.store.byIdempotencyKey(s.owner, s.idempotencyKey);
+      const seen = await this.store.byIdempotencyKey(s.owner, s.idempotencyKey);
       if (seen) return seen;
     }
     const id = crypto.randomUUID();
@@ -223,10 +233,12 @@ export class Jobs {
         ...(webhook ? { webhook: { url: webhook, attempts: [] } } : {}),
       };
       try {
-        this.store.insert(job);
+        await this.store.insert(job);
       } catch (err) {
         // Two uploads with one key at once: the first insert wins, the second answers its job.
-        const seen = s.idempotencyKey ? this.store.byIdempotencyKey(s.owner, s.idempotencyKey) : undefined;
+        const seen = s.idempotencyKey
+          ? await this.store.byIdempotencyKey(s.owner, s.idempotencyKey)
+          : undefined;
         if (!seen) throw err;
         await Deno.remove(path).catch(() => {});
         return seen;
@@ -247,7 +259,7 @@ export class Jobs {
   }
 
   /** The complete results of a succeeded job; 409 `job_not_finished` otherwise. */
-  results(job: Job): JobResults {
+  async results(job: Job): Promise<JobResults> {
     if (job.status !== "succeeded") {
       throw new ApiError(
         "job_not_finished",
@@ -255,17 +267,17 @@ export class Jobs {
           (isFinal(job.status) ? "" : " (stream them with format=ndjson, or poll the job)"),
       );
     }
-    return this.assemble(job, this.store.frames(job.id));
+    return this.assemble(job, await this.store.frames(job.id));
   }
 
   /** Whether ffmpeg and ffprobe could be started (checked by `start`; undefined before). */
   ffmpeg?: boolean;
 
   /** Deletes finished jobs past the TTL; returns how many. */
-  expire(now = Date.now()): number {
+  async expire(now = Date.now()): Promise<number> {
     const hours = this.#o.ttlHours ?? 0;
     if (hours <= 0) return 0;
-    const n = this.store.deleteFinishedBefore(now - hours * 3_600_000);
+    const n = await this.store.deleteFinishedBefore(now - hours * 3_600_000);
     if (n) this.#o.logger?.info("jobs expired", { jobs: n });
     return n;
   }
@@ -277,11 +289,13 @@ export class Jobs {
    * ffmpeg is there (readiness reports it).
    */
   start(): void {
-    this.runner.start();
-    this.#resumeDeliveries();
-    this.expire();
+    const failed = (what: string) => (err: unknown) =>
+      this.#o.logger?.error(`jobs ${what} failed`, { error: String(err) });
+    this.runner.start().catch(failed("start"));
+    this.#resumeDeliveries().catch(failed("webhook resume"));
+    this.expire().catch(failed("expiry"));
     if (this.#sweep === undefined) {
-      this.#sweep = setInterval(() => this.expire(), 600_000);
+      this.#sweep = setInterval(() => this.expire().catch(failed("expiry")), 600_000);
       // The sweep alone must not keep a process alive (tests, the CLI).
       Deno.unrefTimer(this.#sweep as unknown as number);
     }
@@ -315,6 +329,6 @@ export class Jobs {
     await this.runner.stop();
     this.#stopDeliveries.abort();
     await Promise.all([...this.#deliveries]);
-    this.store.close();
+    await this.store.close();
   }
 }

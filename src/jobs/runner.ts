@@ -12,11 +12,11 @@ import type { Logger } from "../logger.ts";
 import type { Registry } from "../registry.ts";
 import type { DetectorName } from "../faces/detectors.ts";
 import { decodeVideo } from "./ffmpeg.ts";
-import type { Job, JobStore } from "./store.ts";
+import type { Job, JobBackend } from "./store.ts";
 
 /** What the runner needs from the server. */
 export interface RunnerOptions {
-  store: JobStore;
+  store: JobBackend;
   /** The registry once models are loaded. */
   registry: () => Registry | undefined;
   ffmpeg: string;
@@ -26,6 +26,10 @@ export interface RunnerOptions {
   maxPixels: number;
   /** Frames analysed together (one `analyzeImages` call). */
   chunkFrames?: number;
+  /** With a shared store: how long a claim lasts without a heartbeat (renewed every third of it). */
+  leaseMs?: number;
+  /** With a shared store: how often the queue is polled for work (default: a third of the lease, at most 1 s). */
+  pollMs?: number;
   /** Called once a job has reached a final status (succeeded, failed, cancelled) in this process. */
   onFinished?: (id: string) => void;
   logger?: Logger;
@@ -35,6 +39,8 @@ interface Running {
   controller: AbortController;
   done: Promise<void>;
   pid?: number;
+  /** Set by `cancel` before it writes the status: this process then writes the outcome and notifies. */
+  cancelled?: boolean;
   /** ffmpeg's exit, once it was started. */
   exited?: Promise<void>;
 }
@@ -49,37 +55,69 @@ export class JobRunner {
   readonly #o: RunnerOptions;
   readonly #running = new Map<string, Running>();
   readonly #waiters = new Map<string, Set<() => void>>();
+  /** This process's name on the leases it holds (a shared store tells replicas apart by it). */
+  readonly worker: string = crypto.randomUUID();
+  readonly #leaseMs: number;
   #started = false;
   #stopped = false;
+  #pumping = false;
+  #again = false;
+  #poll?: ReturnType<typeof setInterval>;
 
   constructor(options: RunnerOptions) {
     this.#o = options;
+    this.#leaseMs = options.leaseMs ?? 30_000;
   }
 
-  /** Starts running: jobs left running by a previous process are queued again first, then the queue. */
-  start(): void {
+  /**
+   * Starts running: jobs left running by a previous process are queued again first, then the queue. With a
+   * shared store the queue is also polled (other replicas' uploads, jobs whose lease expired).
+   */
+  async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    const again = this.#o.store.requeueRunning();
+    const again = await this.#o.store.requeueRunning();
     if (again.length) this.#o.logger?.info("jobs resumed", { jobs: again });
+    if (this.#o.store.shared && !this.#stopped) {
+      this.#poll = setInterval(() => this.pump(), this.#o.pollMs ?? Math.min(1000, this.#leaseMs / 3));
+    }
     this.pump();
   }
 
-  /** Starts queued jobs while there are free slots. */
+  /** Claims and starts jobs while there are free slots (one claim loop at a time; a call during it repeats it). */
   pump(): void {
     if (!this.#started || this.#stopped) return;
-    for (const id of this.#o.store.queued()) {
-      if (this.#running.size >= this.#o.concurrency) break;
-      if (this.#running.has(id)) continue;
-      const controller = new AbortController();
-      const entry: Running = { controller, done: Promise.resolve() };
-      this.#running.set(id, entry);
-      entry.done = this.#run(id, entry).finally(() => {
-        this.#running.delete(id);
-        this.#wake(id);
-        this.pump();
-      });
+    if (this.#pumping) {
+      this.#again = true;
+      return;
     }
+    this.#pumping = true;
+    (async () => {
+      do {
+        this.#again = false;
+        while (!this.#stopped && this.#running.size < this.#o.concurrency) {
+          const job = await this.#o.store.claim(this.worker, this.#leaseMs);
+          if (!job) break;
+          // Stopped while claiming: the job goes straight back for another replica (or the next start).
+          if (this.#stopped) await this.#o.store.release(job.id, this.worker);
+          else this.#launch(job);
+        }
+      } while (this.#again && !this.#stopped);
+    })().catch((err) => this.#o.logger?.error("job claim failed", { error: String(err) }))
+      .finally(() => this.#pumping = false);
+  }
+
+  #launch(job: Job): void {
+    const controller = new AbortController();
+    const entry: Running = { controller, done: Promise.resolve() };
+    this.#running.set(job.id, entry);
+    entry.done = this.#run(job, entry).catch((err) =>
+      this.#o.logger?.error("job run failed", { job: job.id, error: String(err) })
+    ).finally(() => {
+      this.#running.delete(job.id);
+      this.#wake(job.id);
+      this.pump();
+    });
   }
 
   /** The ffmpeg process id of a running job (for tests and logs). */
@@ -90,23 +128,23 @@ export class JobRunner {
   /**
    * Cancels a job: it is marked cancelled at once; a running one is aborted and this resolves once its ffmpeg
    * has exited (the chunk already in the model finishes in the background and is dropped). A finished job is
-   * left as it is.
+   * left as it is. A job running on another replica of a shared store stops at that replica's next heartbeat.
    */
   async cancel(id: string): Promise<void> {
     // A job that already ended (its webhook may be on its way) keeps its status.
-    if (isFinal(this.#o.store.get(id)?.status ?? "cancelled")) return;
+    if (isFinal((await this.#o.store.get(id))?.status ?? "cancelled")) return;
     const run = this.#running.get(id);
     if (run) {
-      this.#o.store.setStatus(id, "cancelled");
+      run.cancelled = true;
+      await this.#o.store.setStatus(id, "cancelled");
       run.controller.abort(new ApiError("invalid_request", "Cannot finish job: it was cancelled"));
       // Bounded: a run that is still probing models has no ffmpeg yet and ends at its next check.
       await (run.exited ?? run.done);
       this.#wake(id);
       return;
     }
-    const job = this.#o.store.get(id);
-    if (job && !isFinal(job.status)) {
-      this.#o.store.setStatus(id, "cancelled");
+    const job = await this.#o.store.get(id);
+    if (job && !isFinal(job.status) && await this.#o.store.setStatus(id, "cancelled")) {
       await this.#cleanup(job);
       this.#wake(id);
       this.#o.onFinished?.(id);
@@ -128,9 +166,13 @@ export class JobRunner {
     });
   }
 
-  /** Stops starting jobs and aborts the running ones; they stay `running` in the store and resume on start. */
+  /**
+   * Stops starting jobs and aborts the running ones: they stay `running` in the SQLite store and resume on
+   * start; a shared store gets them back queued at once, for another replica.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
+    clearInterval(this.#poll);
     for (const r of this.#running.values()) r.controller.abort("shutdown");
     await Promise.all([...this.#running.values()].map((r) => r.done));
   }
@@ -140,14 +182,31 @@ export class JobRunner {
   }
 
   async #cleanup(job: Job): Promise<void> {
-    await Deno.remove(job.path).catch(() => {});
+    await this.#o.store.removeUpload(job);
   }
 
-  async #run(id: string, entry: Running): Promise<void> {
+  /**
+   * Renews the lease every third of LEASE_MS while the run lasts; a lease lost (taken over after a stall,
+   * cancelled on another replica) aborts the run without touching the job. A failed renewal (database
+   * unreachable) is retried at the next beat; the lease may expire meanwhile, and then the next chunk is refused.
+   */
+  #heartbeat(id: string, entry: Running): () => void {
+    if (!this.#o.store.shared) return () => {};
+    const beat = setInterval(async () => {
+      try {
+        if (!await this.#o.store.renew(id, this.worker, this.#leaseMs)) entry.controller.abort("lost");
+      } catch (err) {
+        this.#o.logger?.warn("job lease not renewed", { job: id, error: String(err) });
+      }
+    }, Math.max(50, this.#leaseMs / 3));
+    return () => clearInterval(beat);
+  }
+
+  async #run(job: Job, entry: Running): Promise<void> {
     const { store, logger } = this.#o;
-    const job = store.get(id);
-    if (!job || job.status !== "queued") return;
+    const id = job.id;
     const { signal } = entry.controller;
+    const worker = this.worker;
     const timer = setTimeout(
       () =>
         entry.controller.abort(
@@ -158,33 +217,42 @@ export class JobRunner {
         ),
       this.#o.timeoutMs,
     );
-    store.setStatus(id, "running");
+    const stopBeat = this.#heartbeat(id, entry);
     this.#wake(id);
-    logger?.info("job started", { job: id, resumeAt: job.done });
+    logger?.info("job started", { job: id, resumeAt: job.done, worker });
     try {
       await this.#frames(job, entry, signal);
       if (signal.aborted) throw signal.reason;
-      const done = store.get(id)!.done;
-      store.setStatus(id, "succeeded", { total: done });
+      const done = (await store.get(id))!.done;
+      if (!await store.setStatus(id, "succeeded", { total: done, worker })) throw "lost";
       logger?.info("job succeeded", { job: id, frames: done });
       await this.#cleanup(job);
       this.#o.onFinished?.(id);
     } catch (err) {
       const reason = signal.aborted ? signal.reason : err;
-      if (reason === "shutdown") return;
-      const cancelled = signal.aborted && reason instanceof ApiError && reason.code === "invalid_request";
+      if (reason === "shutdown") {
+        if (store.shared) await store.release(id, worker);
+        return;
+      }
+      const cancelled = entry.cancelled ||
+        (signal.aborted && reason instanceof ApiError && reason.code === "invalid_request");
+      if (reason === "lost" && !cancelled) {
+        // Another replica has the job now (or it was cancelled there): it writes the outcome.
+        logger?.warn("job lease lost", { job: id });
+        return;
+      }
       if (cancelled) {
-        store.setStatus(id, "cancelled");
         logger?.info("job cancelled", { job: id });
       } else {
         const { problem } = toProblem(reason, { instance: `/v1/jobs/${id}` });
         if (!(reason instanceof ApiError)) logger?.error("job failed", { job: id, error: String(reason) });
-        store.setStatus(id, "failed", { error: problem });
+        if (!await store.setStatus(id, "failed", { error: problem, worker })) return;
       }
       await this.#cleanup(job);
       this.#o.onFinished?.(id);
     } finally {
       clearTimeout(timer);
+      stopBeat();
     }
   }
 
@@ -237,12 +305,22 @@ export class JobRunner {
       if (signal.aborted) return;
       analysed += frames.length;
       const rate = analysed / Math.max(1e-3, (performance.now() - t0) / 1000);
-      this.#o.store.appendFrames(job.id, next, result.images, Math.round(rate * 100) / 100);
+      const stored = await this.#o.store.appendFrames(
+        job.id,
+        next,
+        result.images,
+        Math.round(rate * 100) / 100,
+        this.#o.store.shared ? this.worker : undefined,
+      );
+      if (!stored) {
+        entry.controller.abort("lost");
+        return;
+      }
       next += frames.length;
       this.#wake(job.id);
     };
     for await (
-      const frame of decodeVideo(job.path, {
+      const frame of decodeVideo(await this.#o.store.upload(job), {
         ffmpeg: this.#o.ffmpeg,
         fps: o.fps,
         start: o.start,

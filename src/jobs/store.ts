@@ -1,7 +1,14 @@
 /**
- * The embedded job store: one SQLite file (Deno's `node:sqlite`) in DATA_DIR holding the video jobs and their
- * per-frame results, written in chunks as the runner produces them. Jobs survive a restart; on open, jobs that
- * were running are queued again and resume after their last stored frame.
+ * The job stores: where video jobs, their queue, their uploads and their per-frame results live. The runner and
+ * the job service use only the {@link JobBackend} interface; two implementations, chosen by DATABASE_URL:
+ *
+ * - {@link JobStore} here, the embedded default: one SQLite file (Deno's `node:sqlite`) in DATA_DIR, results
+ *   written in chunks as the runner produces them, uploads as files. One process owns it, so its leases are
+ *   implicit: jobs survive a restart, and on open the jobs that were running are queued again and resume after
+ *   their last stored frame. Its methods answer synchronously.
+ * - `PgJobStore` (src/jobs/store_pg.ts): PostgreSQL shared by any number of replicas; a run holds a lease on its
+ *   job (owner + expiry, renewed by heartbeats), and a job whose lease expired is claimed by another replica,
+ *   which resumes it after its last stored frame.
  */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
@@ -62,6 +69,82 @@ export interface Job {
   webhook?: JobWebhook;
 }
 
+/** A value, or a promise of it: the SQLite store answers at once, Postgres later; callers await either. */
+export type Maybe<T> = T | Promise<T>;
+
+/** Options of {@link JobBackend.setStatus}. */
+export interface SetStatusOptions {
+  error?: Problem;
+  total?: number;
+  at?: number;
+  /**
+   * The lease holder making the change: it applies only while `worker` holds the job's lease and the job is
+   * running (a replica whose job was taken over or cancelled elsewhere changes nothing). Absent: the job changes
+   * unless it already ended (a cancel from any replica).
+   */
+  worker?: string;
+}
+
+/** The job store interface (see the module note). A method of a shared store rejects when the database does. */
+export interface JobBackend {
+  /** True when other processes share the store (Postgres): the runner then also polls it for work. */
+  readonly shared: boolean;
+  /** Stores a new job; a shared store also keeps its upload (`job.path`) where every replica can read it. */
+  insert(job: Job): Maybe<void>;
+  /** Appends a webhook delivery attempt to a job's record. */
+  addWebhookAttempt(id: string, attempt: WebhookAttempt): Maybe<void>;
+  /** Finished jobs with a webhook, oldest first (the caller decides which still need a delivery). */
+  finishedWithWebhook(): Maybe<Job[]>;
+  /** A job by id. */
+  get(id: string): Maybe<Job | undefined>;
+  /** The job `owner` submitted with `key`, if any. */
+  byIdempotencyKey(owner: string, key: string): Maybe<Job | undefined>;
+  /** Recent jobs, newest first, `limit` from `offset`; only `owner`'s when given. */
+  list(query: { owner?: string; limit: number; offset: number }): Maybe<Job[]>;
+  /** Sets the status and the fields that go with it; false when nothing changed (see `worker`). */
+  setStatus(id: string, status: JobStatus, options?: SetStatusOptions): Maybe<boolean>;
+  /**
+   * Claims the oldest job that is queued (or, shared, running under an expired lease) for `worker` for
+   * `leaseMs`: it is returned `running`, or undefined when there is none. Two claimers never get the same job.
+   */
+  claim(worker: string, leaseMs: number): Maybe<Job | undefined>;
+  /** Renews `worker`'s lease on a running job; false when it was lost (taken over, cancelled, ended). */
+  renew(id: string, worker: string, leaseMs: number): Maybe<boolean>;
+  /** Gives a running job back to the queue at once (a replica shutting down), only while `worker` holds it. */
+  release(id: string, worker: string): Maybe<void>;
+  /**
+   * Stores analysed frames at indexes `from`.. and moves `done` past them, in one transaction; with `worker`,
+   * only while it holds the lease and `done` is `from` (false otherwise: nothing stored).
+   */
+  appendFrames(
+    id: string,
+    from: number,
+    frames: readonly AnalyzedImage[],
+    rate?: number,
+    worker?: string,
+  ): Maybe<boolean>;
+  /** The stored frames of a job from index `from` (to the last stored one), in order. */
+  frames(id: string, from?: number): Maybe<AnalyzedImage[]>;
+  /**
+   * Queues again the jobs a previous process left running (SQLite: all of them; shared: those whose lease
+   * expired, the others belong to live replicas); returns their ids, oldest first.
+   */
+  requeueRunning(): Maybe<string[]>;
+  /** A path on this machine holding the job's upload (a shared store fetches it when this replica lacks it). */
+  upload(job: Job): Maybe<string>;
+  /** Deletes a job's upload (the job ended): from the store and from this machine. */
+  removeUpload(job: Job): Maybe<void>;
+  /** Deletes the jobs that finished before `at` (ms since the epoch) with their frames; returns how many. */
+  deleteFinishedBefore(at: number): Maybe<number>;
+  /** Closes the store. */
+  close(): Maybe<void>;
+}
+
+/** True for a status a job does not leave. */
+export function isFinalStatus(status: JobStatus): boolean {
+  return status === "succeeded" || status === "failed" || status === "cancelled";
+}
+
 interface Row {
   id: string;
   owner: string;
@@ -97,8 +180,9 @@ function fromRow(r: Row): Job {
   };
 }
 
-/** The job store over one SQLite database. */
-export class JobStore {
+/** The embedded job store over one SQLite database (see the module note). */
+export class JobStore implements JobBackend {
+  readonly shared = false;
   readonly db: DatabaseSync;
 
   /** Opens (creating) `jobs.sqlite` in `dir`, which must exist. */
@@ -191,24 +275,62 @@ export class JobStore {
     return rows.map(fromRow);
   }
 
-  /** Sets the status and the fields that go with it. */
+  /**
+   * Sets the status and the fields that go with it. With `worker` (a run of this process, whose lease is
+   * implicit) only while the job is running; false when nothing changed.
+   */
   setStatus(
     id: string,
     status: JobStatus,
-    { error, total, at = Date.now() }: { error?: Problem; total?: number; at?: number } = {},
-  ): void {
-    const final = status === "succeeded" || status === "failed" || status === "cancelled";
-    this.db.prepare(
+    { error, total, at = Date.now(), worker }: SetStatusOptions = {},
+  ): boolean {
+    const final = isFinalStatus(status);
+    const r = this.db.prepare(
       `UPDATE jobs SET status = ?,
          started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END,
          finished_at = CASE WHEN ? THEN ? ELSE finished_at END,
          error = COALESCE(?, error), total = COALESCE(?, total)
-       WHERE id = ?`,
+       WHERE id = ?${worker === undefined ? "" : " AND status = 'running'"}`,
     ).run(status, status, at, final ? 1 : 0, at, error ? JSON.stringify(error) : null, total ?? null, id);
+    return Number(r.changes) > 0;
+  }
+
+  /** Claims the oldest queued job (synchronous statements: nothing runs between the read and the update). */
+  claim(_worker: string, _leaseMs: number): Job | undefined {
+    const id = this.queued()[0];
+    if (id === undefined) return undefined;
+    this.setStatus(id, "running");
+    return this.get(id);
+  }
+
+  /** True while the job is running (one process: the lease cannot be taken over). */
+  renew(id: string, _worker: string, _leaseMs: number): boolean {
+    return this.get(id)?.status === "running";
+  }
+
+  /** Queues a running job again. */
+  release(id: string, _worker: string): void {
+    this.db.prepare(`UPDATE jobs SET status = 'queued' WHERE id = ? AND status = 'running'`).run(id);
+  }
+
+  /** The upload's file in DATA_DIR. */
+  upload(job: Job): string {
+    return job.path;
+  }
+
+  /** Deletes the upload's file. */
+  removeUpload(job: Job): Promise<void> {
+    return Deno.remove(job.path).catch(() => {});
   }
 
   /** Appends analysed frames from index `from` and moves `done` past them, in one transaction. */
-  appendFrames(id: string, from: number, frames: readonly AnalyzedImage[], rate?: number): void {
+  appendFrames(
+    id: string,
+    from: number,
+    frames: readonly AnalyzedImage[],
+    rate?: number,
+    _worker?: string,
+  ): boolean {
     const insert = this.db.prepare(`INSERT OR REPLACE INTO frames (job, idx, data) VALUES (?, ?, ?)`);
     this.db.exec("BEGIN");
     try {
@@ -219,6 +341,7 @@ export class JobStore {
         id,
       );
       this.db.exec("COMMIT");
+      return true;
     } catch (err) {
       this.db.exec("ROLLBACK");
       throw err;

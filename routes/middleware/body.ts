@@ -33,11 +33,12 @@ export interface JsonLimits {
 }
 
 /**
- * The token limit of JSON bodies for `config`: a frame of `/v1/videos/frames` is `{"image":...,"timestamp":...}`
- * (4 tokens with its comma), MAX_FRAMES of them, plus 256 for the options and envelopes (1280 by default).
+ * The token limit of JSON bodies for `config`: a frame of `/v1/videos/frames` is `{"image":"data:...;base64,...",
+ * "timestamp":...},` (7 tokens with a `data:` URL's `:` and `,`), so 8 per frame for MAX_FRAMES of them plus 256
+ * for the options and envelopes (2304 by default; tests/routes/body_test.ts checks the largest request fits).
  */
 export function jsonTokenLimit(config: Pick<Config, "maxFrames">): number {
-  return 4 * config.maxFrames + 256;
+  return 8 * config.maxFrames + 256;
 }
 
 const COLON = 0x3a, COMMA = 0x2c, BRACE = 0x7b, BRACKET = 0x5b;

@@ -383,6 +383,21 @@ export const V2ModelMetadata = z.object({
 
 export const V2ModelReady = z.object({ name: z.string(), ready: z.boolean() }).openapi("V2ModelReady");
 
+/**
+ * A flat array of numbers, checked in one loop that stops at the first element that is not a number (its issue
+ * names its index): `z.array(z.number())` makes one issue per bad element, and two million strings held the main
+ * thread for 4.6 s.
+ */
+const NumberArray = z.custom<number[]>((v) => Array.isArray(v), "Invalid input: expected array")
+  .superRefine((v, ctx) => {
+    for (let i = 0; i < v.length; i++) {
+      if (typeof v[i] === "number") continue;
+      const got = v[i] === null ? "null" : Array.isArray(v[i]) ? "array" : typeof v[i];
+      ctx.addIssue({ code: "custom", path: [i], message: `Invalid input: expected number, received ${got}` });
+      return;
+    }
+  }).openapi({ type: "array", items: { type: "number" } });
+
 // Strict like the v1 bodies: a misspelt field (`input` for `inputs`, `content` for `data`) is a 400 naming it; the
 // protocol's extension point is `parameters`, which stays open.
 export const V2InferInput = z.strictObject({
@@ -390,7 +405,7 @@ export const V2InferInput = z.strictObject({
   shape: z.array(z.number().int().min(0)),
   datatype: z.string().openapi({ description: "Element type; this server takes `FP32`", example: "FP32" }),
   parameters: z.record(z.string(), z.unknown()).optional(),
-  data: z.array(z.number()).openapi({ description: "The elements, flat, in row-major order" }),
+  data: NumberArray.openapi({ description: "The elements, flat, in row-major order" }),
 }).openapi("V2InferInput", { description: "An Open Inference Protocol input tensor (JSON)" });
 
 export const V2InferRequest = z.strictObject({

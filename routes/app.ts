@@ -24,7 +24,7 @@ import { cors } from "./middleware/cors.ts";
 import { auth } from "./middleware/auth.ts";
 import { rateLimit } from "./middleware/rate_limit.ts";
 import { accepts } from "./middleware/accepts.ts";
-import { bodyReader } from "./middleware/body.ts";
+import { bodyReader, jsonTokenLimit } from "./middleware/body.ts";
 import { videoUpload } from "./middleware/upload.ts";
 import { buildOpenApiDocument } from "../openapi/document.ts";
 
@@ -76,8 +76,13 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
 
   const guard = auth(config.apiKeys, config.trustedProxies);
   const limit = config.rateLimitPerMin > 0 ? rateLimit(config.rateLimitPerMin) : undefined;
-  // Bodies are read once, in full, before validation: limit on size and time, early close -> 400.
-  const body = bodyReader({ maxBytes: config.maxBodyBytes, timeoutMs: config.bodyTimeoutMs });
+  // Bodies are read once, in full, before validation: limit on size and time, early close -> 400. A JSON body
+  // has a lower size limit and a cap on its keys and values, checked before it is parsed.
+  const json = (e: Endpoint) => ({
+    maxBytes: config.maxJsonBodyBytes,
+    maxTokens: jsonTokenLimit(config),
+    countValues: !e.numberArrays,
+  });
   // Several methods on one path (GET and DELETE /v1/jobs/{id}) share its middleware: register it once.
   const guarded = new Set<string>();
   for (const e of ENDPOINTS) {
@@ -94,7 +99,7 @@ export function createApp(deps: Deps): OpenAPIHono<AppEnv> {
       const method = e.route.method.toUpperCase();
       const gate = accepts(types, e.accepted ?? types.join(", "));
       const maxBytes = e.maxBodyBytes?.(config) ?? config.maxBodyBytes;
-      const limited = e.maxBodyBytes ? bodyReader({ maxBytes, timeoutMs: config.bodyTimeoutMs }) : body;
+      const limited = bodyReader({ maxBytes, timeoutMs: config.bodyTimeoutMs, json: json(e) });
       // Raw video bodies go to a file as they arrive; a multipart upload is still read into memory.
       const spool = e.spool
         ? videoUpload({ dir: e.spool(config), maxBytes, timeoutMs: config.bodyTimeoutMs })

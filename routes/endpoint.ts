@@ -17,6 +17,11 @@ export interface Endpoint {
   accepted?: string;
   /** For a route with a body: its size limit when it is not MAX_BODY_BYTES (video uploads). */
   maxBodyBytes?: (config: Readonly<Config>) => number;
+  /**
+   * For a route whose JSON body carries long number arrays (KServe V2 tensors): its values are not counted
+   * against the JSON token limit (routes/middleware/body.ts), only its keys, objects and arrays.
+   */
+  numberArrays?: boolean;
   /** For a route taking `video/*`: the folder raw bodies are written to as they arrive (not held in memory). */
   spool?: (config: Readonly<Config>) => string;
 }
@@ -25,13 +30,17 @@ export interface Endpoint {
 export function endpoint<R extends RouteConfig>(
   route: R,
   handler: RouteHandler<R, AppEnv>,
-  { accepted, maxBodyBytes, spool }: Pick<Endpoint, "accepted" | "maxBodyBytes" | "spool"> = {},
+  { accepted, maxBodyBytes, numberArrays, spool }: Pick<
+    Endpoint,
+    "accepted" | "maxBodyBytes" | "numberArrays" | "spool"
+  > = {},
 ): Endpoint {
   return {
     route,
     handler: handler as Endpoint["handler"],
     ...(accepted ? { accepted } : {}),
     ...(maxBodyBytes ? { maxBodyBytes } : {}),
+    ...(numberArrays ? { numberArrays } : {}),
     ...(spool ? { spool } : {}),
   };
 }

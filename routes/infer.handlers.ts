@@ -26,4 +26,6 @@ export const v2InferHandler: RouteHandler<typeof v2Infer, AppEnv> = async (c) =>
 };
 
 /** The V2 inference resource. */
-export const INFER_ENDPOINTS = [endpoint(v2Infer, v2InferHandler, { accepted: "application/json" })];
+export const INFER_ENDPOINTS = [
+  endpoint(v2Infer, v2InferHandler, { accepted: "application/json", numberArrays: true }),
+];

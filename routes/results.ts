@@ -48,21 +48,48 @@ export async function analyzeRequest(
     Math.max(0, deadline - performance.now()),
   );
   const signal = AbortSignal.any([c.req.raw.signal, expired.signal]);
-  const result = await withDeadline(
-    analyzeImages(inputs, options, {
-      model,
-      faces: registry.faces,
-      maxPixels: config.maxPixels,
+  const result = await countAborted(
+    c,
+    signal,
+    withDeadline(
+      analyzeImages(inputs, options, {
+        model,
+        faces: registry.faces,
+        maxPixels: config.maxPixels,
+        deadline,
+        tag: c.get("requestId"),
+        maxBatch: config.maxBatch,
+        imageSlots: registry.imageSlots,
+        frames,
+        signal,
+      }),
       deadline,
-      tag: c.get("requestId"),
-      maxBatch: config.maxBatch,
-      imageSlots: registry.imageSlots,
-      frames,
-      signal,
-    }),
-    deadline,
+    ),
   ).finally(() => clearTimeout(timer));
   return { model, result };
+}
+
+/**
+ * `work`, counting in `fer_requests_aborted_total{route, reason}` an inference request stopped by its signal
+ * (`client_closed`: the client left; `deadline_exceeded`): the requests whose remaining frames and queued faces
+ * were dropped (see Reliability in the README).
+ */
+async function countAborted<T>(c: Context<AppEnv>, signal: AbortSignal, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    const reason = signal.reason ?? err;
+    if (signal.aborted || (err instanceof ApiError && err.code === "deadline_exceeded")) {
+      c.get("deps").metrics.counter(
+        "fer_requests_aborted_total",
+        "Inference requests stopped before their answer (client gone or deadline), their pending work dropped",
+      )({
+        route: c.req.routePath,
+        reason: reason instanceof ApiError ? reason.code : "aborted",
+      });
+    }
+    throw err;
+  }
 }
 
 /** The model that answered, as `ModelRef`. */

@@ -354,6 +354,8 @@ export async function analyzeImages(
     const analyzed: AnalyzedImage = { width: image.width, height: image.height, faces: [] };
     const ready: { slot: Slot; tensor: Float32Array }[] = [];
     for (const f of found) {
+      // Between faces too: a crowded frame's crops (the exact warp) are the costly part once detection ran.
+      ctx.signal?.throwIfAborted();
       // A frame that already has the model's input size and needs no alignment is used as it is.
       const asIs = !f && spec.resize === "fill" && image.width === spec.size.width &&
         image.height === spec.size.height;
@@ -428,6 +430,8 @@ export async function analyzeImages(
     )
     : 0;
   for (let k = 0; k < slots.length; k++) {
+    // The attention PNGs of a request whose client left are never sent: stop encoding them.
+    if (options.attention) ctx.signal?.throwIfAborted();
     const s = slots[k];
     s.face.scores = toCanonical(outputs[k].scores, model.manifest.labels);
     if (options.attention && s.crop && outputs[k].attention) {

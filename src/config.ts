@@ -130,6 +130,12 @@ export const CONFIG = {
     "26214400",
     "Largest request body in bytes (counted on the stream), else 413.",
   ),
+  MAX_JSON_BODY_BYTES: setting(
+    "maxJsonBodyBytes",
+    int("MAX_JSON_BODY_BYTES"),
+    "0",
+    "Largest JSON request body in bytes, at most `MAX_BODY_BYTES`, else 413 (send large images as multipart or a raw body). 0 = a third of `MAX_BODY_BYTES` (8 MiB by default): after base64's 4/3 expansion it carries a 6.25 MiB image, and parsing it stays short (README, Reliability).",
+  ),
   HEADERS_TIMEOUT_MS: setting(
     "headersTimeoutMs",
     int("HEADERS_TIMEOUT_MS", { min: 1 }),
@@ -346,7 +352,15 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       `Cannot start: invalid configuration: MAX_QUEUE=${e.MAX_QUEUE} is below MAX_BATCH=${e.MAX_BATCH} (MAX_QUEUE must be >= MAX_BATCH)`,
     );
   }
+  if (e.MAX_JSON_BODY_BYTES > e.MAX_BODY_BYTES) {
+    // JSON bodies are read under MAX_BODY_BYTES first: a higher JSON limit could never apply.
+    throw new Error(
+      `Cannot start: invalid configuration: MAX_JSON_BODY_BYTES=${e.MAX_JSON_BODY_BYTES} is above MAX_BODY_BYTES=${e.MAX_BODY_BYTES} (MAX_JSON_BODY_BYTES must be <= MAX_BODY_BYTES)`,
+    );
+  }
   const config: Record<string, unknown> = {};
   for (const v of ENV_VARS) config[CONFIG[v.name].key] = e[v.name];
+  // 0: derived from MAX_BODY_BYTES (a JSON image is base64, 4/3 of its bytes; see the CONFIG row).
+  if (e.MAX_JSON_BODY_BYTES === 0) config.maxJsonBodyBytes = Math.floor(e.MAX_BODY_BYTES / 3);
   return Object.freeze(config as Config);
 }

@@ -50,3 +50,13 @@ Deno.test("loadConfig() refuses MAX_QUEUE below MAX_BATCH and has its own video 
   assert.equal(c.bodyTimeoutMs, 30000);
   assert.ok(c.videoTimeoutMs > c.requestTimeoutMs);
 });
+
+Deno.test("loadConfig(): MAX_JSON_BODY_BYTES defaults to a third of MAX_BODY_BYTES and may not exceed it", () => {
+  assert.equal(loadConfig({}).maxJsonBodyBytes, Math.floor(26214400 / 3));
+  assert.equal(loadConfig({ MAX_BODY_BYTES: "3000000" }).maxJsonBodyBytes, 1000000);
+  assert.equal(loadConfig({ MAX_JSON_BODY_BYTES: "65536" }).maxJsonBodyBytes, 65536);
+  assert.throws(
+    () => loadConfig({ MAX_BODY_BYTES: "1048576", MAX_JSON_BODY_BYTES: "2097152" }),
+    /MAX_JSON_BODY_BYTES=2097152 is above MAX_BODY_BYTES=1048576/,
+  );
+});

@@ -15,7 +15,6 @@
  * Prints a table and one JSON line.
  */
 import { parseArgs } from "node:util";
-import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import { createFacePipeline } from "../../src/faces/pipeline.ts";
 import { alignedCrop } from "../../src/faces/prepare.ts";

@@ -157,7 +157,8 @@ Deno.test("model/models.ts --if-missing prints what it kept", async () => {
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   assert.match(text, /kept +.*face-detector-ssd\.onnx \(ssd-mobilenetv1/);
   assert.match(text, /human-emotion\.onnx \(human-emotion/);
-  assert.match(text, /face-api models ready .* in /);
+  assert.match(text, /face-api models, .* ready in /);
+  assert.match(text, /face-detector-blazeface\.onnx \(blazeface-front/);
 });
 
 Deno.test("face-api ONNX nets take any batch size: batch of 2 equals two batches of 1", async () => {

@@ -114,6 +114,7 @@ export function startServer(
     modelDir: config.modelDir,
     executionProvider: config.executionProvider,
     intraOpThreads: config.intraOpThreads,
+    allowSpinning: config.threadSpinning,
     maxBatch: config.maxBatch,
     maxDelayMs: config.maxDelayMs,
     maxQueue: config.maxQueue,

@@ -383,6 +383,7 @@ export async function main(args: string[], env = Deno.env.toObject()): Promise<n
       modelDir: a.modelDir ?? config.modelDir,
       executionProvider: config.executionProvider,
       intraOpThreads: config.intraOpThreads,
+      allowSpinning: config.threadSpinning,
       maxBatch: config.maxBatch,
       maxDelayMs: config.maxDelayMs,
       maxQueue: config.maxQueue,

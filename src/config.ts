@@ -82,6 +82,12 @@ export const CONFIG = {
     "0",
     "onnxruntime intra-op threads per session (0 = onnxruntime's default).",
   ),
+  THREAD_SPINNING: setting(
+    "threadSpinning",
+    z.enum(["on", "off"], { message: "THREAD_SPINNING must be on or off" }).transform((v) => v === "on"),
+    "off",
+    "`on`: onnxruntime's threads spin waiting for work between runs (its default); `off`: they sleep, leaving the cores to the other sessions and the event loop (measured: 30% more photos/s under 4 clients on 2 cores).",
+  ),
   MAX_BATCH: setting(
     "maxBatch",
     int("MAX_BATCH", { min: 1, max: 1024 }),

@@ -45,6 +45,8 @@ export interface RegistryOptions {
   modelDir: string;
   executionProvider?: ExecutionProvider;
   intraOpThreads?: number;
+  /** onnxruntime threads spin between runs (its default); the server turns it off (`THREAD_SPINNING`). */
+  allowSpinning?: boolean;
   maxBatch?: number;
   maxDelayMs?: number;
   maxQueue?: number;
@@ -63,6 +65,7 @@ export interface RegistryOptions {
     modelDir: string;
     executionProvider: ExecutionProvider;
     intraOpNumThreads?: number;
+    allowSpinning?: boolean;
   }) => Promise<FaceDetector | undefined>;
 }
 
@@ -185,6 +188,7 @@ export async function loadRegistry(
     modelDir,
     executionProvider = "cpu",
     intraOpThreads,
+    allowSpinning,
     maxBatch = 32,
     maxDelayMs = 2,
     maxQueue = 2048,
@@ -255,16 +259,22 @@ export async function loadRegistry(
   ]);
   // The face nets open while the expression models load (onnxruntime builds sessions off the main thread):
   // the two are independent and together are most of the cold start.
-  const facesPending = createFaces?.({ modelDir, executionProvider, intraOpNumThreads: threads });
+  const facesPending = createFaces?.({
+    modelDir,
+    executionProvider,
+    intraOpNumThreads: threads,
+    allowSpinning,
+  });
   facesPending?.catch(() => {}); // awaited below; a model failing first must not leave it unhandled
   const models = new Map<string, LoadedModel>();
   for (const { path, manifest } of manifests) {
     const t0 = performance.now();
-    const session = await openModel(path, { executionProvider, intraOpNumThreads: threads }).catch((err) => {
-      throw new Error(
-        `Cannot start: model "${manifest.id}" (${path}) does not load: ${(err as Error).message}`,
-      );
-    });
+    const session = await openModel(path, { executionProvider, intraOpNumThreads: threads, allowSpinning })
+      .catch((err) => {
+        throw new Error(
+          `Cannot start: model "${manifest.id}" (${path}) does not load: ${(err as Error).message}`,
+        );
+      });
     if (session.fallbackReason) {
       logger?.warn("execution provider fallback", { model: manifest.id, reason: session.fallbackReason });
     }

@@ -18,6 +18,12 @@ export interface OpenOptions {
   executionProvider?: ExecutionProvider;
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
+  /**
+   * Let the session's threads spin between runs (onnxruntime's default, `true`). A server with several sessions on
+   * few cores does better with `false`: idle spinning threads take the cores the busy session and the event loop
+   * need.
+   */
+  allowSpinning?: boolean;
   /** Verify the file's sha256 against the manifest (reads the whole file once). */
   verifyChecksum?: boolean;
 }
@@ -92,7 +98,7 @@ function contractProblems(session: ort.InferenceSession, manifest: Manifest): st
 async function createSession(
   bytes: Uint8Array,
   provider: ExecutionProvider,
-  { intraOpNumThreads, interOpNumThreads }: OpenOptions,
+  { intraOpNumThreads, interOpNumThreads, allowSpinning }: OpenOptions,
 ): Promise<ort.InferenceSession> {
   // A failed CUDA attempt makes onnxruntime print raw `[E:onnxruntime:...]` lines on stderr before we log the
   // fallback as JSON; the environment log level (read once, at the first session) silences them for the process.
@@ -105,6 +111,10 @@ async function createSession(
     ...(intraOpNumThreads !== undefined ? { intraOpNumThreads } : {}),
     ...(interOpNumThreads !== undefined ? { interOpNumThreads } : {}),
     logSeverityLevel: provider === "cuda" ? 4 : 3,
+    // Session config entries (onnxruntime_session_options_config_keys.h); the Node binding takes them as `extra`.
+    ...(allowSpinning === false
+      ? { extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } } }
+      : {}),
   });
 }
 
@@ -114,8 +124,8 @@ async function createSession(
  */
 export async function openModel(
   manifestPath: string,
-  { executionProvider = "cpu", intraOpNumThreads, interOpNumThreads, verifyChecksum = true }: OpenOptions =
-    {},
+  { executionProvider = "cpu", intraOpNumThreads, interOpNumThreads, allowSpinning, verifyChecksum = true }:
+    OpenOptions = {},
 ): Promise<ModelSession> {
   const manifest = await readManifest(manifestPath);
   const file = join(dirname(manifestPath), manifest.file);
@@ -137,14 +147,14 @@ export async function openModel(
   let fallbackReason: string | undefined;
   let session: ort.InferenceSession;
   try {
-    session = await createSession(bytes, provider, { intraOpNumThreads, interOpNumThreads });
+    session = await createSession(bytes, provider, { intraOpNumThreads, interOpNumThreads, allowSpinning });
   } catch (err) {
     if (provider === "cpu") {
       throw new Error(`Cannot load model "${manifest.file}": ${(err as Error).message}`);
     }
     fallbackReason = `${provider} unavailable: ${(err as Error).message.split("\n")[0]}`;
     provider = "cpu";
-    session = await createSession(bytes, provider, { intraOpNumThreads, interOpNumThreads });
+    session = await createSession(bytes, provider, { intraOpNumThreads, interOpNumThreads, allowSpinning });
   }
   const problems = contractProblems(session, manifest);
   if (problems.length) {

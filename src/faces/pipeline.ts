@@ -80,6 +80,8 @@ export interface FacePipelineOptions {
   modelDir?: string;
   executionProvider?: ExecutionProvider;
   intraOpNumThreads?: number;
+  /** onnxruntime threads spin between runs (default true, onnxruntime's own default). */
+  allowSpinning?: boolean;
 }
 
 /**
@@ -104,9 +106,10 @@ export function missingFaceModels(modelDir: string): string[] {
 
 /** Opens the eager detectors and the landmark net once; reuse the pipeline for every image. */
 export async function createFacePipeline(
-  { modelDir = DEFAULT_MODEL_DIR, executionProvider = "cpu", intraOpNumThreads }: FacePipelineOptions = {},
+  { modelDir = DEFAULT_MODEL_DIR, executionProvider = "cpu", intraOpNumThreads, allowSpinning }:
+    FacePipelineOptions = {},
 ): Promise<FacePipeline> {
-  const opts = { executionProvider, intraOpNumThreads };
+  const opts = { executionProvider, intraOpNumThreads, allowSpinning };
   // Keyed by manifest file: detectors that run the same net in other ways share one session.
   const sessions = new Map<string, Promise<ModelSession>>();
   const open = (net: DetectorNet) =>

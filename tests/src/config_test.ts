@@ -60,3 +60,12 @@ Deno.test("loadConfig(): MAX_JSON_BODY_BYTES defaults to a third of MAX_BODY_BYT
     /MAX_JSON_BODY_BYTES=2097152 is above MAX_BODY_BYTES=1048576/,
   );
 });
+
+Deno.test("loadConfig(): THREAD_SPINNING is off by default, on or off only", () => {
+  assert.equal(loadConfig({}).threadSpinning, false);
+  assert.equal(loadConfig({ THREAD_SPINNING: "on" }).threadSpinning, true);
+  assert.throws(
+    () => loadConfig({ THREAD_SPINNING: "yes" }),
+    (e: Error) => e.message.includes('THREAD_SPINNING="yes"'),
+  );
+});

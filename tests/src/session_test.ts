@@ -25,3 +25,19 @@ Deno.test("openModel() with cuda: a failed CUDA attempt logs no raw onnxruntime 
   if (result.provider === "cpu") assert.match(result.fallback, /^cuda unavailable/);
   assert.doesNotMatch(stderr, /\[E:onnxruntime/);
 });
+
+Deno.test("openModel() with allowSpinning false opens and answers exactly as with spinning", async () => {
+  const { buildFaceApiModels } = await import("../../model/faceapi/nets.ts");
+  const { openModel } = await import("../../src/session.ts");
+  const dir = new URL("../../artifacts/models/", import.meta.url).pathname;
+  await buildFaceApiModels({ out: dir, ifMissing: true });
+  const [a, b] = await Promise.all([
+    openModel(dir + "face-expression.manifest.json", { allowSpinning: false }),
+    openModel(dir + "face-expression.manifest.json"),
+  ]);
+  const data = Float32Array.from({ length: 112 * 112 * 3 }, (_, i) => (i * 7) % 256);
+  const feed = { [a.inputNames[0]]: { data, dims: [1, 112, 112, 3] } };
+  const [x, y] = [await a.run(feed), await b.run(feed)];
+  for (const k of Object.keys(y)) assert.deepEqual([...x[k].data], [...y[k].data], k);
+  await Promise.all([a.release(), b.release()]);
+});

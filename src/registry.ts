@@ -257,8 +257,8 @@ export async function loadRegistry(
     16,
     32,
   ]);
-  // The face nets open while the expression models load (onnxruntime builds sessions off the main thread):
-  // the two are independent and together are most of the cold start.
+  // The face nets open while the expression models load: independent work whose file reads and checksums
+  // overlap (onnxruntime-node builds each session synchronously behind a setImmediate).
   const facesPending = createFaces?.({
     modelDir,
     executionProvider,

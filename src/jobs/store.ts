@@ -145,39 +145,68 @@ export function isFinalStatus(status: JobStatus): boolean {
   return status === "succeeded" || status === "failed" || status === "cancelled";
 }
 
-interface Row {
+/**
+ * A job's row as either backend returns it: SQLite gives numbers and JSON text; PostgreSQL gives int8 columns as
+ * strings (pg keeps them exact; ms since the epoch fit a double) and the jsonb webhook as an object.
+ */
+export interface JobRow {
   id: string;
   owner: string;
   idem: string | null;
   status: JobStatus;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
+  created_at: number | string;
+  started_at: number | string | null;
+  finished_at: number | string | null;
   body: string;
   done: number;
   total: number;
   rate: number | null;
   error: string | null;
-  webhook: string | null;
+  webhook: string | Job["webhook"] | null;
 }
 
-function fromRow(r: Row): Job {
+/** The job a row holds (both backends). */
+export function jobFromRow(r: JobRow): Job {
   const body = JSON.parse(r.body) as Pick<Job, "options" | "model" | "video" | "frameSize" | "path">;
   return {
     id: r.id,
     owner: r.owner,
     ...(r.idem ? { idempotencyKey: r.idem } : {}),
     status: r.status,
-    createdAt: r.created_at,
-    ...(r.started_at !== null ? { startedAt: r.started_at } : {}),
-    ...(r.finished_at !== null ? { finishedAt: r.finished_at } : {}),
+    createdAt: Number(r.created_at),
+    ...(r.started_at !== null ? { startedAt: Number(r.started_at) } : {}),
+    ...(r.finished_at !== null ? { finishedAt: Number(r.finished_at) } : {}),
     ...body,
     done: r.done,
     total: r.total,
     ...(r.rate !== null ? { rate: r.rate } : {}),
     ...(r.error ? { error: JSON.parse(r.error) } : {}),
-    ...(r.webhook ? { webhook: JSON.parse(r.webhook) } : {}),
+    ...(r.webhook ? { webhook: typeof r.webhook === "string" ? JSON.parse(r.webhook) : r.webhook } : {}),
   };
+}
+
+/**
+ * A new job's column values in the order both backends insert them: id, owner, idem, status, created_at, body
+ * (options, model, video, frame size, upload path as JSON), done, total, webhook.
+ */
+export function jobInsertValues(job: Job): (string | number | null)[] {
+  return [
+    job.id,
+    job.owner,
+    job.idempotencyKey ?? null,
+    job.status,
+    job.createdAt,
+    JSON.stringify({
+      options: job.options,
+      model: job.model,
+      video: job.video,
+      frameSize: job.frameSize,
+      path: job.path,
+    }),
+    job.done,
+    job.total,
+    job.webhook ? JSON.stringify(job.webhook) : null,
+  ];
 }
 
 /** The embedded job store over one SQLite database (see the module note). */
@@ -212,23 +241,7 @@ export class JobStore implements JobBackend {
     this.db.prepare(
       `INSERT INTO jobs (id, owner, idem, status, created_at, body, done, total, webhook)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      job.id,
-      job.owner,
-      job.idempotencyKey ?? null,
-      job.status,
-      job.createdAt,
-      JSON.stringify({
-        options: job.options,
-        model: job.model,
-        video: job.video,
-        frameSize: job.frameSize,
-        path: job.path,
-      }),
-      job.done,
-      job.total,
-      job.webhook ? JSON.stringify(job.webhook) : null,
-    );
+    ).run(...jobInsertValues(job));
   }
 
   /** Appends a webhook delivery attempt to a job's record. */
@@ -242,22 +255,22 @@ export class JobStore implements JobBackend {
   finishedWithWebhook(): Job[] {
     const rows = this.db.prepare(
       `SELECT * FROM jobs WHERE webhook IS NOT NULL AND finished_at IS NOT NULL ORDER BY finished_at`,
-    ).all() as unknown as Row[];
-    return rows.map(fromRow);
+    ).all() as unknown as JobRow[];
+    return rows.map(jobFromRow);
   }
 
   /** A job by id. */
   get(id: string): Job | undefined {
-    const r = this.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as Row | undefined;
-    return r ? fromRow(r) : undefined;
+    const r = this.db.prepare(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow | undefined;
+    return r ? jobFromRow(r) : undefined;
   }
 
   /** The job `owner` submitted with `key`, if any. */
   byIdempotencyKey(owner: string, key: string): Job | undefined {
     const r = this.db.prepare(`SELECT * FROM jobs WHERE owner = ? AND idem = ?`).get(owner, key) as
-      | Row
+      | JobRow
       | undefined;
-    return r ? fromRow(r) : undefined;
+    return r ? jobFromRow(r) : undefined;
   }
 
   /** Recent jobs, newest first, `limit` from `offset`; only `owner`'s when given. */
@@ -271,8 +284,8 @@ export class JobStore implements JobBackend {
         : this.db.prepare(
           `SELECT * FROM jobs WHERE owner = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
         )
-          .all(owner, limit, offset)) as unknown as Row[];
-    return rows.map(fromRow);
+          .all(owner, limit, offset)) as unknown as JobRow[];
+    return rows.map(jobFromRow);
   }
 
   /**

@@ -12,7 +12,16 @@ import { join } from "node:path";
 import type { AnalyzedImage } from "../classify.ts";
 import { ApiError } from "../errors.ts";
 import type { WebhookAttempt } from "./webhook.ts";
-import { isFinalStatus, type Job, type JobBackend, type JobStatus, type SetStatusOptions } from "./store.ts";
+import {
+  isFinalStatus,
+  type Job,
+  type JobBackend,
+  jobFromRow,
+  jobInsertValues,
+  type JobRow,
+  type JobStatus,
+  type SetStatusOptions,
+} from "./store.ts";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS fer_jobs (
@@ -44,42 +53,6 @@ function unreachable(err: unknown): never {
     `Cannot reach the job database: ${err instanceof Error ? err.message : String(err)}`,
     { retryAfterSeconds: 5, cause: err },
   );
-}
-
-interface Row {
-  id: string;
-  owner: string;
-  idem: string | null;
-  status: JobStatus;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  body: string;
-  done: number;
-  total: number;
-  rate: number | null;
-  error: string | null;
-  webhook: Job["webhook"] | null;
-}
-
-function fromRow(r: Row): Job {
-  const body = JSON.parse(r.body) as Pick<Job, "options" | "model" | "video" | "frameSize" | "path">;
-  return {
-    id: r.id,
-    owner: r.owner,
-    ...(r.idem ? { idempotencyKey: r.idem } : {}),
-    status: r.status,
-    // bigint columns arrive as strings (pg keeps int8 exact); ms since the epoch fit a double.
-    createdAt: Number(r.created_at),
-    ...(r.started_at !== null ? { startedAt: Number(r.started_at) } : {}),
-    ...(r.finished_at !== null ? { finishedAt: Number(r.finished_at) } : {}),
-    ...body,
-    done: r.done,
-    total: r.total,
-    ...(r.rate !== null ? { rate: r.rate } : {}),
-    ...(r.error ? { error: JSON.parse(r.error) } : {}),
-    ...(r.webhook ? { webhook: r.webhook } : {}),
-  };
 }
 
 /** Options of {@link PgJobStore}. */
@@ -122,7 +95,7 @@ export class PgJobStore implements JobBackend {
     return this.#ready;
   }
 
-  async #q<R extends pg.QueryResultRow = Row>(
+  async #q<R extends pg.QueryResultRow = JobRow>(
     text: string,
     values: unknown[] = [],
   ): Promise<pg.QueryResult<R>> {
@@ -161,23 +134,7 @@ export class PgJobStore implements JobBackend {
       await c.query(
         `INSERT INTO fer_jobs (id, owner, idem, status, created_at, body, done, total, webhook)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [
-          job.id,
-          job.owner,
-          job.idempotencyKey ?? null,
-          job.status,
-          job.createdAt,
-          JSON.stringify({
-            options: job.options,
-            model: job.model,
-            video: job.video,
-            frameSize: job.frameSize,
-            path: job.path,
-          }),
-          job.done,
-          job.total,
-          job.webhook ? JSON.stringify(job.webhook) : null,
-        ],
+        jobInsertValues(job),
       );
       await c.query(`INSERT INTO fer_uploads (job, bytes) VALUES ($1, $2)`, [job.id, bytes]);
     });
@@ -195,17 +152,17 @@ export class PgJobStore implements JobBackend {
     const r = await this.#q(
       `SELECT * FROM fer_jobs WHERE webhook IS NOT NULL AND finished_at IS NOT NULL ORDER BY finished_at`,
     );
-    return r.rows.map(fromRow);
+    return r.rows.map(jobFromRow);
   }
 
   async get(id: string): Promise<Job | undefined> {
     const r = await this.#q(`SELECT * FROM fer_jobs WHERE id = $1`, [id]);
-    return r.rows[0] ? fromRow(r.rows[0]) : undefined;
+    return r.rows[0] ? jobFromRow(r.rows[0]) : undefined;
   }
 
   async byIdempotencyKey(owner: string, key: string): Promise<Job | undefined> {
     const r = await this.#q(`SELECT * FROM fer_jobs WHERE owner = $1 AND idem = $2`, [owner, key]);
-    return r.rows[0] ? fromRow(r.rows[0]) : undefined;
+    return r.rows[0] ? jobFromRow(r.rows[0]) : undefined;
   }
 
   async list({ owner, limit, offset }: { owner?: string; limit: number; offset: number }): Promise<Job[]> {
@@ -218,7 +175,7 @@ export class PgJobStore implements JobBackend {
         `SELECT * FROM fer_jobs WHERE owner = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
         [owner, limit, offset],
       );
-    return r.rows.map(fromRow);
+    return r.rows.map(jobFromRow);
   }
 
   async setStatus(
@@ -264,7 +221,7 @@ export class PgJobStore implements JobBackend {
        RETURNING *`,
       [worker, leaseMs, Date.now()],
     );
-    return r.rows[0] ? fromRow(r.rows[0]) : undefined;
+    return r.rows[0] ? jobFromRow(r.rows[0]) : undefined;
   }
 
   async renew(id: string, worker: string, leaseMs: number): Promise<boolean> {

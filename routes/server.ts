@@ -8,7 +8,7 @@
 import { type Config, loadConfig } from "../src/config.ts";
 import { createLogger, type Logger } from "../src/logger.ts";
 import { createMetrics, type Metrics } from "../src/metrics.ts";
-import { loadRegistry } from "../src/registry.ts";
+import { loadRegistry, registryOptionsFrom } from "../src/registry.ts";
 import { createFaceDetector, missingFaceModels } from "../src/faces/pipeline.ts";
 import { join } from "node:path";
 import { Jobs } from "../src/jobs/jobs.ts";
@@ -112,14 +112,7 @@ export function startServer(
   });
   const ready = loadRegistry({
     modelDir: config.modelDir,
-    executionProvider: config.executionProvider,
-    intraOpThreads: config.intraOpThreads,
-    allowSpinning: config.threadSpinning,
-    maxBatch: config.maxBatch,
-    maxDelayMs: config.maxDelayMs,
-    maxQueue: config.maxQueue,
-    imageConcurrency: config.imageConcurrency,
-    defaultModel: config.defaultModel,
+    ...registryOptionsFrom(config),
     logger,
     metrics,
     createFaces: (o) => createFaceDetector(o),

@@ -26,7 +26,7 @@ import { Jobs } from "./jobs/jobs.ts";
 import { isFinal } from "./jobs/runner.ts";
 import type { JobOptions } from "./jobs/store.ts";
 import { createLogger } from "./logger.ts";
-import { loadRegistry, type Registry } from "./registry.ts";
+import { loadRegistry, type Registry, registryOptionsFrom } from "./registry.ts";
 
 const USAGE = "usage: deno task annotate --input DIR|FILE --out DIR [--model ID] " +
   `[--detector ${DETECTOR_NAMES.join("|")}] [--every N | --fps F] [--format json|ndjson|csv|abaw] ` +
@@ -381,14 +381,7 @@ export async function main(args: string[], env = Deno.env.toObject()): Promise<n
   try {
     registry = await loadRegistry({
       modelDir: a.modelDir ?? config.modelDir,
-      executionProvider: config.executionProvider,
-      intraOpThreads: config.intraOpThreads,
-      allowSpinning: config.threadSpinning,
-      maxBatch: config.maxBatch,
-      maxDelayMs: config.maxDelayMs,
-      maxQueue: config.maxQueue,
-      imageConcurrency: config.imageConcurrency,
-      defaultModel: config.defaultModel,
+      ...registryOptionsFrom(config),
       logger,
       createFaces: (o) => createFaceDetector(o),
     });

@@ -5,6 +5,7 @@
  * (seeded random) models are served only when
  * asked for by id and say `trained: false` everywhere.
  */
+import type { Config } from "./config.ts";
 import { join } from "node:path";
 import { ApiError } from "./errors.ts";
 import { type ModelSession, openModel, readManifest } from "./session.ts";
@@ -67,6 +68,26 @@ export interface RegistryOptions {
     intraOpNumThreads?: number;
     allowSpinning?: boolean;
   }) => Promise<FaceDetector | undefined>;
+}
+
+/**
+ * The registry options the service configuration decides (provider, threads, batching, default model), for
+ * every entry point that serves from a `Config` (the server, `deno task annotate`), so a new setting is wired
+ * once.
+ */
+export function registryOptionsFrom(
+  config: Config,
+): Omit<RegistryOptions, "modelDir" | "logger" | "metrics" | "createFaces"> {
+  return {
+    executionProvider: config.executionProvider,
+    intraOpThreads: config.intraOpThreads,
+    allowSpinning: config.threadSpinning,
+    maxBatch: config.maxBatch,
+    maxDelayMs: config.maxDelayMs,
+    maxQueue: config.maxQueue,
+    imageConcurrency: config.imageConcurrency,
+    defaultModel: config.defaultModel,
+  };
 }
 
 /** The architecture family: the manifest's `architecture.family`, else (older manifests) read from names. */

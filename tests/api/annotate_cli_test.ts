@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { JobResults } from "../../openapi/schemas.ts";
 import { shardOf } from "../../src/annotate.ts";
-import { makeVideo, SKIP_WITHOUT_FFMPEG } from "../fixtures/videos.ts";
+import { makeVideo, probeCount, SKIP_WITHOUT_FFMPEG } from "../fixtures/videos.ts";
 import { startLoopbackServer, tinyModelDir } from "./fixtures.ts";
 
 const ignore = SKIP_WITHOUT_FFMPEG;
@@ -49,18 +49,6 @@ async function annotate(args: string[], env: Record<string, string>): Promise<Ru
   const stdout = new TextDecoder().decode(out.stdout).trim();
   const stderr = new TextDecoder().decode(out.stderr);
   return { code: out.code, stderr, summary: stdout ? JSON.parse(stdout.split("\n").pop()!) : undefined! };
-}
-
-/** ffprobe's own count of the frames of `path` at `fps` (through the same fps filter). */
-async function probeCount(path: string, fps: number): Promise<number> {
-  const r = await new Deno.Command("ffprobe", {
-    args: [
-      ...["-v", "error", "-f", "lavfi", "-i", `movie=${path},fps=${fps}`, "-count_frames"],
-      ...["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"],
-    ],
-    stdout: "piped",
-  }).output();
-  return Number(new TextDecoder().decode(r.stdout).trim());
 }
 
 /** Every file under `dir`, relative, sorted. */

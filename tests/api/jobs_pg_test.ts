@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { apiModelDir, type ChildServer, spawnServer } from "./fixtures.ts";
-import { makeVideo, SKIP_WITHOUT_FFMPEG } from "../fixtures/videos.ts";
+import { makeVideo, probeCount, processesWith, SKIP_WITHOUT_FFMPEG } from "../fixtures/videos.ts";
 import { SKIP_WITHOUT_POSTGRES, startPostgres } from "./postgres.ts";
 
 interface Replica {
@@ -23,21 +23,6 @@ async function replica(name: string, env: Record<string, string>, tmp: string): 
   const listening = await server.waitFor("listening");
   await server.waitFor("ready");
   return { name, server, base: `http://127.0.0.1:${listening.port}` };
-}
-
-async function probeCount(path: string, fps: number): Promise<number> {
-  const r = await new Deno.Command("ffprobe", {
-    args: ["-v", "error", "-f", "lavfi", "-i", `movie=${path},fps=${fps}`, "-count_frames"]
-      .concat(["-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"]),
-    stdout: "piped",
-  }).output();
-  return Number(new TextDecoder().decode(r.stdout).trim());
-}
-
-/** Process ids whose command line mentions `text` (the job's upload path holds its id); pgrep exits 1 for none. */
-async function processesWith(text: string): Promise<number[]> {
-  const out = await new Deno.Command("pgrep", { args: ["-f", "--", text], stdout: "piped" }).output();
-  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => /^\d+$/.test(l)).map(Number);
 }
 
 const started = (r: Replica, id: string) =>

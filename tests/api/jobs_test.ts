@@ -15,7 +15,7 @@ import { createMetrics } from "../../src/metrics.ts";
 import { Jobs } from "../../src/jobs/jobs.ts";
 import { ABAW_HEADER, CSV_HEADER } from "../../src/jobs/formats.ts";
 import { apiModelDir } from "./fixtures.ts";
-import { makeVideo, SKIP_WITHOUT_FFMPEG } from "../fixtures/videos.ts";
+import { makeVideo, probeCount, processesWith, SKIP_WITHOUT_FFMPEG } from "../fixtures/videos.ts";
 import { VideoJobOptions } from "../../openapi/schemas.ts";
 
 const ignore = SKIP_WITHOUT_FFMPEG;
@@ -23,24 +23,6 @@ const KEY = "jobs-key-1";
 const OTHER = "jobs-key-2";
 const quiet = createLogger({ level: "error" });
 const tmp = await Deno.makeTempDir({ prefix: "fer-jobs-" });
-
-/** ffprobe's own count of the frames of `path` at `fps` (through the same fps filter). */
-async function probeCount(path: string, fps: number): Promise<number> {
-  const r = await new Deno.Command("ffprobe", {
-    args: [
-      ...["-v", "error", "-f", "lavfi", "-i", `movie=${path},fps=${fps}`, "-count_frames"],
-      ...["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"],
-    ],
-    stdout: "piped",
-  }).output();
-  return Number(new TextDecoder().decode(r.stdout).trim());
-}
-
-/** Process ids whose command line mentions `text` (the job's upload path holds its id); pgrep exits 1 for none. */
-async function processesWith(text: string): Promise<number[]> {
-  const out = await new Deno.Command("pgrep", { args: ["-f", "--", text], stdout: "piped" }).output();
-  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => /^\d+$/.test(l)).map(Number);
-}
 
 const setup = ignore ? undefined : await (async () => {
   const server = startServer(

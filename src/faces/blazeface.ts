@@ -53,8 +53,10 @@ export const runBlazeFaceBatch: DetectorBatchRun = async (session, images, minCo
     data.set(canvas.data, b * per);
     return { scale, x0, y0 };
   }));
-  const out = await session.run({ [spec.name]: { data, dims: [images.length, side, side, 3] } });
-  const raw = Object.values(out)[0];
+  const out = await session.run({ [spec.name]: { data, dims: [images.length, side, side, 3] } }, [
+    session.manifest.outputs[0].name,
+  ]);
+  const raw = out[session.manifest.outputs[0].name];
   const anchors = raw.dims[1];
   return images.map((image, b) =>
     decodeBlazeFace(

@@ -8,6 +8,14 @@ import { type RawImage, resizeImage } from "../image.ts";
 /** Mid grey: what the frame is padded with (black padding reads as a dark frame edge to the SSD). */
 const GREY = 128;
 
+/** Where a `W` x `H` frame lands when scaled so its longer side is `inner`, centred in a `side` square. */
+function place(W: number, H: number, inner: number, side: number) {
+  const scale = inner / Math.max(W, H);
+  const w = Math.max(1, Math.min(side, Math.round(W * scale))),
+    h = Math.max(1, Math.min(side, Math.round(H * scale)));
+  return { scale, w, h, x0: Math.floor((side - w) / 2), y0: Math.floor((side - h) / 2) };
+}
+
 /**
  * The frame scaled so its longer side is `inner` pixels, onto the centre of a `side` x `side` grey canvas (bilinear, with a box
  * prefilter when shrinking by more than 2x so small detail does not alias), mirrored left-right when asked, and
@@ -20,9 +28,7 @@ export function padOntoCanvas(
   { mirror = false }: { mirror?: boolean } = {},
 ): { canvas: RawImage; scale: number; x0: number; y0: number } {
   const { data, width: W, height: H } = image;
-  const scale = inner / Math.max(W, H);
-  const w = Math.max(1, Math.round(W * scale)), h = Math.max(1, Math.round(H * scale));
-  const x0 = Math.floor((side - w) / 2), y0 = Math.floor((side - h) / 2);
+  const { scale, w, h, x0, y0 } = place(W, H, inner, side);
   const out = new Uint8Array(side * side * 3).fill(GREY);
   const step = 1 / scale, k = Math.max(1, Math.min(8, Math.floor(step / 2)));
   const at = (x: number, y: number, c: number) =>
@@ -58,11 +64,7 @@ export async function letterbox(
   image: RawImage,
   side: number,
 ): Promise<{ canvas: RawImage; scale: number; x0: number; y0: number }> {
-  const { width: W, height: H } = image;
-  const scale = side / Math.max(W, H);
-  const w = Math.max(1, Math.min(side, Math.round(W * scale))),
-    h = Math.max(1, Math.min(side, Math.round(H * scale)));
-  const x0 = Math.floor((side - w) / 2), y0 = Math.floor((side - h) / 2);
+  const { scale, w, h, x0, y0 } = place(image.width, image.height, side, side);
   const small = await resizeImage(image, w, h);
   const out = new Uint8Array(side * side * 3).fill(GREY);
   for (let y = 0; y < h; y++) {

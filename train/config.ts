@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { CANONICAL_LABELS, OTHER_LABEL } from "../model/spec.ts";
 import { READER_NAMES, READERS } from "./data/read.ts";
+import { OPTIMIZER_NAMES } from "./optimizer.ts";
 
 /** One dataset split in the mix. `maxPerClass` null = all samples (the paper's Table 3 caps: 15k..100k). */
 export const DatasetEntry = z.object({
@@ -51,7 +52,9 @@ export const TrainConfig = z.object({
   /** Cap on optimiser steps per epoch (null = one pass of `samplesPerEpoch`); for smoke runs. */
   stepsPerEpoch: z.number().int().positive().nullable().default(null),
   optimizer: z.object({
-    type: z.literal("sgd").default("sgd"),
+    /** train/optimizer.ts: "sgd" (the paper's) or "adamw" (for runs from random weights). */
+    type: z.enum(OPTIMIZER_NAMES).default("sgd"),
+    /** SGD momentum, or AdamW's beta1. */
     momentum: z.number().min(0).max(1).default(0.9),
     /** Learning rate of the ResNet-50 backbone. */
     lrBackbone: z.number().positive().default(1e-4),

@@ -1,6 +1,6 @@
 /**
  * The SCAN+CCI training loop (the reference train_affwild2.py in TensorFlow.js): SGD with momentum and L2 weight
- * decay added to the gradient (PyTorch's `weight_decay`), two parameter groups (ResNet backbone vs SCAN/CCI
+ * decay added to the gradient (PyTorch's `weight_decay`; or AdamW, train/optimizer.ts), two parameter groups (ResNet backbone vs SCAN/CCI
  * heads) with their own learning rates, both x`lrDecay` after every epoch; loss
  * `attention * CE(attention head) + regions * sum of the 4 CCI region CEs`; seeded flip + colour-jitter
  * augmentation; BN in training mode. A checkpoint is written every `checkpoint.everyEpochs` epochs and when
@@ -26,6 +26,7 @@ import { createSampler } from "./data/sampler.ts";
 import type { TrainData } from "./synthetic.ts";
 import { loadInitWeights, loadTrainData, splitTrainData } from "./fit_data.ts";
 import { computeMetrics } from "./metrics.ts";
+import { createOptimizer } from "./optimizer.ts";
 
 /** Reported after every step. */
 export interface FitProgress {
@@ -176,16 +177,7 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
     v: model.variables.get(name)!,
     group: paramGroup(name),
   }));
-  const momentum = new Map(params.map((p) => [p.name, tf.variable(tf.zerosLike(p.v), false)]));
-  if (ckpt) {
-    for (const [name, buf] of momentum) {
-      const t = ckpt.momentum.get(name);
-      if (!t) {
-        throw new Error(`Cannot resume training from "${ckpt.path}": momentum buffer "${name}" is missing`);
-      }
-      buf.assign(tf.tensor(t.data, t.shape));
-    }
-  }
+  const optimizer = createOptimizer(params, opt, ckpt ? { restore: ckpt.momentum, source: ckpt.path } : {});
 
   const numSamples = config.samplesPerEpoch ?? data.labels.length;
   const sampler = ckpt
@@ -233,12 +225,9 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
       ...(best ? { best } : {}),
       savedAt: new Date().toISOString(),
     };
-    const mom = new Map(
-      [...momentum].map(([k, v]) => [k, { shape: [...v.shape], data: v.dataSync() as Float32Array }]),
-    );
     const path = await saveCheckpoint(config.checkpoint.dir, {
       weights: model.exportWeights(),
-      momentum: mom,
+      momentum: optimizer.buffers(),
       state,
     }, {
       keep: config.checkpoint.keep,
@@ -285,14 +274,7 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
             predicted = tf.keep(tf.argMax(out.logits, 1) as tf.Tensor1D);
             return tf.add(tf.mul(att, config.loss.attention), tf.mul(reg, config.loss.regions)) as tf.Scalar;
           }, params.map((p) => p.v));
-          // SGD as torch.optim.SGD(momentum, weight_decay, dampening=0, nesterov=False).
-          for (const p of params) {
-            const g = grads[p.v.name];
-            const buf = momentum.get(p.name)!;
-            const d = opt.weightDecay ? tf.add(g, tf.mul(p.v, opt.weightDecay)) : g;
-            buf.assign(tf.add(tf.mul(buf, opt.momentum), d));
-            p.v.assign(tf.sub(p.v, tf.mul(buf, p.group === "backbone" ? lr.backbone : lr.heads)));
-          }
+          optimizer.step(grads, lr, globalStep + 1);
           return [value, parts[0], parts[1], predicted!];
         });
         const [lv, av, rv] = [(await loss.data())[0], (await la.data())[0], (await lr2.data())[0]];
@@ -370,7 +352,7 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
       if (stop) break;
     }
   } finally {
-    for (const m of momentum.values()) m.dispose();
+    optimizer.dispose();
     if (!keepModel) model.dispose();
   }
   return {

@@ -122,7 +122,12 @@ export function renderModelCard({ config, data, metrics = [], manifest, history 
   const o = config.optimizer, j = config.augment.colorJitter;
   out.push(
     table(["setting", "value"], [
-      ["optimizer", `SGD, momentum ${o.momentum}, weight decay ${o.weightDecay}`],
+      [
+        "optimizer",
+        o.type === "sgd"
+          ? `SGD, momentum ${o.momentum}, weight decay ${o.weightDecay}`
+          : `AdamW, betas (${o.momentum}, 0.999), decoupled weight decay ${o.weightDecay}`,
+      ],
       ["learning rate", `backbone ${o.lrBackbone}, SCAN/CCI ${o.lrHeads}, x${o.lrDecay} per epoch`],
       ["epochs x batch", `${config.epochs} x ${config.batchSize}`],
       ["loss", `${config.loss.attention} * CE(attention) + ${config.loss.regions} * sum of 4 region CEs`],

@@ -77,23 +77,23 @@ export function warpAffine(image: RawImage, m: Affine, width: number, height = w
   const stride = W * 3;
   let o = 0;
   for (let v = 0; v < height; v++) {
-    for (let u = 0; u < width; u++, o += 3) {
-      const x = a * u + b * v + tx, y = c * u + d * v + ty;
+    // The source point moves by (a, c) per output pixel: added, not recomputed (fewer multiplies per pixel).
+    let x = b * v + tx, y = d * v + ty;
+    for (let u = 0; u < width; u++, o += 3, x += a, y += c) {
       const x0 = Math.floor(x), y0 = Math.floor(y);
       if (x0 < -1 || y0 < -1 || x0 >= W || y0 >= H) continue; // all four neighbours outside: stays black
       const fx = x - x0, fy = y - y0;
       const w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
       const p00 = y0 * stride + x0 * 3;
       if (x0 >= 0 && y0 >= 0 && x0 + 1 < W && y0 + 1 < H) {
-        // Interior (almost every pixel): four neighbours, no bounds checks.
+        // Interior (almost every pixel): four neighbours, no bounds checks; the sums are >= 0, so adding 0.5
+        // and truncating rounds like Math.round.
         const p10 = p00 + stride;
-        out[o] = Math.round(w00 * data[p00] + w01 * data[p00 + 3] + w10 * data[p10] + w11 * data[p10 + 3]);
-        out[o + 1] = Math.round(
-          w00 * data[p00 + 1] + w01 * data[p00 + 4] + w10 * data[p10 + 1] + w11 * data[p10 + 4],
-        );
-        out[o + 2] = Math.round(
-          w00 * data[p00 + 2] + w01 * data[p00 + 5] + w10 * data[p10 + 2] + w11 * data[p10 + 5],
-        );
+        out[o] = (w00 * data[p00] + w01 * data[p00 + 3] + w10 * data[p10] + w11 * data[p10 + 3] + 0.5) | 0;
+        out[o + 1] =
+          (w00 * data[p00 + 1] + w01 * data[p00 + 4] + w10 * data[p10 + 1] + w11 * data[p10 + 4] + 0.5) | 0;
+        out[o + 2] =
+          (w00 * data[p00 + 2] + w01 * data[p00 + 5] + w10 * data[p10 + 2] + w11 * data[p10 + 5] + 0.5) | 0;
         continue;
       }
       const in0 = y0 >= 0, in1 = y0 + 1 < H, inL = x0 >= 0, inR = x0 + 1 < W;

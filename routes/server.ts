@@ -16,6 +16,7 @@ import type { JobBackend } from "../src/jobs/store.ts";
 import { PgJobStore } from "../src/jobs/store_pg.ts";
 import { jobView } from "./jobs.handlers.ts";
 import { connectionCap, readFdLimit } from "../src/fd_limit.ts";
+import { keepOtherThreadsLow } from "../src/thread_priority.ts";
 import { createApp } from "./app.ts";
 import { type DrainResult, startHttpServer } from "./http_server.ts";
 import type { ServerState } from "./context.ts";
@@ -118,6 +119,11 @@ export function startServer(
     createFaces: (o) => createFaceDetector(o),
   }).then((registry) => {
     state.registry = registry;
+    // After the sessions exist (their pools are started): the scan repeats for threads started later.
+    keepOtherThreadsLow({
+      nice: config.computeNice,
+      onError: (err) => logger.warn("cannot lower thread priority", { error: err.message }),
+    });
     // Jobs (new and those a previous process left running) start once the models can serve them.
     jobs.start();
     const coldStartMs = Math.round(performance.now() - startedAt);

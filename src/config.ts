@@ -88,6 +88,12 @@ export const CONFIG = {
     "off",
     "`on`: onnxruntime's threads spin waiting for work between runs (its default); `off`: they sleep, leaving the cores to the other sessions and the event loop (measured: 30% more photos/s under 4 clients on 2 cores).",
   ),
+  INFERENCE_WORKER: setting(
+    "inferenceWorker",
+    z.enum(["on", "off"], { message: "INFERENCE_WORKER must be on or off" }).transform((v) => v === "on"),
+    "off",
+    "`on`: every model session lives in one `Worker` (onnxruntime-node runs a model synchronously on its caller's thread, so on the main thread each run blocks the event loop and `/healthz` for its duration, ~95 ms for SSD at 512 px). Measured with 4 photo clients on 2 cores, with `COMPUTE_NICE=10`: `/healthz` p99 16 / 13 ms instead of 144 / 140 ms, 12-13% fewer photos.",
+  ),
   COMPUTE_NICE: setting(
     "computeNice",
     int("COMPUTE_NICE", { max: 19 }),

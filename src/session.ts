@@ -26,6 +26,40 @@ export interface OpenOptions {
   allowSpinning?: boolean;
   /** Verify the file's sha256 against the manifest (reads the whole file once). */
   verifyChecksum?: boolean;
+  /**
+   * Open and run in the one shared inference `Worker` (default: `setInferenceWorker`). onnxruntime-node runs a
+   * model synchronously on its caller's thread, so on the main thread each run blocks the event loop.
+   */
+  worker?: boolean;
+}
+
+let workerByDefault = false;
+/** Makes `openModel` open every later session in the shared inference worker (the server's `INFERENCE_WORKER`). */
+export function setInferenceWorker(on: boolean): void {
+  workerByDefault = on;
+}
+
+let shared:
+  | { w: Worker; pending: Map<number, [(v: unknown) => void, (e: Error) => void]>; next: number }
+  | undefined;
+/** One request to the shared worker (started on first use); answers match requests by id. */
+function call(msg: Record<string, unknown>): Promise<unknown> {
+  if (!shared) {
+    const w = new Worker(new URL("./session_worker.ts", import.meta.url), { type: "module" });
+    const pending = new Map<number, [(v: unknown) => void, (e: Error) => void]>();
+    w.onmessage = (e) => {
+      const p = pending.get(e.data.id)!;
+      pending.delete(e.data.id);
+      if (e.data.err) p[1](new Error(e.data.err));
+      else p[0](e.data.ok);
+    };
+    shared = { w, pending, next: 1 };
+  }
+  const id = shared.next++;
+  return new Promise((resolve, reject) => {
+    shared!.pending.set(id, [resolve, reject]);
+    shared!.w.postMessage({ ...msg, id });
+  });
 }
 
 /** A dense float32 tensor as plain data. */
@@ -124,9 +158,31 @@ async function createSession(
  */
 export async function openModel(
   manifestPath: string,
-  { executionProvider = "cpu", intraOpNumThreads, interOpNumThreads, allowSpinning, verifyChecksum = true }:
-    OpenOptions = {},
+  {
+    executionProvider = "cpu",
+    intraOpNumThreads,
+    interOpNumThreads,
+    allowSpinning,
+    verifyChecksum = true,
+    worker,
+  }: OpenOptions = {},
 ): Promise<ModelSession> {
+  if (worker ?? workerByDefault) {
+    const opts = { executionProvider, intraOpNumThreads, interOpNumThreads, allowSpinning, verifyChecksum };
+    // deno-lint-ignore no-explicit-any
+    const r = await call({ op: "open", path: manifestPath, opts }) as any;
+    return {
+      manifest: r.manifest,
+      manifestPath,
+      provider: r.provider,
+      fallbackReason: r.fallbackReason,
+      inputNames: r.inputNames,
+      outputNames: r.outputNames,
+      run: (feeds, outputs) =>
+        call({ op: "run", sid: r.sid, feeds, outputs }) as Promise<Record<string, TensorData>>,
+      release: async () => void await call({ op: "release", sid: r.sid }),
+    };
+  }
   const manifest = await readManifest(manifestPath);
   const file = join(dirname(manifestPath), manifest.file);
   let bytes: Uint8Array;

@@ -92,7 +92,7 @@ export const CONFIG = {
     "inferenceWorker",
     z.enum(["on", "off"], { message: "INFERENCE_WORKER must be on or off" }).transform((v) => v === "on"),
     "off",
-    "`on`: every model session lives in one `Worker` (onnxruntime-node runs a model synchronously on its caller's thread, so on the main thread each run blocks the event loop and `/healthz` for its duration, ~95 ms for SSD at 512 px). Measured with 4 photo clients on 2 cores, with `COMPUTE_NICE=10`: `/healthz` p99 16 / 13 ms instead of 144 / 140 ms, 12-13% fewer photos.",
+    "`on`: every model session lives in one `Worker` (onnxruntime-node runs a model synchronously on its caller's thread, so on the main thread each run blocks the event loop and `/healthz` for its duration, ~95 ms for SSD at 512 px). Measured with 4 photo clients on 2 cores, with `COMPUTE_NICE=10`: `/healthz` p99 16 / 13 ms instead of 144 / 140 ms, 12-13% fewer photos with another process on one core, none on a quieter machine.",
   ),
   COMPUTE_NICE: setting(
     "computeNice",

@@ -35,6 +35,8 @@ export interface CheckpointState {
   /** Where the training data came from, and whether it was synthetic. */
   data: { name: string; synthetic: boolean; samples: number };
   backend: string;
+  /** Data-parallel workers the run used (absent in checkpoints written before train/parallel.ts: 1). */
+  workers?: number;
   history: EpochRecord[];
   /** The best epoch so far by the recipe's `selectBy` (its weights are in `<dir>/best/`); absent before any. */
   best?: BestRecord;
@@ -170,8 +172,8 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
 
 /**
  * sha256 of the parts of a config that must not change across a resume (model, optimiser, loss, augmentation,
- * data, seed). `epochs`, `resume`, `checkpoint`, `outDir`, `backend`, `validation` and `patience` may change
- * freely (`valFraction` and `selectBy` may not: they change the training samples or what "best" means).
+ * data, seed). `epochs`, `resume`, `checkpoint`, `outDir`, `backend`, `workers`, `validation` and `patience` may
+ * change freely (a different worker count changes BN's shards, so that resume is close, not bit-exact) (`valFraction` and `selectBy` may not: they change the training samples or what "best" means).
  */
 export async function configHash(config: Record<string, unknown>): Promise<string> {
   const {
@@ -180,6 +182,7 @@ export async function configHash(config: Record<string, unknown>): Promise<strin
     checkpoint: _c,
     outDir: _o,
     backend: _b,
+    workers: _w,
     validation: _v,
     patience: _p,
     $schema: _s,

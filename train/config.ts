@@ -121,6 +121,12 @@ export const TrainConfig = z.object({
   outDir: z.string().default("artifacts/train"),
   /** tfjs backend preference, read by train/backend.ts ("auto" picks the fastest available). */
   backend: z.string().default("auto"),
+  /**
+   * Data-parallel gradient workers (train/parallel.ts): "auto" = one per core on the wasm/cpu backends while
+   * each gets >= 8 images of the batch, 1 on tfjs-node; 1 = train on the main thread. BN normalises each
+   * worker's shard on its own (small shards learn worse), so a resume is bit-exact only with the same count.
+   */
+  workers: z.union([z.literal("auto"), z.number().int().positive()]).default("auto"),
 }).strict();
 export type TrainConfig = z.infer<typeof TrainConfig>;
 

@@ -12,6 +12,8 @@ import type { TrainConfig } from "./config.ts";
 import { initBackend } from "./backend.ts";
 import { createScanCci, paramGroup, type ScanCci } from "./arch.ts";
 import { augmentImage, toBatchTensor } from "./augment.ts";
+import { crossEntropy, trainingStep } from "./step.ts";
+import { assignStats, createGradPool, type GradPool, resolveWorkers } from "./parallel.ts";
 import {
   type BestRecord,
   type CheckpointState,
@@ -56,6 +58,8 @@ export interface FitResult {
   globalStep: number;
   history: EpochRecord[];
   backend: string;
+  /** Data-parallel workers used (1: the main thread). */
+  workers: number;
   data: { name: string; synthetic: boolean; samples: number };
   /** The held-out data validated on after every epoch (null: none). */
   validation: { name: string; samples: number } | null;
@@ -89,24 +93,43 @@ export interface FitOptions {
   saveCheckpoints?: boolean;
 }
 
-function crossEntropy(logits: tf.Tensor2D, onehot: tf.Tensor2D): tf.Scalar {
-  return tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
-}
-
 /**
  * Accuracy and mean loss of the averaged heads on `data`, in eval mode (BN running statistics), no augmentation.
  */
 export async function evaluateModel(
   model: ScanCci,
   data: TrainData,
-  { batchSize = 16, mean = [0.5, 0.5, 0.5], std = [0.5, 0.5, 0.5] } = {},
+  { batchSize = 16, mean = [0.5, 0.5, 0.5], std = [0.5, 0.5, 0.5], pool }: {
+    batchSize?: number;
+    mean?: number[];
+    std?: number[];
+    /** Run the forward passes on these workers (after loading the model's weights into them). */
+    pool?: GradPool;
+  } = {},
 ): Promise<{ accuracy: number; loss: number; samples: number; predictions: Int32Array }> {
   const n = data.labels.length;
   const predictions = new Int32Array(n);
   let correct = 0, lossSum = 0;
-  for (let b = 0; b < n; b += batchSize) {
-    const idx = Array.from({ length: Math.min(batchSize, n - b) }, (_, i) => b + i);
+  if (pool) await pool.load(model);
+  const size = pool ? batchSize * pool.size : batchSize;
+  for (let b = 0; b < n; b += size) {
+    const idx = Array.from({ length: Math.min(size, n - b) }, (_, i) => b + i);
     const images = await data.load(idx);
+    if (pool) {
+      const logits = await pool.predict(images, { mean, std });
+      const k = model.classes;
+      idx.forEach((i, r) => {
+        const row = logits.subarray(r * k, (r + 1) * k);
+        let arg = 0, max = -Infinity;
+        for (let c = 0; c < k; c++) if (row[c] > max) [max, arg] = [row[c], c];
+        let sum = 0;
+        for (let c = 0; c < k; c++) sum += Math.exp(row[c] - max);
+        lossSum += max + Math.log(sum) - row[data.labels[i]];
+        predictions[i] = arg;
+        if (arg === data.labels[i]) correct++;
+      });
+      continue;
+    }
     const [pred, loss] = tf.tidy(() => {
       const out = model.apply(toBatchTensor(images, { mean, std }));
       const labels = tf.tensor1d(idx.map((i) => data.labels[i]), "int32");
@@ -178,6 +201,13 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
     group: paramGroup(name),
   }));
   const optimizer = createOptimizer(params, opt, ckpt ? { restore: ckpt.momentum, source: ckpt.path } : {});
+  const vars = params.map((p) => p.v);
+  const workers = resolveWorkers(config.workers, backend, config.batchSize);
+  let pool: GradPool | null = null;
+  if (workers > 1) {
+    pool = await createGradPool({ workers, width, classes, seed: config.seed, backend: backend.name });
+    await pool.load(model);
+  }
 
   const numSamples = config.samplesPerEpoch ?? data.labels.length;
   const sampler = ckpt
@@ -221,6 +251,7 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
       seed: config.seed,
       data: dataInfo,
       backend: backend.name,
+      workers,
       history,
       ...(best ? { best } : {}),
       savedAt: new Date().toISOString(),
@@ -261,25 +292,28 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
         const raw = await data.load(idx);
         const images = raw.map((img) => augmentImage(img, augRng, aug));
         const labels = Array.from(idx, (i) => data.labels[i]);
-        const [loss, la, lr2, pred] = tf.tidy(() => {
-          const x = toBatchTensor(images, config.normalize);
-          const onehot = tf.oneHot(tf.tensor1d(labels, "int32"), classes).toFloat() as tf.Tensor2D;
-          let parts: tf.Scalar[] = [];
-          let predicted: tf.Tensor1D | null = null;
-          const { value, grads } = tf.variableGrads(() => {
-            const out = model.apply(x, { training: true });
-            const att = crossEntropy(out.attention, onehot);
-            const reg = tf.addN(out.regions.map((r) => crossEntropy(r, onehot))) as tf.Scalar;
-            parts = [tf.keep(att), tf.keep(reg)];
-            predicted = tf.keep(tf.argMax(out.logits, 1) as tf.Tensor1D);
-            return tf.add(tf.mul(att, config.loss.attention), tf.mul(reg, config.loss.regions)) as tf.Scalar;
-          }, params.map((p) => p.v));
-          optimizer.step(grads, lr, globalStep + 1);
-          return [value, parts[0], parts[1], predicted!];
-        });
-        const [lv, av, rv] = [(await loss.data())[0], (await la.data())[0], (await lr2.data())[0]];
-        const pv = await pred.data();
-        tf.dispose([loss, la, lr2, pred]);
+        let lv: number, av: number, rv: number, pv: ArrayLike<number>;
+        if (pool) {
+          const r = await pool.step(model, images, labels, config);
+          tf.tidy(() => {
+            const grads = Object.fromEntries(
+              params.map((p, i) => [p.v.name, tf.tensor(r.grads[i], p.v.shape)]),
+            );
+            optimizer.step(grads, lr, globalStep + 1);
+          });
+          assignStats(model, r.stats);
+          [lv, av, rv, pv] = [r.loss, r.attentionLoss, r.regionLoss, r.predicted];
+        } else {
+          const r = trainingStep(model, vars, images, labels, config);
+          tf.tidy(() => optimizer.step(r.grads, lr, globalStep + 1));
+          [lv, av, rv] = [
+            (await r.loss.data())[0],
+            (await r.attentionLoss.data())[0],
+            (await r.regionLoss.data())[0],
+          ];
+          pv = await r.predicted.data();
+          tf.dispose([r.loss, r.attentionLoss, r.regionLoss, r.predicted, ...Object.values(r.grads)]);
+        }
         if (!Number.isFinite(lv)) {
           throw new Error(`Cannot continue training: loss is ${lv} at epoch ${epoch + 1} step ${step + 1}`);
         }
@@ -323,7 +357,10 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
       };
       let improved = false;
       if (validationData) {
-        const v = await evaluateModel(model, validationData, { ...config.normalize });
+        const v = await evaluateModel(model, validationData, {
+          ...config.normalize,
+          pool: pool ?? undefined,
+        });
         const m = computeMetrics(validationData.labels, v.predictions, { labels: config.labels });
         record.validation = {
           accuracy: v.accuracy,
@@ -352,6 +389,7 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
       if (stop) break;
     }
   } finally {
+    pool?.close();
     optimizer.dispose();
     if (!keepModel) model.dispose();
   }
@@ -362,6 +400,7 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
     globalStep,
     history,
     backend: backend.name,
+    workers,
     data: dataInfo,
     validation: validationData ? { name: validationData.name, samples: validationData.labels.length } : null,
     best,

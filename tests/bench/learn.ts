@@ -14,7 +14,7 @@
  *
  *   deno task bench:learn --data DIR [--width 16] [--minutes 10] [--out artifacts/bench-learn]
  *     [--batch 16] [--val-fraction 0.02] [--epoch-samples 640] [--optimizer adamw|sgd]
- *     [--lr-backbone 0.002] [--lr-heads 0.004]
+ *     [--lr-backbone 0.002] [--lr-heads 0.004] [--workers auto|N]
  *
  * The optimiser defaults to AdamW at 2e-3 / 4e-3 instead of the paper's SGD at 1e-4 / 1e-3: the paper fine-tunes
  * a VGGFace2-pretrained backbone, a reduced-width model here starts from random weights (the pretrained weights
@@ -53,6 +53,7 @@ const { values } = parseArgs({
     "lr-heads": { type: "string", default: "0.004" },
     optimizer: { type: "string", default: "adamw" },
     seed: { type: "string", default: "0" },
+    workers: { type: "string", default: "auto" },
   },
 });
 if (!values.data) {
@@ -74,6 +75,7 @@ const config = parseConfig({
   model: { widthDivisor: width },
   epochs: 10000, // the time budget ends the run
   batchSize: Number(values.batch),
+  workers: values.workers === "auto" ? "auto" : Number(values.workers),
   samplesPerEpoch: epochSamples,
   optimizer: {
     type: values.optimizer,
@@ -125,7 +127,7 @@ await writePlots(out, {
 console.log(
   `trained ${result.epochs} epochs (${result.globalStep} steps) in ${
     trainSeconds.toFixed(0)
-  } s on ${result.backend}; ` +
+  } s on ${result.backend} (${result.workers} worker${result.workers === 1 ? "" : "s"}); ` +
     `best epoch ${result.best?.epoch} (val macro F1 ${result.best?.value.toFixed(4)})`,
 );
 

@@ -5,10 +5,12 @@
  *      dX and dW): project kernels on wasm and on cpu vs tfjs's stock cpu kernels, as a ratio in this process
  *      (the stock kernel takes ~45 s per iteration on this case, so it runs only with --stock-full; otherwise the
  *      baseline is the notes' smaller 2x28x28 32->32 case, measured for every variant);
- *   2. training throughput (images/s, after one warm-up step) at widths 1/16, 1/4 and 1 (full size), with the
+ *   2. training throughput (images/s, after two warm-up steps) at widths 1/16, 1/4 and 1 (full size), with the
  *      useful GFLOP/s it means (3 x the graph-counted forward FLOPs per image: forward, input gradient, weight
  *      gradient) and that rate's ratio to onnxruntime's float32 MatMul GFLOP/s on 2 threads (the rate
- *      bench:model measures), the probe run just before and after each width so both see the same load.
+ *      bench:model measures), the probe run just before and after each width so both see the same load; each
+ *      width runs on the main thread (workers 1) and data-parallel on every core (workers auto,
+ *      train/parallel.ts), and the speed-up between the two is printed.
  * Timings on a shared machine are noisy; compare ratios from one run.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -122,7 +124,7 @@ function forwardFlops(width: number): number {
   return scanCciModel(randomScanCci({ width, style: "test" }), { width, classes: 7 }).flopsPerImage;
 }
 
-async function throughput(width: number, batchSize: number, steps: number) {
+async function throughput(width: number, batchSize: number, steps: number, workers: "auto" | number) {
   const fwd = forwardFlops(width);
   const before = await matmulRate();
   const dir = await Deno.makeTempDir();
@@ -132,6 +134,7 @@ async function throughput(width: number, batchSize: number, steps: number) {
       model: { widthDivisor: width },
       epochs: 1,
       batchSize,
+      workers,
       stepsPerEpoch: steps,
       sampler: "uniform",
       backbone: { init: "none" },
@@ -142,7 +145,7 @@ async function throughput(width: number, batchSize: number, steps: number) {
       saveCheckpoints: false,
       onProgress: () => times.push(performance.now()),
     });
-    const ips = ((times.length - 1) * batchSize) / ((times.at(-1)! - times[0]) / 1000);
+    const ips = ((times.length - 2) * batchSize) / ((times.at(-1)! - times[1]) / 1000);
     const after = await matmulRate();
     const useful = (3 * fwd * ips) / 1e9;
     const mm = (before + after) / 2;
@@ -152,10 +155,11 @@ async function throughput(width: number, batchSize: number, steps: number) {
       } images/s  ${(fwd / 1e9).toFixed(3).padStart(7)} GFLOPs fwd  ${
         useful.toFixed(2).padStart(6)
       } useful GFLOP/s  ` +
-        `MatMul ${mm.toFixed(1)} GFLOP/s  ratio ${((100 * useful) / mm).toFixed(1)}%  (${r.backend}, ${
-          steps - 1
-        } timed steps)`,
+        `MatMul ${mm.toFixed(1)} GFLOP/s  ratio ${
+          ((100 * useful) / mm).toFixed(1)
+        }%  (${r.backend}, ${r.workers} worker${r.workers === 1 ? "" : "s"}, ${steps - 1} timed steps)`,
     );
+    return ips;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -164,8 +168,19 @@ async function throughput(width: number, batchSize: number, steps: number) {
 if (!args.has("--skip-kernels")) await kernels();
 else await initBackend();
 console.log(
-  "\ntraining throughput (synthetic 224x224 data, augmentation on, after 1 warm-up step; useful = 3 x forward FLOPs):",
+  "\ntraining throughput (synthetic 224x224 data, augmentation on, after 2 warm-up steps; useful = 3 x forward FLOPs):",
 );
-await throughput(16, 16, 5);
-await throughput(4, 4, 4);
-if (!args.has("--skip-full")) await throughput(1, 2, 3);
+// Each width on the main thread (workers 1), then data-parallel on every core (train/parallel.ts), so the
+// speed-up is a ratio from one run. Full width runs batch 2 on the main thread (batch 4 exceeds the wasm heap
+// there) and batch 4 data-parallel, i.e. 2 images per worker; the first two steps of each run are warm-up
+// (every worker builds its kernels for the shapes it sees).
+const runs: { width: number; batch: [number, number]; steps: number }[] = [
+  { width: 16, batch: [16, 16], steps: 10 },
+  { width: 4, batch: [4, 4], steps: 7 },
+];
+if (!args.has("--skip-full")) runs.push({ width: 1, batch: [2, 4], steps: 5 });
+for (const { width, batch, steps } of runs) {
+  const one = await throughput(width, batch[0], steps, 1);
+  const all = await throughput(width, batch[1], steps, "auto");
+  console.log(`  width 1/${width}: data-parallel speed-up x${(all / one).toFixed(2)}`);
+}

@@ -17,7 +17,6 @@ import { PgJobStore } from "../src/jobs/store_pg.ts";
 import { jobView } from "./jobs.handlers.ts";
 import { connectionCap, readFdLimit } from "../src/fd_limit.ts";
 import { keepOtherThreadsLow } from "../src/thread_priority.ts";
-import { setInferenceWorker } from "../src/session.ts";
 import { createApp } from "./app.ts";
 import { type DrainResult, startHttpServer } from "./http_server.ts";
 import type { ServerState } from "./context.ts";
@@ -112,7 +111,6 @@ export function startServer(
     maxConnections,
     openFileLimit: fdLimit ? { soft: fdLimit.soft, hard: fdLimit.hard } : null,
   });
-  setInferenceWorker(config.inferenceWorker);
   const ready = loadRegistry({
     modelDir: config.modelDir,
     ...registryOptionsFrom(config),

@@ -56,6 +56,8 @@ export interface FaceDetector {
     face: DetectedFace | null,
     input: Manifest["input"],
   ): Promise<RawPixels | FloatPixels> | RawPixels | FloatPixels;
+  /** Releases the detector's model sessions (the registry's `close`). */
+  release?(): Promise<void>;
 }
 
 /** An expression model ready to serve: manifest plus its batcher. */

@@ -48,6 +48,8 @@ export interface RegistryOptions {
   intraOpThreads?: number;
   /** onnxruntime threads spin between runs (its default); the server turns it off (`THREAD_SPINNING`). */
   allowSpinning?: boolean;
+  /** Open every session in the shared inference worker (src/session.ts; the server's `INFERENCE_WORKER`). */
+  inferenceWorker?: boolean;
   maxBatch?: number;
   maxDelayMs?: number;
   maxQueue?: number;
@@ -67,6 +69,7 @@ export interface RegistryOptions {
     executionProvider: ExecutionProvider;
     intraOpNumThreads?: number;
     allowSpinning?: boolean;
+    worker?: boolean;
   }) => Promise<FaceDetector | undefined>;
 }
 
@@ -82,6 +85,7 @@ export function registryOptionsFrom(
     executionProvider: config.executionProvider,
     intraOpThreads: config.intraOpThreads,
     allowSpinning: config.threadSpinning,
+    inferenceWorker: config.inferenceWorker,
     maxBatch: config.maxBatch,
     maxDelayMs: config.maxDelayMs,
     maxQueue: config.maxQueue,
@@ -210,6 +214,7 @@ export async function loadRegistry(
     executionProvider = "cpu",
     intraOpThreads,
     allowSpinning,
+    inferenceWorker = false,
     maxBatch = 32,
     maxDelayMs = 2,
     maxQueue = 2048,
@@ -285,12 +290,18 @@ export async function loadRegistry(
     executionProvider,
     intraOpNumThreads: threads,
     allowSpinning,
+    worker: inferenceWorker,
   });
   facesPending?.catch(() => {}); // awaited below; a model failing first must not leave it unhandled
   const models = new Map<string, LoadedModel>();
   for (const { path, manifest } of manifests) {
     const t0 = performance.now();
-    const session = await openModel(path, { executionProvider, intraOpNumThreads: threads, allowSpinning })
+    const session = await openModel(path, {
+      executionProvider,
+      intraOpNumThreads: threads,
+      allowSpinning,
+      worker: inferenceWorker,
+    })
       .catch((err) => {
         throw new Error(
           `Cannot start: model "${manifest.id}" (${path}) does not load: ${(err as Error).message}`,
@@ -369,6 +380,7 @@ export async function loadRegistry(
         await m.batcher.idle();
         await m.session.release();
       }
+      await faces?.release?.();
     },
   };
 }

@@ -27,39 +27,70 @@ export interface OpenOptions {
   /** Verify the file's sha256 against the manifest (reads the whole file once). */
   verifyChecksum?: boolean;
   /**
-   * Open and run in the one shared inference `Worker` (default: `setInferenceWorker`). onnxruntime-node runs a
-   * model synchronously on its caller's thread, so on the main thread each run blocks the event loop.
+   * Open and run in the one shared inference `Worker` (default false). onnxruntime-node runs a model
+   * synchronously on its caller's thread, so on the main thread each run blocks the event loop. The worker
+   * starts with the first such session and ends with the last one released.
    */
   worker?: boolean;
 }
 
-let workerByDefault = false;
-/** Makes `openModel` open every later session in the shared inference worker (the server's `INFERENCE_WORKER`). */
-export function setInferenceWorker(on: boolean): void {
-  workerByDefault = on;
+let shared:
+  | {
+    w: Worker;
+    pending: Map<number, [(v: unknown) => void, (e: Error) => void]>;
+    next: number;
+    /** Sessions open or opening in it: at 0 the worker ends, so it never outlives its last session. */
+    users: number;
+  }
+  | undefined;
+
+/** The shared worker, started on first use; answers match requests by id. */
+function sharedWorker(): NonNullable<typeof shared> {
+  if (shared) return shared;
+  const w = new Worker(new URL("./session_worker.ts", import.meta.url), { type: "module" });
+  const pending = new Map<number, [(v: unknown) => void, (e: Error) => void]>();
+  const entry = { w, pending, next: 1, users: 0 };
+  w.onmessage = (e) => {
+    const p = pending.get(e.data.id);
+    if (!p) return;
+    pending.delete(e.data.id);
+    if (e.data.err) p[1](new Error(e.data.err));
+    else p[0](e.data.ok);
+  };
+  // A crashed worker fails what was waiting on it; the next session starts a new one.
+  w.onerror = (e) => {
+    e.preventDefault();
+    const err = new Error(`Cannot run model: the inference worker failed: ${e.message}`);
+    for (const [, reject] of pending.values()) reject(err);
+    pending.clear();
+    if (shared === entry) shared = undefined;
+    w.terminate();
+  };
+  shared = entry;
+  return entry;
 }
 
-let shared:
-  | { w: Worker; pending: Map<number, [(v: unknown) => void, (e: Error) => void]>; next: number }
-  | undefined;
-/** One request to the shared worker (started on first use); answers match requests by id. */
+/** One request to the shared worker. */
 function call(msg: Record<string, unknown>): Promise<unknown> {
-  if (!shared) {
-    const w = new Worker(new URL("./session_worker.ts", import.meta.url), { type: "module" });
-    const pending = new Map<number, [(v: unknown) => void, (e: Error) => void]>();
-    w.onmessage = (e) => {
-      const p = pending.get(e.data.id)!;
-      pending.delete(e.data.id);
-      if (e.data.err) p[1](new Error(e.data.err));
-      else p[0](e.data.ok);
-    };
-    shared = { w, pending, next: 1 };
-  }
-  const id = shared.next++;
+  const s = sharedWorker();
+  const id = s.next++;
   return new Promise((resolve, reject) => {
-    shared!.pending.set(id, [resolve, reject]);
-    shared!.w.postMessage({ ...msg, id });
+    s.pending.set(id, [resolve, reject]);
+    s.w.postMessage({ ...msg, id });
   });
+}
+
+/** Whether the shared inference worker runs, and how many sessions it holds (for tests and readiness details). */
+export function inferenceWorkerState(): { running: boolean; sessions: number } {
+  return { running: !!shared, sessions: shared?.users ?? 0 };
+}
+
+/** One session fewer in the shared worker; the last one out terminates it. */
+function leaveWorker(s: NonNullable<typeof shared>) {
+  s.users--;
+  if (s.users > 0) return;
+  if (shared === s) shared = undefined;
+  s.w.terminate();
 }
 
 /** A dense float32 tensor as plain data. */
@@ -167,10 +198,19 @@ export async function openModel(
     worker,
   }: OpenOptions = {},
 ): Promise<ModelSession> {
-  if (worker ?? workerByDefault) {
+  if (worker) {
     const opts = { executionProvider, intraOpNumThreads, interOpNumThreads, allowSpinning, verifyChecksum };
+    const s = sharedWorker();
+    s.users++;
     // deno-lint-ignore no-explicit-any
-    const r = await call({ op: "open", path: manifestPath, opts }) as any;
+    let r: any;
+    try {
+      r = await call({ op: "open", path: manifestPath, opts });
+    } catch (err) {
+      leaveWorker(s);
+      throw err;
+    }
+    let released = false;
     return {
       manifest: r.manifest,
       manifestPath,
@@ -180,7 +220,16 @@ export async function openModel(
       outputNames: r.outputNames,
       run: (feeds, outputs) =>
         call({ op: "run", sid: r.sid, feeds, outputs }) as Promise<Record<string, TensorData>>,
-      release: async () => void await call({ op: "release", sid: r.sid }),
+      release: async () => {
+        if (released) return;
+        released = true;
+        try {
+          // A worker that already crashed has nothing left to release.
+          if (shared === s) await call({ op: "release", sid: r.sid });
+        } finally {
+          leaveWorker(s);
+        }
+      },
     };
   }
   const manifest = await readManifest(manifestPath);

@@ -82,6 +82,8 @@ export interface FacePipelineOptions {
   intraOpNumThreads?: number;
   /** onnxruntime threads spin between runs (default true, onnxruntime's own default). */
   allowSpinning?: boolean;
+  /** Open the nets in the shared inference worker (src/session.ts `worker`). */
+  worker?: boolean;
 }
 
 /**
@@ -106,10 +108,10 @@ export function missingFaceModels(modelDir: string): string[] {
 
 /** Opens the eager detectors and the landmark net once; reuse the pipeline for every image. */
 export async function createFacePipeline(
-  { modelDir = DEFAULT_MODEL_DIR, executionProvider = "cpu", intraOpNumThreads, allowSpinning }:
+  { modelDir = DEFAULT_MODEL_DIR, executionProvider = "cpu", intraOpNumThreads, allowSpinning, worker }:
     FacePipelineOptions = {},
 ): Promise<FacePipeline> {
-  const opts = { executionProvider, intraOpNumThreads, allowSpinning };
+  const opts = { executionProvider, intraOpNumThreads, allowSpinning, worker };
   // Keyed by manifest file: detectors that run the same net in other ways share one session.
   const sessions = new Map<string, Promise<ModelSession>>();
   const open = (net: DetectorNet) =>
@@ -199,6 +201,7 @@ export async function createFaceDetector(options: FacePipelineOptions): Promise<
   detect: FacePipeline["detect"];
   detectMany: FacePipeline["detectMany"];
   prepare: typeof prepareFaceInput;
+  release: () => Promise<void>;
 }> {
   const pipeline = await createFacePipeline(options);
   const blank = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 as const };
@@ -218,5 +221,6 @@ export async function createFaceDetector(options: FacePipelineOptions): Promise<
     detect: (image, o) => pipeline.detect(image, o),
     detectMany: (images, o) => pipeline.detectMany(images, o),
     prepare: prepareFaceInput,
+    release: () => pipeline.release(),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * `deno task bench:loop [--keys 2400000] [--clients 4] [--seconds 6]`
+ * `deno task bench:loop [--keys 2400000] [--clients 4] [--seconds 6] [--videos 0] [--frames 256] [--frame-px 320]`
  *
  * How responsive the server's event loop stays under a hostile JSON body (issue 10, finding 2). The server runs
  * as a subprocess (like production) over the face-api ports and the tiny expression model; a probe sends
@@ -7,10 +7,14 @@
  * 1. idle: the probe alone, for the baseline;
  * 2. hostile: one JSON body of `--keys` short keys (`{"0000a":0,...}`, 10 bytes a key: 2.4 M keys ~ 24 MB) to
  *    `POST /v1/expressions`, while `--clients` photo clients post face-api's demo photos in a loop.
+ * `--videos N` adds N clients that each post `--frames` video frames (a demo photo resized to `--frame-px`, JPEG)
+ * to `POST /v1/videos/frames` in a loop; a video still running when the time is up is abandoned (the client
+ * disconnects), which the server must cancel.
  * `--keys 0` sends no hostile body (the photo clients' own share of the probe's latency). Prints the probe's
  * p50/p99/max per phase, the hostile body's status, code and time, the photos answered, and one JSON line. Figures are rough on a shared machine: compare the two phases of one run.
  */
 import { parseArgs } from "node:util";
+import sharp from "sharp";
 import { demoPhoto, serverCommand, tinyModelDir } from "../api/fixtures.ts";
 
 const { values } = parseArgs({
@@ -19,9 +23,13 @@ const { values } = parseArgs({
     keys: { type: "string", default: "2400000" },
     clients: { type: "string", default: "4" },
     seconds: { type: "string", default: "6" },
+    videos: { type: "string", default: "0" },
+    frames: { type: "string", default: "256" },
+    "frame-px": { type: "string", default: "320" },
   },
 });
 const KEYS = Number(values.keys), CLIENTS = Number(values.clients), SECONDS = Number(values.seconds);
+const VIDEOS = Number(values.videos), FRAMES = Number(values.frames), FRAME_PX = Number(values["frame-px"]);
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -41,8 +49,18 @@ function manyKeys(keys: number): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** The server settings under test, from this process's environment (e.g. `INFERENCE_WORKER=off`). */
+function serverEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ["INFERENCE_WORKER", "COMPUTE_NICE", "THREAD_SPINNING"]) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
 const dir = await tinyModelDir("fer-bench-loop-");
-const child = serverCommand({ MODEL_DIR: dir, DEFAULT_MODEL: "tiny" }, {
+const child = serverCommand({ MODEL_DIR: dir, DEFAULT_MODEL: "tiny", ...serverEnv() }, {
   stdout: "piped",
   stderr: "null",
 }).spawn();
@@ -101,6 +119,32 @@ try {
       if (r.ok) photos++;
     }
   });
+  // Video clients: one multipart request of FRAMES frames after another; abandoned when the time is up.
+  const frame = VIDEOS > 0
+    ? await sharp(demoPhoto(1)).resize(FRAME_PX, FRAME_PX, { fit: "inside" }).jpeg({ quality: 85 }).toBuffer()
+    : new Uint8Array();
+  const videoStatus: number[] = [];
+  let videosAbandoned = 0;
+  const abandon = new AbortController();
+  const videos = Array.from({ length: VIDEOS }, async () => {
+    while (!stop.done) {
+      const form = new FormData();
+      for (let i = 0; i < FRAMES; i++) {
+        form.append("frames", new File([frame], `f${i}.jpg`, { type: "image/jpeg" }));
+      }
+      try {
+        const r = await fetch(`${base}/v1/videos/frames?track=true`, {
+          method: "POST",
+          body: form,
+          signal: abandon.signal,
+        });
+        await r.body?.cancel();
+        videoStatus.push(r.status);
+      } catch {
+        videosAbandoned++;
+      }
+    }
+  });
   await sleep(200);
   const t = performance.now();
   const res = KEYS > 0
@@ -115,7 +159,8 @@ try {
   await sleep(Math.max(0, SECONDS * 1000 - hostileMs));
   stop.done = true;
   const loaded = await probing;
-  await Promise.all(clients);
+  abandon.abort();
+  await Promise.all([...clients, ...videos]);
 
   const row = (name: string, xs: number[]) =>
     `${name.padEnd(8)} n=${String(xs.length).padStart(4)}  p50 ${pct(xs, 50).toFixed(1).padStart(7)} ms  ` +
@@ -132,6 +177,13 @@ try {
     );
   }
   console.log(`photos answered 200 meanwhile: ${photos}`);
+  if (VIDEOS > 0) {
+    console.log(
+      `videos (${VIDEOS} clients, ${FRAMES} frames of ${FRAME_PX} px): answered [${
+        videoStatus.join(", ")
+      }], ${videosAbandoned} abandoned at the end`,
+    );
+  }
   console.log(JSON.stringify({
     keys: KEYS,
     bodyBytes: body.length,
@@ -142,6 +194,11 @@ try {
     hostileCode: problem.code,
     hostileMs,
     photos,
+    videos: VIDEOS,
+    frames: FRAMES,
+    videoStatus,
+    videosAbandoned,
+    server: serverEnv(),
   }));
 } finally {
   child.kill("SIGTERM");

@@ -41,3 +41,32 @@ Deno.test("openModel() with allowSpinning false opens and answers exactly as wit
   for (const k of Object.keys(y)) assert.deepEqual([...x[k].data], [...y[k].data], k);
   await Promise.all([a.release(), b.release()]);
 });
+
+Deno.test("openModel() with worker: answers as on the main thread; the worker ends with its last session and a later open starts a new one", async () => {
+  const { buildFaceApiModels } = await import("../../model/faceapi/nets.ts");
+  const { openModel, inferenceWorkerState } = await import("../../src/session.ts");
+  const dir = new URL("../../artifacts/models/", import.meta.url).pathname;
+  await buildFaceApiModels({ out: dir, ifMissing: true });
+  const path = dir + "face-expression.manifest.json";
+  const data = Float32Array.from({ length: 112 * 112 * 3 }, (_, i) => (i * 7) % 256);
+  const main = await openModel(path);
+  const feed = { [main.inputNames[0]]: { data, dims: [1, 112, 112, 3] } };
+  const want = await main.run(feed);
+  await main.release();
+  for (let round = 0; round < 2; round++) {
+    const [a, b] = await Promise.all([openModel(path, { worker: true }), openModel(path, { worker: true })]);
+    assert.deepEqual(inferenceWorkerState(), { running: true, sessions: 2 });
+    const got = await a.run(feed);
+    for (const k of Object.keys(want)) assert.deepEqual([...got[k].data], [...want[k].data], k);
+    await a.release();
+    // One session left: the worker still serves it.
+    assert.deepEqual(inferenceWorkerState(), { running: true, sessions: 1 });
+    assert.ok((await b.run(feed))[main.outputNames[0]].data.length > 0);
+    await b.release();
+    await b.release(); // twice is harmless
+    assert.deepEqual(inferenceWorkerState(), { running: false, sessions: 0 });
+  }
+  // A missing file fails the open and leaves no worker behind.
+  await assert.rejects(openModel(dir + "nope.manifest.json", { worker: true }), /Cannot read manifest/);
+  assert.deepEqual(inferenceWorkerState(), { running: false, sessions: 0 });
+});

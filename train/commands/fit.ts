@@ -108,6 +108,8 @@ export function historyJson(config: TrainConfig, result: Awaited<ReturnType<type
     bestCheckpoint: result.bestCheckpoint,
     lastCheckpoint: result.checkpoint,
     stoppedEarly: result.stoppedEarly,
+    backend: result.backend,
+    workers: result.workers,
     epochs: result.history,
   };
 }

@@ -95,6 +95,13 @@ export const Quantization = z.object({
     /** Largest absolute difference of any score (softmax of logits, or probabilities). */
     maxScoreDiff: z.number().nonnegative(),
   }),
+  /**
+   * Mixed precision: the weighted nodes left float32, chosen greedily on a selection set (images of the
+   * calibration folder disjoint from both the calibration and the agreement samples).
+   */
+  floatNodes: z.array(z.string()).optional(),
+  selection: z.object({ samples: z.number().int().nonnegative(), argmax: z.number().min(0).max(1) })
+    .optional(),
 });
 export type Quantization = z.infer<typeof Quantization>;
 

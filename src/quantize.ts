@@ -1,10 +1,14 @@
 /**
- * `deno task model:quantize --model MANIFEST --calibration DIR --out DIR [--samples N] [--seed S]`: static INT8
+ * `deno task model:quantize --model MANIFEST --calibration DIR --out DIR [--samples N] [--seed S]
+ * [--target-agreement 0.99] [--max-float 4]`: static INT8
  * (QDQ) of an expression model. Draws N images of DIR (seeded shuffle of every .png/.jpg below it), preprocesses
  * each exactly as the manifest says (whole image as the crop, as with detect=false), runs a copy of the model
  * with its intermediate tensors as extra outputs to take min/max ranges, rewrites the graph with
- * model/quantize/, then measures argmax agreement with fp32 on N further images of DIR and writes
- * `<file>-int8.onnx` plus a manifest `<id>-int8` (precision "int8", calibration set name, method, agreement).
+ * model/quantize/. Mixed precision: while argmax agreement with fp32 on N further images (the selection set)
+ * is below `--target-agreement`, the weighted node whose float32 copy raises it most is left unquantized, up to
+ * `--max-float` nodes (a greedy sensitivity search). Then it measures agreement on N more images, used for
+ * nothing else, and writes `<file>-int8.onnx` plus a manifest `<id>-int8` (precision "int8", calibration set
+ * name, method, float32 nodes, agreement).
  */
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -15,7 +19,7 @@ import { servedOutputs } from "./registry.ts";
 import { toTensor } from "../model/preprocess.ts";
 import { type Manifest, sha256Hex } from "../model/manifest.ts";
 import { foldBatchNorms } from "../model/quantize/fold.ts";
-import { planQuantization, readOnnx, writeOnnx } from "../model/quantize/graph.ts";
+import { nodeKey, type OnnxModel, planQuantization, readOnnx, writeOnnx } from "../model/quantize/graph.ts";
 import { RangeObserver, withObservedOutputs } from "../model/quantize/observe.ts";
 import { quantizeQdq } from "../model/quantize/qdq.ts";
 
@@ -29,6 +33,13 @@ export interface QuantizeOptions {
   seed?: number;
   batch?: number;
   intraOpNumThreads?: number;
+  /**
+   * Mixed precision: while argmax agreement with fp32 on a selection set is below this, leave float32 the one
+   * more weighted node that raises it most (default 0.99, the issue's bar), at most `maxFloatNodes` of them.
+   */
+  targetAgreement?: number;
+  /** Most nodes mixed precision may leave float32 (default 4; 0 = quantize every weighted node). */
+  maxFloatNodes?: number;
 }
 
 /** The written INT8 artifact. */
@@ -101,10 +112,76 @@ function scoreRows(data: Float32Array, n: number, logits: boolean): number[][] {
 
 const argmax = (r: number[]) => r.indexOf(Math.max(...r));
 
+/** Argmax agreement and the largest score change of `candidate` against fp32 scores `want` on `sets`. */
+async function agreementOn(
+  m: Manifest,
+  candidate: Uint8Array,
+  sets: { data: Float32Array; dims: number[] }[],
+  want: number[][][],
+  intraOpNumThreads?: number,
+): Promise<{ argmax: number; maxDiff: number; meanDiff: number }> {
+  const served = servedOutputs(m);
+  const session = await openGraph(candidate, { intraOpNumThreads });
+  let same = 0, n = 0, maxDiff = 0, sumDiff = 0;
+  try {
+    for (let j = 0; j < sets.length; j++) {
+      const b = sets[j];
+      const got = scoreRows(
+        (await session.run({ [m.input.name]: b }, [served.scores.name]))[served.scores.name].data,
+        b.dims[0],
+        served.logits,
+      );
+      got.forEach((row, i) => {
+        const a = want[j][i];
+        if (argmax(a) === argmax(row)) same++;
+        for (let k = 0; k < a.length; k++) {
+          const d = Math.abs(a[k] - row[k]);
+          maxDiff = Math.max(maxDiff, d);
+          sumDiff += d;
+        }
+        n++;
+      });
+    }
+  } finally {
+    await session.release();
+  }
+  return { argmax: n ? same / n : 0, maxDiff, meanDiff: n ? sumDiff / n : 0 };
+}
+
+/** fp32 scores of `sets`, per batch and image. */
+async function fp32Scores(
+  m: Manifest,
+  bytes: Uint8Array,
+  sets: { data: Float32Array; dims: number[] }[],
+  intraOpNumThreads?: number,
+): Promise<number[][][]> {
+  const served = servedOutputs(m);
+  const session = await openGraph(bytes, { intraOpNumThreads });
+  try {
+    const out: number[][][] = [];
+    for (const b of sets) {
+      const r = await session.run({ [m.input.name]: b }, [served.scores.name]);
+      out.push(scoreRows(r[served.scores.name].data, b.dims[0], served.logits));
+    }
+    return out;
+  } finally {
+    await session.release();
+  }
+}
+
 /** Quantizes one model (see the module comment) and writes it next to its manifest in `outDir`. */
 export async function quantizeModel(
-  { manifestPath, calibrationDir, outDir, samples = 200, seed = 0, batch = 8, intraOpNumThreads }:
-    QuantizeOptions,
+  {
+    manifestPath,
+    calibrationDir,
+    outDir,
+    samples = 200,
+    seed = 0,
+    batch = 8,
+    intraOpNumThreads,
+    targetAgreement = 0.99,
+    maxFloatNodes = 4,
+  }: QuantizeOptions,
 ): Promise<QuantizeResult> {
   const m = await readManifest(manifestPath);
   if (m.precision !== "fp32") {
@@ -115,9 +192,14 @@ export async function quantizeModel(
   if (images.length < 2) {
     throw new Error(`Cannot quantize model "${m.id}": calibration folder "${calibrationDir}" has < 2 images`);
   }
-  const nCal = Math.min(samples, Math.ceil(images.length / 2));
+  // Calibration, then (with mixed precision) a selection set, then the held-out agreement set: disjoint, so
+  // the reported agreement is on images that chose nothing.
+  const parts = maxFloatNodes > 0 ? 3 : 2;
+  const nCal = Math.min(samples, Math.ceil(images.length / parts));
+  const nSel = parts === 3 ? Math.min(samples, Math.floor((images.length - nCal) / 2)) : 0;
   const calib = await Promise.all(images.slice(0, nCal).map((p) => tensorOf(p, m)));
-  const held = await Promise.all(images.slice(nCal, nCal + samples).map((p) => tensorOf(p, m)));
+  const select = await Promise.all(images.slice(nCal, nCal + nSel).map((p) => tensorOf(p, m)));
+  const held = await Promise.all(images.slice(nCal + nSel, nCal + nSel + samples).map((p) => tensorOf(p, m)));
 
   // BN folded first (model/quantize/fold.ts): the agreement below is still measured against the unfolded fp32.
   const { model } = foldBatchNorms(readOnnx(bytes));
@@ -131,35 +213,49 @@ export async function quantizeModel(
   } finally {
     await probe.release();
   }
-  const q = quantizeQdq(model, observer.ranges, plan);
-  const qBytes = writeOnnx(q.model);
+  // Leaving nodes float32 only removes tensors from the plan, so the ranges of the full plan serve every choice.
+  const build = (keep: ReadonlySet<string>) =>
+    writeOnnx(
+      quantizeQdq(model, observer.ranges, planQuantization(model as OnnxModel, { keepFloat: keep })).model,
+    );
 
-  const served = servedOutputs(m);
-  const fp32 = await openGraph(bytes, { intraOpNumThreads });
-  const int8 = await openGraph(qBytes, { intraOpNumThreads });
-  let same = 0, maxDiff = 0;
-  try {
-    for (const b of batches(m, held, batch)) {
-      const n = b.dims[0];
-      const a = scoreRows(
-        (await fp32.run({ [m.input.name]: b }, [served.scores.name]))[served.scores.name].data,
-        n,
-        served.logits,
-      );
-      const c = scoreRows(
-        (await int8.run({ [m.input.name]: b }, [served.scores.name]))[served.scores.name].data,
-        n,
-        served.logits,
-      );
-      for (let i = 0; i < n; i++) {
-        if (argmax(a[i]) === argmax(c[i])) same++;
-        for (let k = 0; k < a[i].length; k++) maxDiff = Math.max(maxDiff, Math.abs(a[i][k] - c[i][k]));
+  const keep = new Set<string>();
+  let qBytes = build(keep);
+  let selection: { samples: number; argmax: number } | undefined;
+  if (select.length > 0) {
+    const selSets = batches(m, select, batch);
+    const selWant = await fp32Scores(m, bytes, selSets, intraOpNumThreads);
+    let current = await agreementOn(m, qBytes, selSets, selWant, intraOpNumThreads);
+    // Greedy sensitivity search: each round tries every still-quantized node in float32 and keeps the best.
+    while (current.argmax < targetAgreement && keep.size < maxFloatNodes) {
+      let best: { key: string; bytes: Uint8Array; r: typeof current } | null = null;
+      for (const { node } of planQuantization(model, { keepFloat: keep }).nodes) {
+        const key = nodeKey(node);
+        const candidate = build(new Set([...keep, key]));
+        const r = await agreementOn(m, candidate, selSets, selWant, intraOpNumThreads);
+        if (
+          !best || r.argmax > best.r.argmax || (r.argmax === best.r.argmax && r.meanDiff < best.r.meanDiff)
+        ) best = { key, bytes: candidate, r };
       }
+      if (!best || best.r.argmax <= current.argmax) break;
+      keep.add(best.key);
+      qBytes = best.bytes;
+      current = best.r;
     }
-  } finally {
-    await fp32.release();
-    await int8.release();
+    selection = { samples: select.length, argmax: current.argmax };
   }
+
+  const heldSets = batches(m, held, batch);
+  const heldRes = held.length
+    ? await agreementOn(
+      m,
+      qBytes,
+      heldSets,
+      await fp32Scores(m, bytes, heldSets, intraOpNumThreads),
+      intraOpNumThreads,
+    )
+    : { argmax: 0, maxDiff: 0 };
+  const same = Math.round(heldRes.argmax * held.length), maxDiff = heldRes.maxDiff;
   const file = m.file.replace(/\.onnx$/, "") + "-int8.onnx";
   const manifest: Manifest = {
     ...m,
@@ -180,6 +276,7 @@ export async function quantizeModel(
         argmax: held.length ? same / held.length : 0,
         maxScoreDiff: maxDiff,
       },
+      ...(selection ? { floatNodes: [...keep], selection } : {}),
     },
   };
   await Deno.mkdir(outDir, { recursive: true });
@@ -199,11 +296,13 @@ if (import.meta.main) {
       out: { type: "string" },
       samples: { type: "string", default: "200" },
       seed: { type: "string", default: "0" },
+      "target-agreement": { type: "string", default: "0.99" },
+      "max-float": { type: "string", default: "4" },
     },
   });
   if (!values.model || !values.calibration || !values.out) {
     console.error(
-      "usage: deno task model:quantize --model MANIFEST --calibration DIR --out DIR [--samples N] [--seed S]",
+      "usage: deno task model:quantize --model MANIFEST --calibration DIR --out DIR [--samples N] [--seed S] [--target-agreement 0.99] [--max-float 4]",
     );
     Deno.exit(2);
   }
@@ -213,6 +312,8 @@ if (import.meta.main) {
     outDir: values.out,
     samples: Number(values.samples),
     seed: Number(values.seed),
+    targetAgreement: Number(values["target-agreement"]),
+    maxFloatNodes: Number(values["max-float"]),
   });
   console.log(`Wrote ${r.onnxPath} (${(r.manifest.bytes / 1e6).toFixed(2)} MB) and ${r.manifestPath}`);
   console.log(JSON.stringify({ id: r.manifest.id, quantization: r.manifest.quantization }));

@@ -86,8 +86,19 @@ export interface QuantizationPlan {
   observed: string[];
 }
 
-/** Plans the quantization of `model` (see the module comment). */
-export function planQuantization(model: OnnxModel): QuantizationPlan {
+/** The name a node is kept float32 by (`keepFloat`): its name, else its first output. */
+export function nodeKey(node: NodeProto): string {
+  return node.name || node.output[0];
+}
+
+/**
+ * Plans the quantization of `model` (see the module comment). Nodes named in `keepFloat` ({@link nodeKey}) stay
+ * float32 (mixed precision: the layers whose rounding moves the answer most).
+ */
+export function planQuantization(
+  model: OnnxModel,
+  { keepFloat = new Set<string>() }: { keepFloat?: ReadonlySet<string> } = {},
+): QuantizationPlan {
   const g = model.graph;
   const inits = new Map(g.initializer.map((t) => [t.name, t]));
   const graphOutputs = new Set(g.output.map((o) => o.name));
@@ -99,7 +110,9 @@ export function planQuantization(model: OnnxModel): QuantizationPlan {
   const activations = new Set<string>();
   for (const node of g.node) {
     const w = inits.get(node.input[1] ?? "");
-    if (!w || w.data_type !== DataType.FLOAT || inits.has(node.input[0])) continue;
+    if (!w || w.data_type !== DataType.FLOAT || inits.has(node.input[0]) || keepFloat.has(nodeKey(node))) {
+      continue;
+    }
     let axis: number;
     if (node.op_type === "Conv" && w.dims.length >= 3) axis = 0;
     else if (node.op_type === "MatMul" && w.dims.length === 2) axis = 1;

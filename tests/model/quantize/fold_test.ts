@@ -16,7 +16,7 @@ import {
   makeValueInfo,
 } from "../../../model/onnx/helper.ts";
 import { foldBatchNorms } from "../../../model/quantize/fold.ts";
-import { planQuantization, readOnnx, writeOnnx } from "../../../model/quantize/graph.ts";
+import { nodeKey, planQuantization, readOnnx, writeOnnx } from "../../../model/quantize/graph.ts";
 
 function values(n: number, seed: number, scale = 1, offset = 0): number[] {
   let s = seed;
@@ -73,4 +73,19 @@ Deno.test("foldBatchNorms() merges Conv -> BN, same outputs, and frees the resid
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
   assert.ok(diff < 1e-5, `max abs diff ${diff}`);
+});
+
+Deno.test("planQuantization() leaves the nodes named in keepFloat out of the plan", async () => {
+  const { buildFaceApiModels } = await import("../../../model/faceapi/nets.ts");
+  const dir = new URL("../../../artifacts/models/", import.meta.url).pathname;
+  await buildFaceApiModels({ out: dir, ifMissing: true });
+  const model = readOnnx(await Deno.readFile(dir + "face-expression.onnx"));
+  const all = planQuantization(model);
+  assert.ok(all.nodes.length > 2);
+  const first = all.nodes[0].node, last = all.nodes.at(-1)!.node;
+  const keep = new Set([nodeKey(first), nodeKey(last)]);
+  const mixed = planQuantization(model, { keepFloat: keep });
+  assert.equal(mixed.nodes.length, all.nodes.length - 2);
+  assert.ok(mixed.nodes.every((n) => !keep.has(nodeKey(n.node))));
+  assert.ok(!mixed.activations.includes(first.input[0]), "the first node's input is no longer quantized");
 });

@@ -47,7 +47,8 @@ async function writeFaces(dir: string, from: number, count: number): Promise<voi
 
 const work = await Deno.makeTempDir({ prefix: "fer-int8-" });
 const calibration = join(work, "generated-faces");
-await writeFaces(calibration, 0, 48);
+// 72 = calibration, mixed-precision selection and agreement sets of 24 each.
+await writeFaces(calibration, 0, 72);
 const src = await apiModelDir();
 const out = join(work, "models");
 
@@ -104,7 +105,18 @@ for (
     assert.equal(r.manifest.precision, "int8");
     assert.equal(r.manifest.quantization?.calibration.set, "generated-faces");
     assert.equal(r.manifest.quantization?.calibration.samples, 24);
+    assert.equal(r.manifest.quantization?.selection?.samples, 24);
+    assert.equal(r.manifest.quantization?.agreement.samples, 24);
+    const floats = r.manifest.quantization?.floatNodes ?? [];
+    assert.ok(floats.length <= 4, `${floats.length} float32 nodes`);
+
     const graph = readOnnx(await Deno.readFile(r.onnxPath)).graph;
+    // Every node left float32 by the search still reads a float32 weight initializer, not a dequantized one.
+    const floatInits = new Set(graph.initializer.filter((t) => t.data_type === 1).map((t) => t.name));
+    for (const key of floats) {
+      const node = graph.node.find((n) => (n.name || n.output[0]) === key);
+      assert.ok(node && floatInits.has(node.input[1]), `float32 node ${key}`);
+    }
     const ops = new Set(graph.node.map((n) => n.op_type));
     assert.ok(ops.has("QuantizeLinear") && ops.has("DequantizeLinear"), [...ops].join(","));
     assert.ok(graph.initializer.some((t) => t.data_type === 3), "int8 weight initializers");

@@ -237,7 +237,12 @@ export async function quantizeModel(
           !best || r.argmax > best.r.argmax || (r.argmax === best.r.argmax && r.meanDiff < best.r.meanDiff)
         ) best = { key, bytes: candidate, r };
       }
-      if (!best || best.r.argmax <= current.argmax) break;
+      // Progress is more agreement, or the same with clearly smaller score changes (200 argmaxes move in steps
+      // of 0.5%, the mean score change is the finer signal).
+      const better = best &&
+        (best.r.argmax > current.argmax ||
+          (best.r.argmax === current.argmax && best.r.meanDiff < 0.9 * current.meanDiff));
+      if (!best || !better) break;
       keep.add(best.key);
       qBytes = best.bytes;
       current = best.r;

@@ -93,6 +93,15 @@ function leaveWorker(s: NonNullable<typeof shared>) {
   s.w.terminate();
 }
 
+/**
+ * A release that runs once: several owners may release the same session (a face pipeline and the registry that
+ * holds it), and onnxruntime throws on a second dispose.
+ */
+function once(release: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= release());
+}
+
 /** A dense float32 tensor as plain data. */
 export interface TensorData {
   data: Float32Array;
@@ -274,7 +283,7 @@ export async function openModel(
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     run: (feeds, outputs) => runFloat(session, feeds, outputs),
-    release: () => session.release(),
+    release: once(() => session.release()),
   };
 }
 
@@ -323,7 +332,7 @@ export async function openGraph(
     inputNames: session.inputNames,
     outputNames: session.outputNames,
     run: (feeds, outputs) => runFloat(session, feeds, outputs),
-    release: () => session.release(),
+    release: once(() => session.release()),
   };
 }
 

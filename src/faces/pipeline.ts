@@ -126,6 +126,7 @@ export async function createFacePipeline(
     }
   }
   const landmarker = await openFaceModel(modelDir, FACE_MODELS.landmarks, opts);
+  let released: Promise<void> | undefined;
 
   /** The session of one net, opened now if it is a lazy one; a failed open is retried next time. */
   async function netSession(net: DetectorNet): Promise<ModelSession> {
@@ -183,9 +184,12 @@ export async function createFacePipeline(
     detect,
     detectMany,
     detectFaces,
-    async release() {
-      const opened = await Promise.all([...sessions.values()].map((s) => s.catch(() => undefined)));
-      await Promise.all([landmarker.release(), ...opened.map((s) => s?.release())]);
+    // Idempotent: the registry releases the pipeline it holds, and so may the code that created it.
+    release() {
+      return released ??= (async () => {
+        const opened = await Promise.all([...sessions.values()].map((s) => s.catch(() => undefined)));
+        await Promise.all([landmarker.release(), ...opened.map((s) => s?.release())]);
+      })();
     },
   };
 }

@@ -70,3 +70,15 @@ Deno.test("openModel() with worker: answers as on the main thread; the worker en
   await assert.rejects(openModel(dir + "nope.manifest.json", { worker: true }), /Cannot read manifest/);
   assert.deepEqual(inferenceWorkerState(), { running: false, sessions: 0 });
 });
+
+Deno.test("a session and a face pipeline may be released twice (registry and creator both release)", async () => {
+  const { openModel } = await import("../../src/session.ts");
+  const { createFaceDetector } = await import("../../src/faces/pipeline.ts");
+  const dir = new URL("../../artifacts/models/", import.meta.url).pathname;
+  const s = await openModel(dir + "face-expression.manifest.json");
+  await s.release();
+  await s.release();
+  const faces = await createFaceDetector({ modelDir: dir });
+  await faces.pipeline.release();
+  await faces.release();
+});

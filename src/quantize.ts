@@ -19,7 +19,7 @@ import { servedOutputs } from "./registry.ts";
 import { toTensor } from "../model/preprocess.ts";
 import { type Manifest, sha256Hex } from "../model/manifest.ts";
 import { foldBatchNorms } from "../model/quantize/fold.ts";
-import { nodeKey, type OnnxModel, planQuantization, readOnnx, writeOnnx } from "../model/quantize/graph.ts";
+import { nodeKey, planQuantization, readOnnx, writeOnnx } from "../model/quantize/graph.ts";
 import { RangeObserver, withObservedOutputs } from "../model/quantize/observe.ts";
 import { quantizeQdq } from "../model/quantize/qdq.ts";
 
@@ -216,7 +216,7 @@ export async function quantizeModel(
   // Leaving nodes float32 only removes tensors from the plan, so the ranges of the full plan serve every choice.
   const build = (keep: ReadonlySet<string>) =>
     writeOnnx(
-      quantizeQdq(model, observer.ranges, planQuantization(model as OnnxModel, { keepFloat: keep })).model,
+      quantizeQdq(model, observer.ranges, planQuantization(model, { keepFloat: keep })).model,
     );
 
   const keep = new Set<string>();
@@ -260,7 +260,6 @@ export async function quantizeModel(
       intraOpNumThreads,
     )
     : { argmax: 0, maxDiff: 0 };
-  const same = Math.round(heldRes.argmax * held.length), maxDiff = heldRes.maxDiff;
   const file = m.file.replace(/\.onnx$/, "") + "-int8.onnx";
   const manifest: Manifest = {
     ...m,
@@ -278,8 +277,8 @@ export async function quantizeModel(
       calibration: { set: basename(calibrationDir.replace(/\/+$/, "")), samples: calib.length, seed },
       agreement: {
         samples: held.length,
-        argmax: held.length ? same / held.length : 0,
-        maxScoreDiff: maxDiff,
+        argmax: heldRes.argmax,
+        maxScoreDiff: heldRes.maxDiff,
       },
       ...(selection ? { floatNodes: [...keep], selection } : {}),
     },

@@ -204,10 +204,6 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
   const vars = params.map((p) => p.v);
   const workers = resolveWorkers(config.workers, backend, config.batchSize);
   let pool: GradPool | null = null;
-  if (workers > 1) {
-    pool = await createGradPool({ workers, width, classes, seed: config.seed, backend: backend.name });
-    await pool.load(model);
-  }
 
   const numSamples = config.samplesPerEpoch ?? data.labels.length;
   const sampler = ckpt
@@ -274,6 +270,11 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
   let stoppedEarly = false;
   const aug = config.augment;
   try {
+    // Inside the try, so the workers are closed whatever fails later.
+    if (workers > 1) {
+      pool = await createGradPool({ workers, width, classes, seed: config.seed, backend: backend.name });
+      await pool.load(model);
+    }
     while (epoch < config.epochs && !interrupted) {
       if (patienceSpent()) {
         stoppedEarly = true;

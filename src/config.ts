@@ -91,14 +91,14 @@ export const CONFIG = {
   INFERENCE_WORKER: setting(
     "inferenceWorker",
     z.enum(["on", "off"], { message: "INFERENCE_WORKER must be on or off" }).transform((v) => v === "on"),
-    "off",
-    "`on`: every model session lives in one `Worker` (onnxruntime-node runs a model synchronously on its caller's thread, so on the main thread each run blocks the event loop and `/healthz` for its duration, ~95 ms for SSD at 512 px). Measured with 4 photo clients on 2 cores, with `COMPUTE_NICE=10`: `/healthz` p99 16 / 13 ms instead of 144 / 140 ms, 12-13% fewer photos with another process on one core, none on a quieter machine.",
+    "on",
+    "`on`: every model session lives in one `Worker` (onnxruntime-node runs a model synchronously on its caller's thread, so on the main thread each run blocks the event loop and `/healthz` for its duration, ~95 ms for SSD at 512 px); the worker ends with the last session. Measured under the issue's full load (24 MB body of 2.4 M keys, 32 photo clients, two 256-frame videos) on 2 cores: `/healthz` p99 46-52 ms with `COMPUTE_NICE=10` (90 ms at 0) against 9.1-15.1 s `off`, same photos answered. `off`: sessions on the main thread.",
   ),
   COMPUTE_NICE: setting(
     "computeNice",
     int("COMPUTE_NICE", { max: 19 }),
-    "0",
-    "Nice value (Linux) for every server thread but the main one (onnxruntime's pools, libvips, Deno's blocking pool), so the event loop runs first when it wakes; 0 = off. Measured with 4 photo clients on 2 cores: `/healthz` p99 -30% at 10, -60-80% at 19, with 2-14% fewer photos; niced threads also yield to other processes outside a container's own cgroup.",
+    "10",
+    "Nice value (Linux) for every server thread but the main one (onnxruntime's pools, libvips, Deno's blocking pool), so the event loop runs first when it wakes; 0 = off. Measured under the full load above with the worker: `/healthz` p99 46-52 ms at 10 against 90 ms at 0, same photos answered; niced threads also yield to other processes outside a container's own cgroup.",
   ),
   MAX_BATCH: setting(
     "maxBatch",

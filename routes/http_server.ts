@@ -170,7 +170,9 @@ export function startHttpServer(handler: FetchHandler, opts: HttpServerOptions):
         answered.finally(() => {
           c.busy--;
           if (c.busy > 0) return;
-          if (draining) close(c);
+          // Draining: the answer said `Connection: close`, so hyper closes the connection once its bytes are
+          // flushed (closing it here could drop them before they reach the socket); the timer is a backstop.
+          if (draining) arm(c, DRAIN_LINGER_MS, "idle_timeout");
           else arm(c, keepAliveTimeoutMs, "idle_timeout");
         });
       }

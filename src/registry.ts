@@ -294,61 +294,72 @@ export async function loadRegistry(
   });
   facesPending?.catch(() => {}); // awaited below; a model failing first must not leave it unhandled
   const models = new Map<string, LoadedModel>();
-  for (const { path, manifest } of manifests) {
-    const t0 = performance.now();
-    const session = await openModel(path, {
-      executionProvider,
-      intraOpNumThreads: threads,
-      allowSpinning,
-      worker: inferenceWorker,
-    })
-      .catch((err) => {
-        throw new Error(
-          `Cannot start: model "${manifest.id}" (${path}) does not load: ${(err as Error).message}`,
-        );
+  // Sessions opened so far: a failed start releases them (and the face nets), so the shared inference worker
+  // ends before the process exits instead of being torn down in the middle of onnxruntime.
+  const opened: { release(): Promise<void> }[] = [];
+  let faces: Awaited<typeof facesPending>;
+  try {
+    for (const { path, manifest } of manifests) {
+      const t0 = performance.now();
+      const session = await openModel(path, {
+        executionProvider,
+        intraOpNumThreads: threads,
+        allowSpinning,
+        worker: inferenceWorker,
+      })
+        .catch((err) => {
+          throw new Error(
+            `Cannot start: model "${manifest.id}" (${path}) does not load: ${(err as Error).message}`,
+          );
+        });
+      opened.push(session);
+      if (session.fallbackReason) {
+        logger?.warn("execution provider fallback", { model: manifest.id, reason: session.fallbackReason });
+      }
+      const run = batchRunner(session, calibrated, metrics);
+      const batcher = createBatcher<Float32Array, FaceOutput>({
+        run,
+        maxBatch,
+        maxDelayMs,
+        maxQueue,
+        onBatch: (b) => {
+          batchSize?.(b.size, { model: manifest.id });
+          batchCallers?.(b.callers, { model: manifest.id });
+        },
       });
-    if (session.fallbackReason) {
-      logger?.warn("execution provider fallback", { model: manifest.id, reason: session.fallbackReason });
+      const { width, height } = manifest.input.size;
+      await run([new Float32Array(3 * width * height)]); // warm-up: first run allocates and tunes kernels
+      models.set(manifest.id, {
+        id: manifest.id,
+        version: modelVersion(manifest),
+        manifest,
+        hasAttention: servedOutputs(manifest).attention !== undefined,
+        batcher,
+        session,
+        provider: session.provider,
+        fallbackReason: session.fallbackReason,
+        ready: true,
+      });
+      logger?.info("model loaded", {
+        model: manifest.id,
+        trained: manifest.trained,
+        provider: session.provider,
+        ...(calibrated && manifest.calibration ? { temperature: manifest.calibration.temperature } : {}),
+        ms: Math.round(performance.now() - t0),
+        default: manifest.id === defaultId,
+      });
     }
-    const run = batchRunner(session, calibrated, metrics);
-    const batcher = createBatcher<Float32Array, FaceOutput>({
-      run,
-      maxBatch,
-      maxDelayMs,
-      maxQueue,
-      onBatch: (b) => {
-        batchSize?.(b.size, { model: manifest.id });
-        batchCallers?.(b.callers, { model: manifest.id });
-      },
-    });
-    const { width, height } = manifest.input.size;
-    await run([new Float32Array(3 * width * height)]); // warm-up: first run allocates and tunes kernels
-    models.set(manifest.id, {
-      id: manifest.id,
-      version: modelVersion(manifest),
-      manifest,
-      hasAttention: servedOutputs(manifest).attention !== undefined,
-      batcher,
-      session,
-      provider: session.provider,
-      fallbackReason: session.fallbackReason,
-      ready: true,
-    });
-    logger?.info("model loaded", {
-      model: manifest.id,
-      trained: manifest.trained,
-      provider: session.provider,
-      ...(calibrated && manifest.calibration ? { temperature: manifest.calibration.temperature } : {}),
-      ms: Math.round(performance.now() - t0),
-      default: manifest.id === defaultId,
-    });
+    metrics?.gauge(
+      "fer_queue_depth",
+      "Faces waiting in the micro-batchers",
+      () => [...models.values()].reduce((s, m) => s + m.batcher.depth, 0),
+    );
+    faces = facesPending ? await facesPending : undefined;
+  } catch (err) {
+    for (const session of opened) await session.release().catch(() => {});
+    await (await facesPending?.catch(() => undefined))?.release?.().catch(() => {});
+    throw err;
   }
-  metrics?.gauge(
-    "fer_queue_depth",
-    "Faces waiting in the micro-batchers",
-    () => [...models.values()].reduce((s, m) => s + m.batcher.depth, 0),
-  );
-  const faces = facesPending ? await facesPending : undefined;
   if (!faces) {
     logger?.warn("face detector not loaded: only detect=false requests can be served", { modelDir });
   }

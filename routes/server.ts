@@ -49,6 +49,8 @@ export function startServer(
 ): RunningServer {
   const metrics = createMetrics();
   const state: ServerState = { draining: false, inFlight: 0 };
+  /** Ends the rescan that keeps the compute threads' nice value (COMPUTE_NICE); set once ready. */
+  let stopNice: (() => void) | undefined;
   const webhookRefused = metrics.counter(
     "fer_webhook_refused_total",
     "Job webhook deliveries refused because their host resolved to a loopback, private or other internal address",
@@ -120,7 +122,7 @@ export function startServer(
   }).then((registry) => {
     state.registry = registry;
     // After the sessions exist (their pools are started): the scan repeats for threads started later.
-    keepOtherThreadsLow({
+    stopNice = keepOtherThreadsLow({
       nice: config.computeNice,
       onError: (err) => logger.warn("cannot lower thread priority", { error: err.message }),
     });
@@ -148,6 +150,7 @@ export function startServer(
         const t0 = performance.now();
         logger.info("draining", { inFlight: state.inFlight, connections: server.connections });
         const result = await server.drain(config.shutdownGraceMs);
+        stopNice?.();
         // Running jobs stop where they are (their frames so far are stored) and resume on the next start.
         await jobs.close();
         // Not awaiting a model load still in progress: the process is about to exit anyway.

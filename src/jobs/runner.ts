@@ -1,8 +1,8 @@
 /**
  * Runs the video jobs of one server process: at most `concurrency` at once, oldest first. A run decodes the
  * upload with ffmpeg (src/jobs/ffmpeg.ts), sends the frames through the same per-frame pipeline as the frames
- * endpoint (`analyzeImages`, in chunks as they arrive) and stores each chunk before the next, so a restart
- * resumes after the last stored frame. Cancel and the job timeout kill ffmpeg; waiters (NDJSON streams) are
+ * endpoint (`analyzeImages`, in chunks as they arrive, two chunks in flight) and stores the chunks in order, so a
+ * restart resumes after the last stored frame. Cancel and the job timeout kill ffmpeg; waiters (NDJSON streams) are
  * woken on every stored chunk and status change.
  */
 import { analyzeImages, type AnalyzeOptions } from "../classify.ts";
@@ -24,8 +24,13 @@ export interface RunnerOptions {
   timeoutMs: number;
   maxBatch: number;
   maxPixels: number;
-  /** Frames analysed together (one `analyzeImages` call). */
+  /** Frames analysed together (one `analyzeImages` call). Default 16. */
   chunkFrames?: number;
+  /**
+   * Chunks of one job in the pipeline at once (analysed, or waiting to be stored in order) while ffmpeg decodes
+   * on. Default 2: the next chunk's detection overlaps the previous one's classification and storing.
+   */
+  chunksInFlight?: number;
   /** With a shared store: how long a claim lasts without a heartbeat (renewed every third of it). */
   leaseMs?: number;
   /** With a shared store: how often the queue is polled for work (default: a third of the lease, at most 1 s). */
@@ -271,53 +276,65 @@ export class JobRunner {
       ...(o.detector ? { detector: o.detector as DetectorName } : {}),
     };
     const chunkFrames = this.#o.chunkFrames ?? 16;
+    const depth = Math.max(1, this.#o.chunksInFlight ?? 2);
     let next = job.done;
     let chunk: RawImage[] = [];
     const t0 = performance.now();
     let analysed = 0;
-    const flush = async () => {
-      if (!chunk.length) return;
-      const frames = chunk;
-      chunk = [];
-      const analyse = () =>
-        analyzeImages(frames, options, {
-          model,
-          faces: registry.faces,
-          maxPixels: this.#o.maxPixels,
-          deadline: performance.now() + this.#o.timeoutMs,
-          tag: `job:${job.id}`,
-          maxBatch: this.#o.maxBatch,
-          imageSlots: registry.imageSlots,
-          frames: true,
-          background: true,
-        });
-      let result;
+    const analyse = async (frames: RawImage[]) => {
       while (true) {
         try {
-          result = await analyse();
-          break;
+          return await analyzeImages(frames, options, {
+            model,
+            faces: registry.faces,
+            maxPixels: this.#o.maxPixels,
+            deadline: performance.now() + this.#o.timeoutMs,
+            tag: `job:${job.id}`,
+            maxBatch: this.#o.maxBatch,
+            imageSlots: registry.imageSlots,
+            frames: true,
+            background: true,
+          });
         } catch (err) {
           // A full model queue is the photo requests' moment: a job waits and tries the chunk again.
           if (!(err instanceof ApiError && err.code === "overloaded") || signal.aborted) throw err;
           await new Promise((r) => setTimeout(r, 250));
         }
       }
-      if (signal.aborted) return;
-      analysed += frames.length;
-      const rate = analysed / Math.max(1e-3, (performance.now() - t0) / 1000);
-      const stored = await this.#o.store.appendFrames(
-        job.id,
-        next,
-        result.images,
-        Math.round(rate * 100) / 100,
-        this.#o.store.shared ? this.worker : undefined,
-      );
-      if (!stored) {
-        entry.controller.abort("lost");
-        return;
-      }
-      next += frames.length;
-      this.#wake(job.id);
+    };
+    // Chunks are analysed while ffmpeg decodes the next ones and while earlier chunks are stored (up to `depth`
+    // at once), and stored strictly in order, so the frames stored are always a prefix and a restart resumes
+    // after it.
+    let stored: Promise<void> = Promise.resolve();
+    const pending: Promise<void>[] = [];
+    const flush = async () => {
+      if (!chunk.length) return;
+      const frames = chunk;
+      chunk = [];
+      const result = analyse(frames);
+      result.catch(() => {}); // its error surfaces through `stored`, in order
+      stored = stored.then(async () => {
+        const { images } = await result;
+        if (signal.aborted) return;
+        analysed += frames.length;
+        const rate = analysed / Math.max(1e-3, (performance.now() - t0) / 1000);
+        const ok = await this.#o.store.appendFrames(
+          job.id,
+          next,
+          images,
+          Math.round(rate * 100) / 100,
+          this.#o.store.shared ? this.worker : undefined,
+        );
+        if (!ok) {
+          entry.controller.abort("lost");
+          return;
+        }
+        next += frames.length;
+        this.#wake(job.id);
+      });
+      stored.catch(() => {}); // handled here; awaited below and at the end, where an error fails the job
+      pending.push(stored);
+      while (pending.length >= depth) await pending.shift();
     };
     for await (
       const frame of decodeVideo(await this.#o.store.upload(job), {
@@ -341,5 +358,7 @@ export class JobRunner {
       if (signal.aborted) break;
     }
     if (!signal.aborted) await flush();
+    // On cancel the chunks still in the model finish in the background and are dropped.
+    if (!signal.aborted) await stored;
   }
 }

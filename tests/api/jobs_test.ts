@@ -303,7 +303,9 @@ Deno.test({
       await server.ready;
       return { server, base: `http://127.0.0.1:${server.port}` };
     };
-    const video = await makeVideo(tmp, "resume.mp4", { seconds: 4 });
+    // 50 frames at fps=5: four chunks, so the first stored chunk is seen while later ones are still running
+    // (with two chunks in flight, a 20-frame job can be done by the first poll).
+    const video = await makeVideo(tmp, "resume.mp4", { seconds: 10 });
     const a = await start();
     const res = await fetch(`${a.base}/v1/videos?fps=5&detector=tiny`, {
       method: "POST",
@@ -313,7 +315,7 @@ Deno.test({
     const { id } = await res.json();
     let job;
     do {
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 50));
       job = await (await fetch(`${a.base}/v1/jobs/${id}`)).json();
     } while (job.progress.done === 0 && job.status !== "succeeded");
     assert.equal(job.status, "running", "the job is stopped mid-way, not after its end");

@@ -68,11 +68,21 @@ export const MEMBERS: Record<string, Member> = {
   },
 };
 
-/** One ensemble: its id, its members (the first one's input is the ensemble's), and flip averaging. */
+/**
+ * How the members' probabilities combine: `mean` (arithmetic: the members' probabilities averaged) or
+ * `geometric` (the normalised geometric mean, softmax of the mean log-probability: log-linear pooling). A
+ * geometric pool lets a member that rules a class out veto it, and its confidences take a temperature well (see
+ * the README's calibration section).
+ */
+export type Pooling = "mean" | "geometric";
+
+/** One ensemble: its id, its members (the first one's input is the ensemble's), flip averaging, pooling. */
 export interface EnsembleSpec {
   id: string;
   members: (keyof typeof MEMBERS)[];
   flip: boolean;
+  /** Default `mean`. Flip averaging, when on, is always arithmetic, within each member. */
+  pooling?: Pooling;
 }
 
 /** The ensembles `deno task models` builds. */
@@ -80,6 +90,12 @@ export const ENSEMBLES: readonly EnsembleSpec[] = [
   { id: "human-emotion-flip", members: ["human-emotion"], flip: true },
   { id: "ensemble-expression", members: ["faceapi-expression", "human-emotion"], flip: false },
   { id: "ensemble-expression-flip", members: ["faceapi-expression", "human-emotion"], flip: true },
+  {
+    id: "ensemble-expression-flip-geo",
+    members: ["faceapi-expression", "human-emotion"],
+    flip: true,
+    pooling: "geometric",
+  },
 ];
 
 /** The family of ensembles, the key of its model/architectures.ts entry. */
@@ -166,10 +182,29 @@ export async function buildEnsemble(spec: EnsembleSpec): Promise<Artifact> {
     }
     parts.push(out);
   }
+  const pooling = spec.pooling ?? "mean";
   inits.push(makeTensor("mean/scale", DataType.FLOAT, [], [1 / parts.length]));
-  const sum = parts.length === 1 ? parts[0] : "mean/sum";
-  if (parts.length > 1) nodes.push(makeNode("Sum", parts, ["mean/sum"]));
-  nodes.push(makeNode("Mul", [sum, "mean/scale"], ["probabilities"]));
+  if (pooling === "geometric") {
+    // log(max(p, 1e-12)) per member, averaged, then softmax: the geometric mean, renormalised
+    inits.push(makeTensor("geo/floor", DataType.FLOAT, [], [1e-12]));
+    const logs = parts.map((part, i) => {
+      nodes.push(
+        makeNode("Max", [part, "geo/floor"], [`m${i}/geo/floored`]),
+        makeNode("Log", [`m${i}/geo/floored`], [`m${i}/geo/log`]),
+      );
+      return `m${i}/geo/log`;
+    });
+    const sum = logs.length === 1 ? logs[0] : "geo/sum";
+    if (logs.length > 1) nodes.push(makeNode("Sum", logs, ["geo/sum"]));
+    nodes.push(
+      makeNode("Mul", [sum, "mean/scale"], ["geo/mean"]),
+      makeNode("Softmax", ["geo/mean"], ["probabilities"], { axis: 1 }),
+    );
+  } else {
+    const sum = parts.length === 1 ? parts[0] : "mean/sum";
+    if (parts.length > 1) nodes.push(makeNode("Sum", parts, ["mean/sum"]));
+    nodes.push(makeNode("Mul", [sum, "mean/scale"], ["probabilities"]));
+  }
   const k = CANONICAL_LABELS.length;
   const graph = makeGraph(
     nodes,
@@ -193,7 +228,11 @@ export async function buildEnsemble(spec: EnsembleSpec): Promise<Artifact> {
       details: {
         members: spec.members,
         flip: spec.flip,
-        combine: "mean of the members' probabilities in canonical order" +
+        pooling,
+        combine: (pooling === "geometric"
+          ? "normalised geometric mean (softmax of the mean log-probability) of the members' probabilities"
+          : "mean of the members' probabilities") +
+          " in canonical order" +
           (spec.flip ? ", each first averaged over the crop and its mirror" : ""),
         resize: `each member's input resized in the graph from ${size} px (linear, half_pixel)`,
       },
@@ -211,7 +250,9 @@ export async function buildEnsemble(spec: EnsembleSpec): Promise<Artifact> {
       shape: ["N", k],
       dtype: "float32",
       kind: "probabilities",
-      description: "mean of the members' probabilities, in `labels` order",
+      description: `${
+        pooling === "geometric" ? "normalised geometric mean" : "mean"
+      } of the members' probabilities, in \`labels\` order`,
     }],
     parameters: Math.round(parameters),
     gflops: Math.round(2 * (spec.flip ? 2 : 1) * macs / 1e6) / 1e3,
@@ -222,7 +263,11 @@ export async function buildEnsemble(spec: EnsembleSpec): Promise<Artifact> {
       tool: ENSEMBLE_TOOL,
     },
     metrics: MEASURED[spec.id] ? [MEASURED[spec.id]] : [],
-    license: [...new Set(members.map((m) => m.license))].join("; "),
+    license: [
+      ...new Set(members.map((m) =>
+        m.license
+      )),
+    ].join("; "),
     intendedUse: INTENDED_USE,
   }, `${spec.id}.onnx`);
   return { onnx, manifest };

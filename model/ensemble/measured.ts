@@ -2,7 +2,9 @@
  * Figures measured for the converted and ensemble models, written into their manifests (`metrics`), so each
  * model card says how it did. One run, 2026-12-02: `deno task bench:accuracy --data
  * ../shared/data/fer2013/public-test --detect false --model human-emotion --model human-emotion-flip --model
- * ensemble-expression --model ensemble-expression-flip` (values rounded to 4 places). FER2013 is for evaluation
+ * ensemble-expression --model ensemble-expression-flip` (values rounded to 4 places); `ensemble-expression-flip-geo`
+ * 2026-12-03, `deno task bench:accuracy --data ../shared/data/fer2013/public-test --detect false --model
+ * ensemble-expression-flip --model ensemble-expression-flip-geo`. FER2013 is for evaluation
  * and research use only, and `emotion` was trained on its train split, so these figures favour it.
  */
 import type { Metrics } from "../manifest.ts";
@@ -77,6 +79,23 @@ export const MEASURED: Record<string, Metrics> = {
       happiness: { precision: 0.8744, recall: 0.8559, f1: 0.865, support: 895 },
       sadness: { precision: 0.5198, recall: 0.562, f1: 0.5401, support: 653 },
       surprise: { precision: 0.7478, recall: 0.8217, f1: 0.783, support: 415 },
+    },
+  },
+  "ensemble-expression-flip-geo": {
+    dataset: FER2013,
+    split: "PublicTest (detect=false)",
+    samples: 3589,
+    accuracy: 0.645,
+    f1_macro: 0.6185,
+    abaw2020: 0.6272,
+    per_class: {
+      neutral: { precision: 0.4988, recall: 0.6722, f1: 0.5726, support: 607 },
+      anger: { precision: 0.6219, recall: 0.5353, f1: 0.5754, support: 467 },
+      disgust: { precision: 0.519, recall: 0.7321, f1: 0.6074, support: 56 },
+      fear: { precision: 0.6318, recall: 0.2802, f1: 0.3883, support: 496 },
+      happiness: { precision: 0.8794, recall: 0.8469, f1: 0.8628, support: 895 },
+      sadness: { precision: 0.5, recall: 0.5743, f1: 0.5346, support: 653 },
+      surprise: { precision: 0.7511, recall: 0.8289, f1: 0.7881, support: 415 },
     },
   },
 };

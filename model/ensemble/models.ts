@@ -1,7 +1,7 @@
 /**
  * The ensembles (model/ensemble/build.ts `ENSEMBLES`) that `deno task models` writes beside their members. With
  * `ifMissing` an ensemble is kept when its manifest is valid, matches the ONNX file beside it, was written by this
- * builder version, and lists the same members and flip flag as its spec, made from the same member builders and
+ * builder version, and lists the same members, flip flag and pooling as its spec, made from the same member builders and
  * weights (`membersFingerprint`); anything else is rebuilt.
  */
 import { join } from "node:path";
@@ -16,6 +16,7 @@ async function upToDate(spec: EnsembleSpec, path: string, manifestPath: string) 
     const bytes = await Deno.readFile(path);
     const d = m.architecture.details ?? {};
     const same = JSON.stringify(d.members) === JSON.stringify(spec.members) && d.flip === spec.flip &&
+      (d.pooling ?? "mean") === (spec.pooling ?? "mean") &&
       m.provenance.weightsSha256 === await membersFingerprint(spec);
     return same && bytes.length === m.bytes && await sha256Hex(bytes) === m.sha256 &&
         m.provenance.tool === ENSEMBLE_TOOL

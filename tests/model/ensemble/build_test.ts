@@ -1,6 +1,6 @@
 /**
  * The ensemble graphs against their members run alone in onnxruntime: the ensemble's probabilities are the mean
- * of the members' (in canonical order), and with flip on a crop and its mirror give the same answer; and
+ * of the members' (in canonical order) or, with geometric pooling, their normalised geometric mean, and with flip on a crop and its mirror give the same answer; and
  * `--if-missing` rebuilds an ensemble when its members' fingerprint changes.
  */
 import assert from "node:assert/strict";
@@ -90,6 +90,52 @@ Deno.test("ensemble with flip: a crop and its mirror score the same", async () =
     64,
   );
   assert.ok(unflipped.some((v, i) => Math.abs(v - a[i]) > 1e-4), "flip averaging changes the scores");
+});
+
+Deno.test("ensemble with geometric pooling: the normalised geometric mean of the members' probabilities", async () => {
+  const n = 2, x = image(n, 13);
+  const face = MEMBERS["faceapi-expression"];
+  const faceOut = await run(encodeModel(makeModel(await face.graph())), x, n);
+  // the emotion member as the ensemble feeds it: the 112 px crop resized in the graph, taken from a one-member
+  // ensemble (whose arithmetic mean of one is that member, in canonical order)
+  const emoAlone = await buildEnsemble({ id: "e", members: ["human-emotion"], flip: false });
+  const x64 = x.subarray(0, n * 64 * 64 * 3);
+  const emoOut = await run(emoAlone.onnx, x64, n, 64);
+  const geo = await buildEnsemble({
+    id: "g",
+    members: ["faceapi-expression", "human-emotion"],
+    flip: false,
+    pooling: "geometric",
+  });
+  assert.equal(geo.manifest.architecture.details?.pooling, "geometric");
+  // fed at the emotion net's own size the in-graph resize is the identity, so compare on 64 px crops
+  const emoGeo = await buildEnsemble({
+    id: "h",
+    members: ["human-emotion", "human-emotion"],
+    flip: false,
+    pooling: "geometric",
+  });
+  const twin = await run(emoGeo.onnx, x64, n, 64);
+  for (let i = 0; i < twin.length; i++) {
+    assert.ok(Math.abs(twin[i] - emoOut[i]) < 1e-5, `the geometric mean of a member with itself is it: ${i}`);
+  }
+  const got = await run(geo.onnx, x, n);
+  const mean = await run(
+    (await buildEnsemble({ id: "m", members: ["faceapi-expression", "human-emotion"], flip: false })).onnx,
+    x,
+    n,
+  );
+  for (let b = 0; b < n; b++) {
+    const f = toCanonical(faceOut.subarray(b * 7, b * 7 + 7), face.description.labels);
+    // the arithmetic ensemble's row minus the face-api half is the resized emotion member's half
+    const e = Array.from({ length: 7 }, (_, k) => 2 * mean[b * 7 + k] - f[k]);
+    const g = f.map((v, k) => Math.sqrt(Math.max(v, 1e-12) * Math.max(e[k], 1e-12)));
+    const z = g.reduce((a, v) => a + v, 0);
+    for (let k = 0; k < 7; k++) {
+      assert.ok(Math.abs(got[b * 7 + k] - g[k] / z) < 1e-4, `${b},${k}: ${got[b * 7 + k]} vs ${g[k] / z}`);
+    }
+    assert.ok(Math.abs(got.subarray(b * 7, b * 7 + 7).reduce((a, v) => a + v, 0) - 1) < 1e-5);
+  }
 });
 
 /** The mirror of 64x64 crops (the emotion net's own size; the test reuses the first 64*64*3*n values). */

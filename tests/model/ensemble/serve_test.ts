@@ -19,14 +19,20 @@ Deno.test("registry: ensemble-expression-flip is the default and every converted
     }
     await buildTfjsModels({ out: dir });
     const built = await buildEnsembleModels({ out: dir });
-    assert.deepEqual(built.map((r) => r.status), ["built", "built", "built"]);
+    assert.deepEqual(built.map((r) => r.status), ["built", "built", "built", "built"]);
     const kept = await buildEnsembleModels({ out: dir, ifMissing: true });
-    assert.deepEqual(kept.map((r) => r.status), ["kept", "kept", "kept"]);
+    assert.deepEqual(kept.map((r) => r.status), ["kept", "kept", "kept", "kept"]);
     const registry = await loadRegistry({ modelDir: dir });
     try {
       assert.equal(registry.defaultId, "ensemble-expression-flip");
       for (
-        const id of ["human-emotion", "human-emotion-flip", "ensemble-expression", "ensemble-expression-flip"]
+        const id of [
+          "human-emotion",
+          "human-emotion-flip",
+          "ensemble-expression",
+          "ensemble-expression-flip",
+          "ensemble-expression-flip-geo",
+        ]
       ) {
         const m = registry.resolve(id);
         const { width, height } = m.manifest.input.size;

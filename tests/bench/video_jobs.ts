@@ -3,6 +3,8 @@
  * demo photo (panned, 25 fps, h264) go through `POST /v1/videos` with each detector, and the same frames (the
  * job's sampling rate and decode size, extracted by ffmpeg as JPEG) through `POST /v1/videos/frames` in the same
  * run. Reports frames/s of both paths from upload to the last result and their ratio (job / frames, goal >= 1),
+ * also counting the client's own ffmpeg extraction on the frames side (`ratioWithExtract`: what a user holding
+ * only the video file pays either way) and the runner's own rate (`progress.fps`),
  * and the server's RSS (from `ps`) sampled every 100 ms while the job runs. The server is a subprocess
  * (routes/server.ts) with the default model and MAX_VIDEO_SIDE=1920, so 1080p frames are analysed at full size.
  * One JSON line per case.
@@ -135,23 +137,36 @@ try {
       // Warm-up: the first request of a detector pays its session start; neither path should.
       await viaFrames((await extractFrames(clip, { width: 320, height: 180 })).slice(0, 2), detector);
       const job = await viaJob(clip, detector);
+      const te = performance.now();
       const frames = await extractFrames(clip, job.job.frameSize);
+      const extractS = (performance.now() - te) / 1000;
       const batch = await viaFrames(frames, detector);
       const jobFps = job.job.progress.done / job.wall;
       const framesFps = batch.frames / batch.wall;
+      // What a client with only the video file pays for the frames endpoint: its own ffmpeg run, then the call.
+      const withExtractFps = batch.frames / (batch.wall + extractS);
       console.log(JSON.stringify({
         video: `${height}p`,
         detector,
         seconds,
         fps,
         frameSize: job.job.frameSize,
-        job: { frames: job.job.progress.done, wallS: +job.wall.toFixed(2), framesPerS: +jobFps.toFixed(2) },
+        job: {
+          frames: job.job.progress.done,
+          wallS: +job.wall.toFixed(2),
+          framesPerS: +jobFps.toFixed(2),
+          // the runner's own rate: decode + analysis + storing, without upload, queueing and polling
+          runnerFramesPerS: job.job.progress.fps,
+        },
         framesEndpoint: {
           frames: batch.frames,
           wallS: +batch.wall.toFixed(2),
           framesPerS: +framesFps.toFixed(2),
+          extractS: +extractS.toFixed(2),
+          withExtractFramesPerS: +withExtractFps.toFixed(2),
         },
         ratio: +(jobFps / framesFps).toFixed(2),
+        ratioWithExtract: +(jobFps / withExtractFps).toFixed(2),
         rssMiB: {
           idle: idleRss,
           min: Math.min(...job.rss),

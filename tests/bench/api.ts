@@ -1,6 +1,6 @@
 /**
  * `deno task bench:api [--width 1] [--frames 64] [--requests 2] [--rss-requests 5000] [--rss-detector NAME]
- *   [--provider cpu|cuda]`
+ *   [--provider cpu|cuda] [--int8 [--calibration DIR] [--samples N]]`
  *
  * One run, one machine, figures as ratios against a baseline measured in the same run:
  * 1. raw onnxruntime throughput of SCAN+CCI at batch 32 on pre-cropped 224x224 faces (tensor prep + run, in this
@@ -11,6 +11,9 @@
  * 3. cold start of `routes/server.ts` (process spawn -> /readyz 200, and the server's own logged coldStartMs);
  * 4. server RSS at idle, after a warm-up, and after `--rss-requests` requests (goal: growth < 5%): face crops
  *    with `detect=false`, or with `--rss-detector NAME` the demo photos at 640 px through that detector.
+ * With `--int8`, an INT8 copy of that SCAN+CCI (`quantizeModel`, calibrated on DIR, default the bench's own
+ * aligned demo faces; no mixed-precision search) is served beside it as `scan-cci-int8`, and part 1 runs fp32
+ * and INT8 side by side, interleaved (raw and API for each), with the INT8 agreement on the held-out images.
  * The server runs as a subprocess (like production); SCAN+CCI is the seeded, untrained build (speed only).
  * Prints a table and one JSON line.
  */
@@ -24,6 +27,7 @@ import { toTensor } from "../../model/preprocess.ts";
 import { writeArtifact } from "../../model/artifact.ts";
 import { buildScanCci } from "../../model/scan_cci/build.ts";
 import { randomScanCci } from "../../model/scan_cci/random.ts";
+import { quantizeModel } from "../../src/quantize.ts";
 import { DEMO_PHOTOS, faceModelDir } from "../faces/models.ts";
 import { serverCommand, withFaceModels } from "../api/fixtures.ts";
 
@@ -36,6 +40,9 @@ const { values } = parseArgs({
     "rss-requests": { type: "string", default: "5000" },
     "rss-detector": { type: "string" },
     provider: { type: "string", default: "cpu" },
+    int8: { type: "boolean", default: false },
+    calibration: { type: "string" },
+    samples: { type: "string", default: "8" },
   },
 });
 const WIDTH = Number(values.width), FRAMES = Number(values.frames), PER_LEVEL = Number(values.requests);
@@ -75,17 +82,36 @@ for (const path of DEMO_PHOTOS) {
 await pipeline.release();
 const frames = Array.from({ length: FRAMES }, (_, i) => crops[i % crops.length]);
 
+// ---- INT8 copy of the same SCAN+CCI, served beside it (--int8) ----
+let int8: Awaited<ReturnType<typeof quantizeModel>> | undefined;
+if (values.int8) {
+  let calibrationDir = values.calibration;
+  if (!calibrationDir) {
+    calibrationDir = await Deno.makeTempDir({ prefix: "fer-bench-api-calib-" });
+    for (const [i, c] of crops.entries()) await Deno.writeFile(`${calibrationDir}/face${i}.png`, c.png);
+  }
+  int8 = await quantizeModel({
+    manifestPath,
+    calibrationDir,
+    outDir: modelDir,
+    samples: Number(values.samples),
+    maxFloatNodes: 0,
+  });
+  if (!values.calibration) await Deno.remove(calibrationDir, { recursive: true });
+}
+
 // ---- 1a. raw onnxruntime at batch 32 ----
 const session = await openModel(manifestPath, { executionProvider: PROVIDER });
+const session8 = int8 ? await openModel(int8.manifestPath, { executionProvider: PROVIDER }) : undefined;
 const spec = session.manifest.input;
 const per = 3 * 224 * 224;
-async function rawPass(): Promise<number> {
+async function rawPass(s = session): Promise<number> {
   const t0 = performance.now();
   for (let i = 0; i < frames.length; i += BATCH) {
     const chunk = frames.slice(i, i + BATCH);
     const data = new Float32Array(chunk.length * per);
     chunk.forEach((f, k) => toTensor(f.raw, spec, data, k * per));
-    await session.run({ [spec.name]: { data, dims: [chunk.length, 3, 224, 224] } }, ["logits"]);
+    await s.run({ [spec.name]: { data, dims: [chunk.length, 3, 224, 224] } }, ["logits"]);
   }
   return (performance.now() - t0) / 1000;
 }
@@ -134,9 +160,9 @@ const rssIdle = await rssMiB();
 const body = JSON.stringify({
   frames: frames.map((f) => ({ image: Buffer.from(f.png).toString("base64") })),
 });
-async function apiPass(): Promise<number> {
+async function apiPass(model = "scan-cci"): Promise<number> {
   const t0 = performance.now();
-  const res = await fetch(`${base}/v1/videos/frames?detect=false&model=scan-cci&track=false`, {
+  const res = await fetch(`${base}/v1/videos/frames?detect=false&model=${model}&track=false`, {
     method: "POST",
     body,
     headers: { "content-type": "application/json" },
@@ -148,14 +174,25 @@ async function apiPass(): Promise<number> {
 // Interleaved (raw, API, raw, API, ...) so load from elsewhere on the machine hits both sides alike; best of 3.
 await rawPass();
 await apiPass();
-const rawTimes: number[] = [], apiTimes: number[] = [];
+const rawTimes: number[] = [], apiTimes: number[] = [], raw8Times: number[] = [], api8Times: number[] = [];
+if (session8) {
+  await rawPass(session8);
+  await apiPass(int8!.manifest.id);
+}
 for (let k = 0; k < 3; k++) {
   rawTimes.push(await rawPass());
   apiTimes.push(await apiPass());
+  if (session8) {
+    raw8Times.push(await rawPass(session8));
+    api8Times.push(await apiPass(int8!.manifest.id));
+  }
 }
 await session.release();
+await session8?.release();
 const rawFps = frames.length / Math.min(...rawTimes);
 const apiFps = frames.length / Math.min(...apiTimes);
+const raw8Fps = session8 ? frames.length / Math.min(...raw8Times) : undefined;
+const api8Fps = session8 ? frames.length / Math.min(...api8Times) : undefined;
 
 // ---- 2. /v1/expressions latency at concurrency 1, 8, 32 ----
 const photos = DEMO_PHOTOS.map((p) => Deno.readFileSync(p));
@@ -230,6 +267,17 @@ const result = {
     rawFps: +rawFps.toFixed(1),
     apiFps: +apiFps.toFixed(1),
     ratio: +(apiFps / rawFps).toFixed(3),
+    ...(int8
+      ? {
+        int8: {
+          rawFps: +raw8Fps!.toFixed(1),
+          apiFps: +api8Fps!.toFixed(1),
+          rawSpeedup: +(raw8Fps! / rawFps).toFixed(2),
+          apiSpeedup: +(api8Fps! / apiFps).toFixed(2),
+          agreement: int8.manifest.quantization?.agreement,
+        },
+      }
+      : {}),
   },
   latency: levels.map((l) => ({
     ...l,
@@ -255,6 +303,14 @@ console.log(`| measure | value |\n| --- | --- |`);
 console.log(`| raw onnxruntime, batch ${BATCH}, ${FRAMES} faces | ${result.throughput.rawFps} faces/s |`);
 console.log(`| /v1/videos/frames detect=false, same faces | ${result.throughput.apiFps} faces/s |`);
 console.log(`| API / raw | ${result.throughput.ratio}x (goal >= 0.9x) |`);
+if (result.throughput.int8) {
+  const q = result.throughput.int8;
+  console.log(`| INT8: raw onnxruntime, same faces | ${q.rawFps} faces/s (${q.rawSpeedup}x fp32) |`);
+  console.log(`| INT8: /v1/videos/frames, same faces | ${q.apiFps} faces/s (${q.apiSpeedup}x fp32) |`);
+  console.log(
+    `| INT8 argmax agreement with fp32 | ${q.agreement?.argmax} on ${q.agreement?.samples} held-out faces |`,
+  );
+}
 for (const l of result.latency) {
   console.log(
     `| /v1/expressions c=${l.concurrency} (${l.requests} req) | p50 ${l.p50} ms, p99 ${l.p99} ms, ${l.rps} req/s |`,

@@ -9,7 +9,9 @@
  * (routes/server.ts) with the default model and MAX_VIDEO_SIDE=1920, so 1080p frames are analysed at full size.
  * One JSON line per case.
  *
- * `deno task bench:video [--seconds 3] [--fps 5] [--detectors ssd,tiny] [--sizes 720,1080]`
+ * `deno task bench:video [--seconds 3] [--fps 5] [--detectors ssd,tiny] [--sizes 720,1080] [--frames-endpoint false]`
+ * (`--seconds 600 --frames-endpoint false`: memory over a 10-minute video, the job alone; `rssMiB.quarters` is the
+ * RSS at the end of each quarter of the job),
  * (needs the face models in artifacts/models/: `deno task models`; ffmpeg on PATH).
  */
 import { parseArgs } from "node:util";
@@ -24,12 +26,14 @@ const args = parseArgs({
     fps: { type: "string", default: "5" },
     detectors: { type: "string", default: Object.keys(DETECTORS).join(",") },
     sizes: { type: "string", default: "720,1080" },
+    "frames-endpoint": { type: "string", default: "true" },
   },
 });
 const seconds = Number(args.values.seconds);
 const fps = Number(args.values.fps);
 const detectors = args.values.detectors.split(",");
 const sizes = args.values.sizes.split(",").map(Number);
+const compare = args.values["frames-endpoint"] !== "false";
 const PHOTO = new URL("../../node_modules/@vladmandic/face-api/demo/sample1.jpg", import.meta.url).pathname;
 const tmp = await Deno.makeTempDir({ prefix: "fer-bench-video-" });
 
@@ -137,15 +141,9 @@ try {
       // Warm-up: the first request of a detector pays its session start; neither path should.
       await viaFrames((await extractFrames(clip, { width: 320, height: 180 })).slice(0, 2), detector);
       const job = await viaJob(clip, detector);
-      const te = performance.now();
-      const frames = await extractFrames(clip, job.job.frameSize);
-      const extractS = (performance.now() - te) / 1000;
-      const batch = await viaFrames(frames, detector);
+      const quarters = [1, 2, 3, 4].map((q) => job.rss[Math.max(0, Math.ceil((q / 4) * job.rss.length) - 1)]);
       const jobFps = job.job.progress.done / job.wall;
-      const framesFps = batch.frames / batch.wall;
-      // What a client with only the video file pays for the frames endpoint: its own ffmpeg run, then the call.
-      const withExtractFps = batch.frames / (batch.wall + extractS);
-      console.log(JSON.stringify({
+      const line: Record<string, unknown> = {
         video: `${height}p`,
         detector,
         seconds,
@@ -158,22 +156,33 @@ try {
           // the runner's own rate: decode + analysis + storing, without upload, queueing and polling
           runnerFramesPerS: job.job.progress.fps,
         },
-        framesEndpoint: {
+      };
+      if (compare) {
+        const te = performance.now();
+        const frames = await extractFrames(clip, job.job.frameSize);
+        const extractS = (performance.now() - te) / 1000;
+        const batch = await viaFrames(frames, detector);
+        const framesFps = batch.frames / batch.wall;
+        // What a client with only the video file pays for the frames endpoint: its own ffmpeg run, then the call.
+        const withExtractFps = batch.frames / (batch.wall + extractS);
+        line.framesEndpoint = {
           frames: batch.frames,
           wallS: +batch.wall.toFixed(2),
           framesPerS: +framesFps.toFixed(2),
           extractS: +extractS.toFixed(2),
           withExtractFramesPerS: +withExtractFps.toFixed(2),
-        },
-        ratio: +(jobFps / framesFps).toFixed(2),
-        ratioWithExtract: +(jobFps / withExtractFps).toFixed(2),
-        rssMiB: {
-          idle: idleRss,
-          min: Math.min(...job.rss),
-          max: Math.max(...job.rss),
-          samples: job.rss.length,
-        },
-      }));
+        };
+        line.ratio = +(jobFps / framesFps).toFixed(2);
+        line.ratioWithExtract = +(jobFps / withExtractFps).toFixed(2);
+      }
+      line.rssMiB = {
+        idle: idleRss,
+        min: Math.min(...job.rss),
+        max: Math.max(...job.rss),
+        quarters,
+        samples: job.rss.length,
+      };
+      console.log(JSON.stringify(line));
     }
   }
 } finally {

@@ -132,8 +132,8 @@ export class JobRunner {
 
   /**
    * Cancels a job: it is marked cancelled at once; a running one is aborted and this resolves once its ffmpeg
-   * has exited (the chunk already in the model finishes in the background and is dropped). A finished job is
-   * left as it is. A job running on another replica of a shared store stops at that replica's next heartbeat.
+   * has exited (the chunks in flight stop at their next abort check; a model run already started finishes and
+   * is dropped). A finished job is left as it is. A job running on another replica of a shared store stops at that replica's next heartbeat.
    */
   async cancel(id: string): Promise<void> {
     // A job that already ended (its webhook may be on its way) keeps its status.
@@ -294,6 +294,9 @@ export class JobRunner {
             imageSlots: registry.imageSlots,
             frames: true,
             background: true,
+            // Cancel, timeout, shutdown or a lost lease: frames not yet detected are skipped and queued faces
+            // leave the batcher, for every chunk in flight.
+            signal,
           });
         } catch (err) {
           // A full model queue is the photo requests' moment: a job waits and tries the chunk again.
@@ -358,7 +361,7 @@ export class JobRunner {
       if (signal.aborted) break;
     }
     if (!signal.aborted) await flush();
-    // On cancel the chunks still in the model finish in the background and are dropped.
+    // Aborted: the chunks in flight stop at their next check (the signal) and their results are dropped.
     if (!signal.aborted) await stored;
   }
 }

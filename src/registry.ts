@@ -349,17 +349,17 @@ export async function loadRegistry(
         default: manifest.id === defaultId,
       });
     }
-    metrics?.gauge(
-      "fer_queue_depth",
-      "Faces waiting in the micro-batchers",
-      () => [...models.values()].reduce((s, m) => s + m.batcher.depth, 0),
-    );
     faces = facesPending ? await facesPending : undefined;
   } catch (err) {
     for (const session of opened) await session.release().catch(() => {});
     await (await facesPending?.catch(() => undefined))?.release?.().catch(() => {});
     throw err;
   }
+  metrics?.gauge(
+    "fer_queue_depth",
+    "Faces waiting in the micro-batchers",
+    () => [...models.values()].reduce((s, m) => s + m.batcher.depth, 0),
+  );
   if (!faces) {
     logger?.warn("face detector not loaded: only detect=false requests can be served", { modelDir });
   }

@@ -183,6 +183,7 @@ export async function buildEnsemble(spec: EnsembleSpec): Promise<Artifact> {
     parts.push(out);
   }
   const pooling = spec.pooling ?? "mean";
+  const pooled = pooling === "geometric" ? "normalised geometric mean" : "mean";
   inits.push(makeTensor("mean/scale", DataType.FLOAT, [], [1 / parts.length]));
   if (pooling === "geometric") {
     // log(max(p, 1e-12)) per member, averaged, then softmax: the geometric mean, renormalised
@@ -229,10 +230,8 @@ export async function buildEnsemble(spec: EnsembleSpec): Promise<Artifact> {
         members: spec.members,
         flip: spec.flip,
         pooling,
-        combine: (pooling === "geometric"
-          ? "normalised geometric mean (softmax of the mean log-probability) of the members' probabilities"
-          : "mean of the members' probabilities") +
-          " in canonical order" +
+        combine: `${pooled} of the members' probabilities in canonical order` +
+          (pooling === "geometric" ? " (softmax of the mean log-probability)" : "") +
           (spec.flip ? ", each first averaged over the crop and its mirror" : ""),
         resize: `each member's input resized in the graph from ${size} px (linear, half_pixel)`,
       },
@@ -250,9 +249,7 @@ export async function buildEnsemble(spec: EnsembleSpec): Promise<Artifact> {
       shape: ["N", k],
       dtype: "float32",
       kind: "probabilities",
-      description: `${
-        pooling === "geometric" ? "normalised geometric mean" : "mean"
-      } of the members' probabilities, in \`labels\` order`,
+      description: `${pooled} of the members' probabilities, in \`labels\` order`,
     }],
     parameters: Math.round(parameters),
     gflops: Math.round(2 * (spec.flip ? 2 : 1) * macs / 1e6) / 1e3,
@@ -263,11 +260,7 @@ export async function buildEnsemble(spec: EnsembleSpec): Promise<Artifact> {
       tool: ENSEMBLE_TOOL,
     },
     metrics: MEASURED[spec.id] ? [MEASURED[spec.id]] : [],
-    license: [
-      ...new Set(members.map((m) =>
-        m.license
-      )),
-    ].join("; "),
+    license: [...new Set(members.map((m) => m.license))].join("; "),
     intendedUse: INTENDED_USE,
   }, `${spec.id}.onnx`);
   return { onnx, manifest };

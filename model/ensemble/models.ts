@@ -1,8 +1,8 @@
 /**
  * The ensembles (model/ensemble/build.ts `ENSEMBLES`) that `deno task models` writes beside their members. With
  * `ifMissing` an ensemble is kept when its manifest is valid, matches the ONNX file beside it, was written by this
- * builder version, and lists the same members, flip flag and pooling as its spec, made from the same member builders and
- * weights (`membersFingerprint`); anything else is rebuilt.
+ * builder version, and lists the same members, flip flag and pooling as its spec, made from the same member
+ * builders and weights (`membersFingerprint`); anything else is rebuilt.
  */
 import { join } from "node:path";
 import { DEFAULT_MODEL_DIR, writeArtifact } from "../artifact.ts";

@@ -1,9 +1,9 @@
 /**
  * Runs the video jobs of one server process: at most `concurrency` at once, oldest first. A run decodes the
  * upload with ffmpeg (src/jobs/ffmpeg.ts), sends the frames through the same per-frame pipeline as the frames
- * endpoint (`analyzeImages`, in chunks as they arrive, two chunks in flight) and stores the chunks in order, so a
- * restart resumes after the last stored frame. Cancel and the job timeout kill ffmpeg; waiters (NDJSON streams) are
- * woken on every stored chunk and status change.
+ * endpoint (`analyzeImages`, in chunks as they arrive, two chunks in flight) and stores the chunks in order,
+ * so a restart resumes after the last stored frame. Cancel and the job timeout kill ffmpeg; waiters (NDJSON
+ * streams) are woken on every stored chunk and status change.
  */
 import { analyzeImages, type AnalyzeOptions } from "../classify.ts";
 import { ApiError, toProblem } from "../errors.ts";
@@ -133,7 +133,8 @@ export class JobRunner {
   /**
    * Cancels a job: it is marked cancelled at once; a running one is aborted and this resolves once its ffmpeg
    * has exited (the chunks in flight stop at their next abort check; a model run already started finishes and
-   * is dropped). A finished job is left as it is. A job running on another replica of a shared store stops at that replica's next heartbeat.
+   * is dropped). A finished job is left as it is. A job running on another replica of a shared store stops at
+   * that replica's next heartbeat.
    */
   async cancel(id: string): Promise<void> {
     // A job that already ended (its webhook may be on its way) keeps its status.

@@ -24,7 +24,6 @@ const server = startServer(
   loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
-    COMPUTE_NICE: "0", // in-process: the runner's own threads (tests/api/fixtures.ts)
     MODEL_DIR: modelDir,
     API_KEYS: `${KEY},other-key`,
     MAX_DELAY_MS: "25",
@@ -424,7 +423,7 @@ Deno.test("rate limit -> 429 with Retry-After, deadline -> 504, more faces than 
 
 Deno.test("shutdown turns not-ready, stops listening and is idempotent", async () => {
   const own = startServer(
-    loadConfig({ PORT: "0", HOST: "127.0.0.1", MODEL_DIR: modelDir, LOG_LEVEL: "error", COMPUTE_NICE: "0" }),
+    loadConfig({ PORT: "0", HOST: "127.0.0.1", MODEL_DIR: modelDir, LOG_LEVEL: "error" }),
     {
       logger: quiet,
     },

@@ -291,17 +291,8 @@ export function startLoopbackServer(
   env: Record<string, string> = {},
   logger: Logger = createLogger({ level: "error", write: () => {} }),
 ): RunningServer {
-  // COMPUTE_NICE=0 unless a test asks: in-process, the server would lower the test runner's own threads, and
-  // every process the runner spawns later (servers under test, ffmpeg) would inherit that nice value.
   return startServer(
-    loadConfig({
-      PORT: "0",
-      HOST: "127.0.0.1",
-      MODEL_DIR: modelDir,
-      LOG_LEVEL: "error",
-      COMPUTE_NICE: "0",
-      ...env,
-    }),
+    loadConfig({ PORT: "0", HOST: "127.0.0.1", MODEL_DIR: modelDir, LOG_LEVEL: "error", ...env }),
     { logger },
   );
 }

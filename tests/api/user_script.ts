@@ -22,7 +22,6 @@ export async function withApiServer(
     loadConfig({
       PORT: "0",
       HOST: "127.0.0.1",
-      COMPUTE_NICE: "0", // in-process: the runner's own threads (tests/api/fixtures.ts)
       MODEL_DIR: await apiModelDir(),
       API_KEYS: apiKey,
       LOG_LEVEL: "error",

@@ -54,7 +54,6 @@ async function start(dataDir: string, env: Record<string, string> = {}): Promise
     loadConfig({
       PORT: "0",
       HOST: "127.0.0.1",
-      COMPUTE_NICE: "0", // in-process: the runner's own threads (tests/api/fixtures.ts)
       MODEL_DIR: await apiModelDir(),
       DATA_DIR: dataDir,
       WEBHOOK_SECRET: SECRET,

@@ -49,8 +49,6 @@ export function startServer(
 ): RunningServer {
   const metrics = createMetrics();
   const state: ServerState = { draining: false, inFlight: 0 };
-  /** Ends the rescan that keeps the compute threads' nice value (COMPUTE_NICE); set once ready. */
-  let stopNice: (() => void) | undefined;
   const webhookRefused = metrics.counter(
     "fer_webhook_refused_total",
     "Job webhook deliveries refused because their host resolved to a loopback, private or other internal address",
@@ -121,11 +119,6 @@ export function startServer(
     createFaces: (o) => createFaceDetector(o),
   }).then((registry) => {
     state.registry = registry;
-    // After the sessions exist (their pools are started): the scan repeats for threads started later.
-    stopNice = keepOtherThreadsLow({
-      nice: config.computeNice,
-      onError: (err) => logger.warn("cannot lower thread priority", { error: err.message }),
-    });
     // Jobs (new and those a previous process left running) start once the models can serve them.
     jobs.start();
     const coldStartMs = Math.round(performance.now() - startedAt);
@@ -150,7 +143,6 @@ export function startServer(
         const t0 = performance.now();
         logger.info("draining", { inFlight: state.inFlight, connections: server.connections });
         const result = await server.drain(config.shutdownGraceMs);
-        stopNice?.();
         // Running jobs stop where they are (their frames so far are stored) and resume on the next start.
         await jobs.close();
         // Not awaiting a model load still in progress: the process is about to exit anyway.
@@ -201,6 +193,15 @@ if (import.meta.main) {
   }
   const logger = createLogger({ level: config.logLevel });
   const running = startServer(config, { logger });
+  // COMPUTE_NICE is a property of the server process, so only the process entry sets it (a server started
+  // in-process, by tests or an embedding program, leaves its host's threads alone). After the sessions exist
+  // (their pools are started); the scan repeats for threads started later.
+  running.ready.then(() =>
+    keepOtherThreadsLow({
+      nice: config.computeNice,
+      onError: (err) => logger.warn("cannot lower thread priority", { error: err.message }),
+    })
+  ).catch(() => {}); // a failed start is reported below
   running.ready.catch((err) => {
     // A model that cannot load or warm up stops the start: the platform sees the exit, not a ready pod that
     // answers 500 to every request naming that model.

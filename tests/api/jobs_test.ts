@@ -29,7 +29,6 @@ const setup = ignore ? undefined : await (async () => {
     loadConfig({
       PORT: "0",
       HOST: "127.0.0.1",
-      COMPUTE_NICE: "0", // in-process: the runner's own threads (tests/api/fixtures.ts)
       MODEL_DIR: await apiModelDir(),
       API_KEYS: `${KEY},${OTHER}`,
       DATA_DIR: join(tmp, "data"),
@@ -291,7 +290,6 @@ Deno.test({
         loadConfig({
           PORT: "0",
           HOST: "127.0.0.1",
-          COMPUTE_NICE: "0", // in-process: the runner's own threads (tests/api/fixtures.ts)
           MODEL_DIR: await apiModelDir(),
           DATA_DIR: dataDir,
           LOG_LEVEL: "error",

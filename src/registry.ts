@@ -48,6 +48,8 @@ export interface RegistryOptions {
   intraOpThreads?: number;
   /** onnxruntime threads spin between runs (its default); the server turns it off (`THREAD_SPINNING`). */
   allowSpinning?: boolean;
+  /** onnxruntime keeps a buffer plan per input shape (its default); the server turns it off (`MEMORY_PATTERN`). */
+  memoryPattern?: boolean;
   /** Open every session in the shared inference worker (src/session.ts; the server's `INFERENCE_WORKER`). */
   inferenceWorker?: boolean;
   maxBatch?: number;
@@ -69,6 +71,7 @@ export interface RegistryOptions {
     executionProvider: ExecutionProvider;
     intraOpNumThreads?: number;
     allowSpinning?: boolean;
+    memoryPattern?: boolean;
     worker?: boolean;
   }) => Promise<FaceDetector | undefined>;
 }
@@ -85,6 +88,7 @@ export function registryOptionsFrom(
     executionProvider: config.executionProvider,
     intraOpThreads: config.intraOpThreads,
     allowSpinning: config.threadSpinning,
+    memoryPattern: config.memoryPattern,
     inferenceWorker: config.inferenceWorker,
     maxBatch: config.maxBatch,
     maxDelayMs: config.maxDelayMs,
@@ -214,6 +218,7 @@ export async function loadRegistry(
     executionProvider = "cpu",
     intraOpThreads,
     allowSpinning,
+    memoryPattern,
     inferenceWorker = false,
     maxBatch = 32,
     maxDelayMs = 2,
@@ -290,6 +295,7 @@ export async function loadRegistry(
     executionProvider,
     intraOpNumThreads: threads,
     allowSpinning,
+    memoryPattern,
     worker: inferenceWorker,
   });
   facesPending?.catch(() => {}); // awaited below; a model failing first must not leave it unhandled
@@ -305,6 +311,7 @@ export async function loadRegistry(
         executionProvider,
         intraOpNumThreads: threads,
         allowSpinning,
+        memoryPattern,
         worker: inferenceWorker,
       })
         .catch((err) => {

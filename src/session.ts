@@ -24,6 +24,11 @@ export interface OpenOptions {
    * need.
    */
   allowSpinning?: boolean;
+  /**
+   * Let onnxruntime plan the session's buffers per input shape and keep every plan (its default, `true`). With
+   * batch sizes that change run to run (faces per image) the plans pile up; `false` allocates as it runs.
+   */
+  memoryPattern?: boolean;
   /** Verify the file's sha256 against the manifest (reads the whole file once). */
   verifyChecksum?: boolean;
   /**
@@ -172,7 +177,7 @@ function contractProblems(session: ort.InferenceSession, manifest: Manifest): st
 async function createSession(
   bytes: Uint8Array,
   provider: ExecutionProvider,
-  { intraOpNumThreads, interOpNumThreads, allowSpinning }: OpenOptions,
+  { intraOpNumThreads, interOpNumThreads, allowSpinning, memoryPattern }: OpenOptions,
 ): Promise<ort.InferenceSession> {
   // A failed CUDA attempt makes onnxruntime print raw `[E:onnxruntime:...]` lines on stderr before we log the
   // fallback as JSON; the environment log level (read once, at the first session) silences them for the process.
@@ -181,6 +186,7 @@ async function createSession(
     executionProviders: [provider],
     graphOptimizationLevel: "all",
     executionMode: "sequential",
+    ...(memoryPattern !== undefined ? { enableMemPattern: memoryPattern } : {}),
     // onnxruntime-node rejects an explicit `undefined` ("must be a number"): pass only what was given.
     ...(intraOpNumThreads !== undefined ? { intraOpNumThreads } : {}),
     ...(interOpNumThreads !== undefined ? { interOpNumThreads } : {}),
@@ -203,12 +209,20 @@ export async function openModel(
     intraOpNumThreads,
     interOpNumThreads,
     allowSpinning,
+    memoryPattern,
     verifyChecksum = true,
     worker,
   }: OpenOptions = {},
 ): Promise<ModelSession> {
   if (worker) {
-    const opts = { executionProvider, intraOpNumThreads, interOpNumThreads, allowSpinning, verifyChecksum };
+    const opts = {
+      executionProvider,
+      intraOpNumThreads,
+      interOpNumThreads,
+      allowSpinning,
+      memoryPattern,
+      verifyChecksum,
+    };
     const s = sharedWorker();
     s.users++;
     // deno-lint-ignore no-explicit-any
@@ -261,14 +275,24 @@ export async function openModel(
   let fallbackReason: string | undefined;
   let session: ort.InferenceSession;
   try {
-    session = await createSession(bytes, provider, { intraOpNumThreads, interOpNumThreads, allowSpinning });
+    session = await createSession(bytes, provider, {
+      intraOpNumThreads,
+      interOpNumThreads,
+      allowSpinning,
+      memoryPattern,
+    });
   } catch (err) {
     if (provider === "cpu") {
       throw new Error(`Cannot load model "${manifest.file}": ${(err as Error).message}`);
     }
     fallbackReason = `${provider} unavailable: ${(err as Error).message.split("\n")[0]}`;
     provider = "cpu";
-    session = await createSession(bytes, provider, { intraOpNumThreads, interOpNumThreads, allowSpinning });
+    session = await createSession(bytes, provider, {
+      intraOpNumThreads,
+      interOpNumThreads,
+      allowSpinning,
+      memoryPattern,
+    });
   }
   const problems = contractProblems(session, manifest);
   if (problems.length) {

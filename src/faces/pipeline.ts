@@ -82,6 +82,8 @@ export interface FacePipelineOptions {
   intraOpNumThreads?: number;
   /** onnxruntime threads spin between runs (default true, onnxruntime's own default). */
   allowSpinning?: boolean;
+  /** onnxruntime keeps a buffer plan per input shape (default true, onnxruntime's own default). */
+  memoryPattern?: boolean;
   /** Open the nets in the shared inference worker (src/session.ts `worker`). */
   worker?: boolean;
 }
@@ -108,10 +110,16 @@ export function missingFaceModels(modelDir: string): string[] {
 
 /** Opens the eager detectors and the landmark net once; reuse the pipeline for every image. */
 export async function createFacePipeline(
-  { modelDir = DEFAULT_MODEL_DIR, executionProvider = "cpu", intraOpNumThreads, allowSpinning, worker }:
-    FacePipelineOptions = {},
+  {
+    modelDir = DEFAULT_MODEL_DIR,
+    executionProvider = "cpu",
+    intraOpNumThreads,
+    allowSpinning,
+    memoryPattern,
+    worker,
+  }: FacePipelineOptions = {},
 ): Promise<FacePipeline> {
-  const opts = { executionProvider, intraOpNumThreads, allowSpinning, worker };
+  const opts = { executionProvider, intraOpNumThreads, allowSpinning, memoryPattern, worker };
   // Keyed by manifest file: detectors that run the same net in other ways share one session.
   const sessions = new Map<string, Promise<ModelSession>>();
   const open = (net: DetectorNet) =>

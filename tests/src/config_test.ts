@@ -61,6 +61,15 @@ Deno.test("loadConfig(): MAX_JSON_BODY_BYTES defaults to a third of MAX_BODY_BYT
   );
 });
 
+Deno.test("loadConfig(): MEMORY_PATTERN is off by default, on or off only", () => {
+  assert.equal(loadConfig({}).memoryPattern, false);
+  assert.equal(loadConfig({ MEMORY_PATTERN: "on" }).memoryPattern, true);
+  assert.throws(
+    () => loadConfig({ MEMORY_PATTERN: "1" }),
+    (e: Error) => e.message.includes('MEMORY_PATTERN="1"'),
+  );
+});
+
 Deno.test("loadConfig(): THREAD_SPINNING is off by default, on or off only", () => {
   assert.equal(loadConfig({}).threadSpinning, false);
   assert.equal(loadConfig({ THREAD_SPINNING: "on" }).threadSpinning, true);

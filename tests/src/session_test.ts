@@ -42,6 +42,23 @@ Deno.test("openModel() with allowSpinning false opens and answers exactly as wit
   await Promise.all([a.release(), b.release()]);
 });
 
+Deno.test("openModel() with memoryPattern false answers every batch size exactly as with memory patterns", async () => {
+  const { buildFaceApiModels } = await import("../../model/faceapi/nets.ts");
+  const { openModel } = await import("../../src/session.ts");
+  const dir = new URL("../../artifacts/models/", import.meta.url).pathname;
+  await buildFaceApiModels({ out: dir, ifMissing: true });
+  const path = dir + "face-expression.manifest.json";
+  const [a, b] = await Promise.all([openModel(path, { memoryPattern: false }), openModel(path)]);
+  // Batch sizes change run to run in serving (faces per image): each new shape, then a repeated one.
+  for (const n of [1, 3, 2, 3]) {
+    const data = Float32Array.from({ length: n * 112 * 112 * 3 }, (_, i) => (i * 7 + n) % 256);
+    const feed = { [a.inputNames[0]]: { data, dims: [n, 112, 112, 3] } };
+    const [x, y] = [await a.run(feed), await b.run(feed)];
+    for (const k of Object.keys(y)) assert.deepEqual([...x[k].data], [...y[k].data], `${k} at batch ${n}`);
+  }
+  await Promise.all([a.release(), b.release()]);
+});
+
 Deno.test("openModel() with worker: answers as on the main thread; the worker ends with its last session and a later open starts a new one", async () => {
   const { buildFaceApiModels } = await import("../../model/faceapi/nets.ts");
   const { openModel, inferenceWorkerState } = await import("../../src/session.ts");

@@ -67,6 +67,8 @@ export interface EpochRecord {
   accuracy: number;
   seconds: number;
   imagesPerSecond: number;
+  /** Learning rates of the epoch's last step (absent in checkpoints written before schedules). */
+  lr?: { backbone: number; heads: number };
   validation?: ValidationRecord;
 }
 

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { CANONICAL_LABELS, OTHER_LABEL } from "../model/spec.ts";
 import { READER_NAMES, READERS } from "./data/read.ts";
 import { OPTIMIZER_NAMES } from "./optimizer.ts";
+import { SCHEDULE_NAMES } from "./schedule.ts";
 
 /** One dataset split in the mix. `maxPerClass` null = all samples (the paper's Table 3 caps: 15k..100k). */
 export const DatasetEntry = z.object({
@@ -60,7 +61,12 @@ export const TrainConfig = z.object({
     lrBackbone: z.number().positive().default(1e-4),
     /** Learning rate of the SCAN and CCI heads. */
     lrHeads: z.number().positive().default(1e-3),
-    /** Multiplies both learning rates after every epoch. */
+    /**
+     * train/schedule.ts: "step" (the paper's: x`lrDecay` after every epoch) or "cosine" (both rates annealed
+     * to 0 over the run, per step; the run's length is `epochs` x steps, or the caller's `progress`).
+     */
+    schedule: z.enum(SCHEDULE_NAMES).default("step"),
+    /** Multiplies both learning rates after every epoch (schedule "step"). */
     lrDecay: z.number().positive().max(1).default(0.95),
     weightDecay: z.number().min(0).default(1e-3),
   }).strict().prefault({}),

@@ -1,7 +1,8 @@
 /**
  * The SCAN+CCI training loop (the reference train_affwild2.py in TensorFlow.js): SGD with momentum and L2 weight
  * decay added to the gradient (PyTorch's `weight_decay`; or AdamW, train/optimizer.ts), two parameter groups (ResNet backbone vs SCAN/CCI
- * heads) with their own learning rates, both x`lrDecay` after every epoch; loss
+ * heads) with their own learning rates, both x`lrDecay` after every epoch or annealed over the run
+ * (train/schedule.ts); loss
  * `attention * CE(attention head) + regions * sum of the 4 CCI region CEs`; seeded flip + colour-jitter
  * augmentation; BN in training mode. A checkpoint is written every `checkpoint.everyEpochs` epochs and when
  * `signal` aborts (after the step in flight), and `resume` continues bit-exactly: same weights, momentum,
@@ -29,6 +30,7 @@ import type { TrainData } from "./synthetic.ts";
 import { loadInitWeights, loadTrainData, splitTrainData } from "./fit_data.ts";
 import { computeMetrics } from "./metrics.ts";
 import { createOptimizer } from "./optimizer.ts";
+import { LR_SCHEDULES } from "./schedule.ts";
 
 /** Reported after every step. */
 export interface FitProgress {
@@ -91,6 +93,11 @@ export interface FitOptions {
   keepModel?: boolean;
   /** Write checkpoints (default true); off for throwaway timing runs of the full-size model. */
   saveCheckpoints?: boolean;
+  /**
+   * How much of the run is done, 0..1, for a schedule that anneals over it (`cosine`); read before every step.
+   * Default: steps done over `epochs` x steps per epoch. A run with a wall-clock budget passes elapsed / budget.
+   */
+  progress?: (globalStep: number) => number;
 }
 
 /**
@@ -153,6 +160,7 @@ export async function evaluateModel(
  */
 export async function fit(config: TrainConfig, options: FitOptions = {}): Promise<FitResult> {
   const { onProgress, onEpoch, signal, keepModel = false, saveCheckpoints = true } = options;
+  const schedule = LR_SCHEDULES[config.optimizer.schedule];
   const backend = await initBackend({ backend: config.backend as "auto" });
   const classes = config.labels.length;
   const width = config.model.widthDivisor;
@@ -223,10 +231,11 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
   // Derived from the history and the best epoch, so a resumed run counts the same epochs without improvement.
   const patienceSpent = () =>
     config.patience !== null && best !== null && epoch - best.epoch >= config.patience;
-  const lrAt = (e: number) => ({
-    backbone: opt.lrBackbone * opt.lrDecay ** e,
-    heads: opt.lrHeads * opt.lrDecay ** e,
-  });
+  const progressAt = options.progress ?? ((s: number) => s / (config.epochs * steps));
+  const lrAt = (e: number, s: number) => {
+    const f = schedule({ epoch: e, progress: progressAt(s), decay: opt.lrDecay });
+    return { backbone: opt.lrBackbone * f, heads: opt.lrHeads * f };
+  };
   const dataInfo = { name: data.name, synthetic: data.synthetic, samples: data.labels.length };
   let lastCheckpoint: string | null = null;
 
@@ -237,7 +246,7 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
       epoch,
       stepInEpoch,
       globalStep,
-      lr: lrAt(epoch),
+      lr: lrAt(epoch, globalStep),
       sampler: samplerState,
       augmentRng: augRng.state(),
       configHash: hash,
@@ -282,7 +291,7 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
       }
       const samplerBefore = sampler.state();
       const order = sampler.nextEpoch();
-      const lr = lrAt(epoch);
+      let lr = lrAt(epoch, globalStep);
       const epochStart = performance.now();
       let lossSum = 0, correct = 0, seen = 0;
       for (let step = stepInEpoch; step < steps; step++) {
@@ -290,6 +299,7 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
           step * config.batchSize,
           Math.min((step + 1) * config.batchSize, numSamples),
         );
+        lr = lrAt(epoch, globalStep);
         const raw = await data.load(idx);
         const images = raw.map((img) => augmentImage(img, augRng, aug));
         const labels = Array.from(idx, (i) => data.labels[i]);
@@ -355,6 +365,7 @@ export async function fit(config: TrainConfig, options: FitOptions = {}): Promis
         accuracy: correct / Math.max(seen, 1),
         seconds,
         imagesPerSecond: seen / seconds,
+        lr,
       };
       let improved = false;
       if (validationData) {

@@ -9,6 +9,7 @@ Deno.test("defaultConfig() equals the paper's recipe (SCAN+CCI, ABAW 2020, secti
     momentum: 0.9,
     lrBackbone: 1e-4,
     lrHeads: 1e-3,
+    schedule: "step",
     lrDecay: 0.95,
     weightDecay: 1e-3,
   });

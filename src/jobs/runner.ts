@@ -68,6 +68,7 @@ export class JobRunner {
   #pumping = false;
   #again = false;
   #poll?: ReturnType<typeof setInterval>;
+  #unlisten?: Promise<() => Promise<void>>;
 
   constructor(options: RunnerOptions) {
     this.#o = options;
@@ -85,6 +86,12 @@ export class JobRunner {
     if (again.length) this.#o.logger?.info("jobs resumed", { jobs: again });
     if (this.#o.store.shared && !this.#stopped) {
       this.#poll = setInterval(() => this.pump(), this.#o.pollMs ?? Math.min(1000, this.#leaseMs / 3));
+      // A cancel written by another replica stops the run here at once, not at the next heartbeat.
+      this.#unlisten = this.#o.store.onCancel?.((id) => {
+        const run = this.#running.get(id);
+        if (run && !run.cancelled) run.controller.abort("lost");
+      });
+      await this.#unlisten;
     }
     this.pump();
   }
@@ -133,8 +140,8 @@ export class JobRunner {
   /**
    * Cancels a job: it is marked cancelled at once; a running one is aborted and this resolves once its ffmpeg
    * has exited (the chunks in flight stop at their next abort check; a model run already started finishes and
-   * is dropped). A finished job is left as it is. A job running on another replica of a shared store stops at
-   * that replica's next heartbeat.
+   * is dropped). A finished job is left as it is. A job running on another replica of a shared store stops
+   * when that replica hears of the cancel (Postgres `NOTIFY`), at the latest at its next heartbeat.
    */
   async cancel(id: string): Promise<void> {
     // A job that already ended (its webhook may be on its way) keeps its status.
@@ -179,6 +186,7 @@ export class JobRunner {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#poll);
+    await (await this.#unlisten?.catch(() => undefined))?.();
     for (const r of this.#running.values()) r.controller.abort("shutdown");
     await Promise.all([...this.#running.values()].map((r) => r.done));
   }
@@ -243,8 +251,10 @@ export class JobRunner {
       const cancelled = entry.cancelled ||
         (signal.aborted && reason instanceof ApiError && reason.code === "invalid_request");
       if (reason === "lost" && !cancelled) {
-        // Another replica has the job now (or it was cancelled there): it writes the outcome.
+        // Another replica has the job now (or it was cancelled there): it writes the outcome and deletes the
+        // upload; this machine's fetched copy is this replica's to delete.
         logger?.warn("job lease lost", { job: id });
+        await store.dropLocalUpload?.(job);
         return;
       }
       if (cancelled) {

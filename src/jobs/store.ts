@@ -134,6 +134,16 @@ export interface JobBackend {
   upload(job: Job): Maybe<string>;
   /** Deletes a job's upload (the job ended): from the store and from this machine. */
   removeUpload(job: Job): Maybe<void>;
+  /**
+   * Deletes only this machine's copy of a shared upload (a replica whose job went to another one); the store
+   * keeps the upload for the replica that runs the job now. Absent: there is no separate copy.
+   */
+  dropLocalUpload?(job: Job): Maybe<void>;
+  /**
+   * Calls `listener` with the id of every job cancelled by any replica, as soon as the cancel is written (a
+   * shared store; absent otherwise). Resolves to the function that stops listening.
+   */
+  onCancel?(listener: (id: string) => void): Promise<() => Promise<void>>;
   /** Deletes the jobs that finished before `at` (ms since the epoch) with their frames; returns how many. */
   deleteFinishedBefore(at: number): Maybe<number>;
   /** Closes the store. */

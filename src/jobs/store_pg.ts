@@ -6,6 +6,8 @@
  * resumes after its last stored frame. Frames are keyed by job and index and written only by the lease holder
  * whose `done` matches, in one transaction with `done`, so a takeover stores no frame twice and skips none.
  * Uploads are kept as `bytea` (fetched to DATA_DIR by the replica that runs the job) and deleted when it ends.
+ * A cancel is also sent as a `NOTIFY` on {@link CANCEL_CHANNEL}, so the replica running the job stops it at
+ * once instead of at its next heartbeat.
  */
 import pg from "pg";
 import { join } from "node:path";
@@ -22,6 +24,12 @@ import {
   type JobStatus,
   type SetStatusOptions,
 } from "./store.ts";
+
+/** The `LISTEN`/`NOTIFY` channel on which a cancelled job's id is sent to every replica. */
+export const CANCEL_CHANNEL = "fer_job_cancel";
+
+/** How long a lost cancel listener waits before connecting again (the heartbeat covers the gap). */
+const RELISTEN_MS = 1000;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS fer_jobs (
@@ -72,10 +80,12 @@ export class PgJobStore implements JobBackend {
   readonly shared = true;
   readonly pool: pg.Pool;
   readonly #uploadsDir: string;
+  readonly #url: string;
   #ready?: Promise<void>;
 
   /** Connects lazily; the schema is created before the first statement. */
   constructor(o: PgJobStoreOptions) {
+    this.#url = o.url;
     this.pool = new pg.Pool({ connectionString: o.url, max: o.maxConnections ?? 8 });
     // Without a listener an idle connection's error (database restart) would end the process.
     this.pool.on("error", (err) => o.onError?.(err));
@@ -206,7 +216,12 @@ export class PgJobStore implements JobBackend {
         ...(worker ? [worker] : []),
       ],
     );
-    return (r.rowCount ?? 0) > 0;
+    const changed = (r.rowCount ?? 0) > 0;
+    if (changed && status === "cancelled") {
+      // Best effort: a replica that misses it still stops at its next heartbeat (the lease is gone).
+      await this.#q(`SELECT pg_notify($1, $2)`, [CANCEL_CHANNEL, id]).catch(() => {});
+    }
+    return changed;
   }
 
   async claim(worker: string, leaseMs: number): Promise<Job | undefined> {
@@ -306,6 +321,52 @@ export class PgJobStore implements JobBackend {
   async removeUpload(job: Job): Promise<void> {
     await this.#q(`DELETE FROM fer_uploads WHERE job = $1`, [job.id]);
     for (const path of [job.path, join(this.#uploadsDir, job.id)]) await Deno.remove(path).catch(() => {});
+  }
+
+  async dropLocalUpload(job: Job): Promise<void> {
+    // Only the copy fetched from the database: `job.path` is the receiving replica's own file.
+    await Deno.remove(join(this.#uploadsDir, job.id)).catch(() => {});
+  }
+
+  /**
+   * Listens on {@link CANCEL_CHANNEL} on a connection of its own (a pooled one would be handed to other
+   * statements). Resolves once listening or once the first attempt failed; a failed or dropped connection
+   * (database down or restarted) is opened again every {@link RELISTEN_MS} until stopped, the heartbeat
+   * covering the gap.
+   */
+  async onCancel(listener: (id: string) => void): Promise<() => Promise<void>> {
+    let client: pg.Client | undefined;
+    let stopped = false;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.#url });
+      const lost = () => {
+        if (client !== c) return;
+        client = undefined;
+        c.end().catch(() => {});
+        if (!stopped) retry = setTimeout(connect, RELISTEN_MS);
+      };
+      c.on("error", lost);
+      c.on("end", lost);
+      c.on("notification", (n) => {
+        if (n.channel === CANCEL_CHANNEL && n.payload) listener(n.payload);
+      });
+      client = c;
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${CANCEL_CHANNEL}`);
+      } catch {
+        lost();
+      }
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => {});
+    };
   }
 
   async deleteFinishedBefore(at: number): Promise<number> {

@@ -3,7 +3,8 @@
  * own DATA_DIR) share one throwaway database; the one running a job is killed with SIGKILL mid-job and the other
  * takes the job over when its lease expires, resumes after the last stored frame and finishes it with every
  * frame exactly once, the same results as an uninterrupted run; a DELETE answered by one replica stops the job
- * running on the other (its ffmpeg is gone, no frame stored after). Skips without Postgres (or ffmpeg) unless
+ * running on the other at once (its ffmpeg is gone within 1 s with a 30 s lease and `ssd-multiscale` chunks
+ * of ~3 s: the NOTIFY, not the heartbeat or the next chunk's refused store; no frame stored after). Skips without Postgres (or ffmpeg) unless
  * REQUIRE_POSTGRES=1 (CI).
  */
 import assert from "node:assert/strict";
@@ -129,7 +130,8 @@ Deno.test({
     const env = {
       MODEL_DIR: await apiModelDir(),
       DATABASE_URL: pgc.url,
-      LEASE_MS: "1500",
+      // A long lease: the heartbeat (every 10 s) cannot be what stops the run within the bound below.
+      LEASE_MS: "30000",
       JOB_CONCURRENCY: "1",
       LOG_LEVEL: "info",
       SHUTDOWN_GRACE_MS: "300",
@@ -138,7 +140,7 @@ Deno.test({
     try {
       replicas.push(await replica("a", env, tmp), await replica("b", env, tmp));
       const video = await makeVideo(tmp, "cancel.mp4", { seconds: 10 });
-      const res = await fetch(`${replicas[0].base}/v1/videos?fps=25&detector=tiny`, {
+      const res = await fetch(`${replicas[0].base}/v1/videos?fps=25&detector=ssd-multiscale`, {
         method: "POST",
         body: await Deno.readFile(video),
         headers: { "content-type": "video/mp4" },
@@ -159,14 +161,21 @@ Deno.test({
       const cancelled = await fetch(`${other.base}/v1/jobs/${id}`, { method: "DELETE" });
       assert.equal(cancelled.status, 200);
       assert.equal((await cancelled.json()).status, "cancelled");
-      // The runner learns it at its next heartbeat (LEASE_MS / 3) and stops; ffmpeg goes with it.
-      await runner.server.waitFor("job lease lost");
+      // The runner hears the cancel (NOTIFY) and stops; ffmpeg goes with it (measured 30-95 ms). Without the
+      // NOTIFY the run stopped only when its next chunk's store was refused: 1.0 s with `tiny`, 3.0 s with the
+      // slow `ssd-multiscale` used here, so the bound tells the two apart.
+      const t0 = performance.now();
       let left = await processesWith(id);
-      for (let i = 0; i < 20 && left.length; i++) {
-        await new Promise((r) => setTimeout(r, 100));
+      while (left.length && performance.now() - t0 < 1000) {
+        await new Promise((r) => setTimeout(r, 50));
         left = await processesWith(id);
       }
-      assert.deepEqual(left, []);
+      assert.deepEqual(
+        left,
+        [],
+        "ffmpeg still runs 1 s after the cancel (the lease is 30 s, its heartbeat 10 s)",
+      );
+      await runner.server.waitFor("job lease lost");
       const after = await (await fetch(`${runner.base}/v1/jobs/${id}`)).json();
       await new Promise((r) => setTimeout(r, 700));
       const later = await (await fetch(`${runner.base}/v1/jobs/${id}`)).json();

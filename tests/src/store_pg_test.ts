@@ -146,3 +146,61 @@ Deno.test("PgJobStore: a database that cannot be reached is a 503 not_ready (wit
     await store.close();
   }
 });
+
+Deno.test({
+  name:
+    "PgJobStore: a cancel written by one replica reaches the other's cancel listener at once; a replica drops only its fetched upload copy",
+  ignore: SKIP_WITHOUT_POSTGRES,
+  async fn() {
+    const pgc = await startPostgres();
+    const dir = await Deno.makeTempDir({ prefix: "fer-pgcancel-" });
+    const a = new PgJobStore({ url: pgc.url, uploadsDir: join(dir, "a") });
+    const b = new PgJobStore({ url: pgc.url, uploadsDir: join(dir, "b") });
+    let unlisten: (() => Promise<void>) | undefined;
+    try {
+      await Promise.all([a.ready(), b.ready()]);
+      const upload = join(dir, "upload.bin");
+      await Deno.writeFile(upload, new Uint8Array([5, 6, 7]));
+      await a.insert(job("c1", 1, upload));
+      await a.insert(job("c2", 2, upload));
+      const heard: string[] = [];
+      let hear = () => {};
+      unlisten = await b.onCancel((id) => {
+        heard.push(id);
+        hear();
+      });
+      const running = await b.claim("wb", 60_000);
+      assert.equal(running?.id, "c1");
+      // `b` runs c1 from the database's copy (the receiving replica's file is not on its machine).
+      await Deno.remove(upload);
+      const local = await b.upload(running!);
+      assert.equal(local, join(dir, "b", "c1"));
+      assert.deepEqual(await Deno.readFile(local), new Uint8Array([5, 6, 7]));
+
+      const arrived = new Promise<void>((r) => (hear = r));
+      assert.equal(await a.setStatus("c1", "cancelled"), true);
+      await Promise.race([
+        arrived,
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error("no cancel notification in 5 s")), 5000)
+        ),
+      ]);
+      assert.deepEqual(heard, ["c1"]);
+      // Only a status that changed is announced: a second cancel, or another status, says nothing.
+      assert.equal(await a.setStatus("c1", "cancelled"), false);
+      assert.equal(await a.setStatus("c2", "failed"), true);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(heard, ["c1"]);
+
+      await b.dropLocalUpload(running!);
+      assert.equal(await Deno.stat(local).then(() => true, () => false), false);
+      assert.ok(await b.upload(running!), "the database still holds the upload");
+    } finally {
+      await unlisten?.();
+      await a.close();
+      await b.close();
+      await pgc.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});

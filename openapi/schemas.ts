@@ -6,6 +6,7 @@ import { z } from "@hono/zod-openapi";
 import { CANONICAL_LABELS } from "../model/spec.ts";
 import { DEFAULT_DETECTOR, DETECTOR_NAMES, DETECTORS } from "../src/faces/detectors.ts";
 import { ProblemSchema } from "../src/errors.ts";
+import { SMOOTHING_METHODS } from "../src/smoothing.ts";
 
 // zod-to-openapi renders `z.coerce.number().min(0)` as nullable (Number(null) is 0); options whose minimum is 0
 // state their type explicitly.
@@ -202,7 +203,7 @@ export const ExpressionOptions = z.strictObject(optionShape).openapi("Expression
 const videoOptionShape = {
   ...optionShape,
   track: flag(true, "Link faces across frames into stable track ids"),
-  smoothing: z.enum(["none", "ema", "window"]).openapi({
+  smoothing: z.enum(SMOOTHING_METHODS).openapi({
     description: "Temporal smoothing of each track's scores (causal)",
   }).default("none"),
   alpha: z.coerce.number().gt(0).max(1).openapi({ description: "EMA weight of the new frame" }).default(0.5),

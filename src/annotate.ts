@@ -27,9 +27,11 @@ import { isFinal } from "./jobs/runner.ts";
 import type { JobOptions } from "./jobs/store.ts";
 import { createLogger } from "./logger.ts";
 import { loadRegistry, type Registry, registryOptionsFrom } from "./registry.ts";
+import { SMOOTHING_METHODS } from "./smoothing.ts";
 
 const USAGE = "usage: deno task annotate --input DIR|FILE --out DIR [--model ID] " +
   `[--detector ${DETECTOR_NAMES.join("|")}] [--every N | --fps F] [--format json|ndjson|csv|abaw] ` +
+  "[--track true|false] [--smoothing none|ema|window] [--alpha A] [--window N] " +
   "[--shards N --shard I] [--model-dir DIR]";
 
 /** File name endings taken as videos when a folder is walked. */
@@ -66,6 +68,8 @@ export interface AnnotateArgs {
   every?: number;
   fps?: number;
   format: AnnotateFormat;
+  /** Tracking and smoothing, as `POST /v1/videos` takes them; absent: the endpoint's defaults. */
+  video: Partial<Pick<JobOptions, "track" | "smoothing" | "alpha" | "window">>;
   shards: number;
   shard: number;
   modelDir?: string;
@@ -99,6 +103,10 @@ export function parseAnnotateArgs(
         every: { type: "string" },
         fps: { type: "string" },
         format: { type: "string", default: "json" },
+        track: { type: "string" },
+        smoothing: { type: "string" },
+        alpha: { type: "string" },
+        window: { type: "string" },
         shards: { type: "string" },
         shard: { type: "string" },
         "model-dir": { type: "string" },
@@ -130,6 +138,34 @@ export function parseAnnotateArgs(
       throw new UsageError(`Cannot parse --fps: "${values.fps}" is not a number in (0, 120]`);
     }
   }
+  // The same values and bounds as the endpoint's query (openapi/schemas.ts VideoOptions).
+  const video: AnnotateArgs["video"] = {};
+  if (values.track !== undefined) {
+    if (values.track !== "true" && values.track !== "false") {
+      throw new UsageError(`Cannot parse --track: "${values.track}" is not true or false`);
+    }
+    video.track = values.track === "true";
+  }
+  if (values.smoothing !== undefined) {
+    if (!(SMOOTHING_METHODS as readonly string[]).includes(values.smoothing)) {
+      throw new UsageError(
+        `Cannot parse --smoothing: "${values.smoothing}" is not ${SMOOTHING_METHODS.join(", ")}`,
+      );
+    }
+    video.smoothing = values.smoothing as JobOptions["smoothing"];
+  }
+  if (values.alpha !== undefined) {
+    const alpha = Number(values.alpha);
+    if (!(Number.isFinite(alpha) && alpha > 0 && alpha <= 1)) {
+      throw new UsageError(`Cannot parse --alpha: "${values.alpha}" is not a number in (0, 1]`);
+    }
+    video.alpha = alpha;
+  }
+  if (values.window !== undefined) {
+    const window = positiveInt(values.window, "window");
+    if (window > 64) throw new UsageError(`Cannot parse --window: "${values.window}" is above 64`);
+    video.window = window;
+  }
   const shards = values.shards === undefined ? 1 : positiveInt(values.shards, "shards");
   const shardText = values.shard ?? (values.shards === undefined ? undefined : env.JOB_COMPLETION_INDEX);
   if (shards > 1 && shardText === undefined) {
@@ -147,6 +183,7 @@ export function parseAnnotateArgs(
     ...(every !== undefined ? { every } : {}),
     ...(fps !== undefined ? { fps } : {}),
     format: values.format as AnnotateFormat,
+    video,
     shards,
     shard,
     ...(values["model-dir"] ? { modelDir: values["model-dir"] } : {}),
@@ -317,6 +354,7 @@ async function annotateOne(
       video: { file: staged },
       options: {
         ...ANNOTATE_DEFAULTS,
+        ...a.video,
         model: ref.id,
         detector: a.detector,
         ...(fps !== undefined ? { fps } : {}),

@@ -4,6 +4,9 @@
  * a gain from it); both methods are causal, so they give the same answer a streaming client would.
  */
 
+/** The smoothing methods a request (`smoothing=`) or the annotate CLI (`--smoothing`) may name. */
+export const SMOOTHING_METHODS = ["none", "ema", "window"] as const;
+
 /** `none`, exponential moving average with `alpha`, or a trailing mean over `window` observations. */
 export type Smoothing =
   | { method: "none" }

@@ -16,6 +16,7 @@ import type { AnalyzedImage } from "../classify.ts";
 import type { Problem } from "../errors.ts";
 import type { VideoMeta } from "./ffmpeg.ts";
 import type { JobWebhook, WebhookAttempt } from "./webhook.ts";
+import type { SMOOTHING_METHODS } from "../smoothing.ts";
 
 /** Where a job is in its life. */
 export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
@@ -32,7 +33,7 @@ export interface JobOptions {
   landmarks: boolean;
   attention: boolean;
   track: boolean;
-  smoothing: "none" | "ema" | "window";
+  smoothing: (typeof SMOOTHING_METHODS)[number];
   alpha: number;
   window: number;
   /** Frames per second sampled from the video. */

@@ -103,26 +103,48 @@ Deno.test({
         assert.ok(result.frames.some((f) => f.faces.length > 0), `${name}: no face found`);
       }
 
+      // Tracking and smoothing flags reach the job as the endpoint's query options do.
+      const emaOut = join(tmp, "out-ema");
+      const ema = await annotate([
+        "--input",
+        join(input, "a.mp4"),
+        "--out",
+        emaOut,
+        ...COMMON,
+        "--smoothing",
+        "ema",
+        "--alpha",
+        "0.3",
+      ], env);
+      assert.equal(ema.code, 0, ema.stderr);
+
       // The same upload through a real server on loopback gives the same frames and tracks.
       const server = startLoopbackServer(modelDir, { DATA_DIR: join(tmp, "server-data") });
       await server.ready;
       try {
         const base = `http://127.0.0.1:${server.port}`;
-        const res = await fetch(`${base}/v1/videos?model=tiny&detector=tiny&fps=5`, {
-          method: "POST",
-          body: await Deno.readFile(join(input, "a.mp4")),
-          headers: { "content-type": "video/mp4" },
-        });
-        assert.equal(res.status, 202);
-        const { id } = await res.json();
-        let job;
-        do {
-          await new Promise((r) => setTimeout(r, 200));
-          job = await (await fetch(`${base}/v1/jobs/${id}`)).json();
-        } while (["queued", "running"].includes(job.status));
-        const api = await (await fetch(`${base}/v1/jobs/${id}/results`)).json();
+        const viaApi = async (query: string) => {
+          const res = await fetch(`${base}/v1/videos?model=tiny&detector=tiny&fps=5${query}`, {
+            method: "POST",
+            body: await Deno.readFile(join(input, "a.mp4")),
+            headers: { "content-type": "video/mp4" },
+          });
+          assert.equal(res.status, 202);
+          const { id } = await res.json();
+          let job;
+          do {
+            await new Promise((r) => setTimeout(r, 200));
+            job = await (await fetch(`${base}/v1/jobs/${id}`)).json();
+          } while (["queued", "running"].includes(job.status));
+          return await (await fetch(`${base}/v1/jobs/${id}/results`)).json();
+        };
+        const api = await viaApi("");
         const cli = JSON.parse(await Deno.readTextFile(join(out, "a.mp4.json")));
         assert.deepEqual({ ...cli, job: undefined }, { ...api, job: undefined });
+        const apiEma = await viaApi("&smoothing=ema&alpha=0.3");
+        const cliEma = JSON.parse(await Deno.readTextFile(join(emaOut, "a.mp4.json")));
+        assert.deepEqual({ ...cliEma, job: undefined }, { ...apiEma, job: undefined });
+        assert.notDeepEqual(cliEma.frames, cli.frames, "smoothing changed nothing");
       } finally {
         await server.shutdown();
       }

@@ -23,9 +23,27 @@ Deno.test("parseAnnotateArgs: defaults, sampling, shards from --shard or JOB_COM
     out: "out",
     detector: DEFAULT_DETECTOR,
     format: "json",
+    video: {},
     shards: 1,
     shard: 0,
   });
+  assert.deepEqual(
+    parseAnnotateArgs([
+      "--input",
+      "i",
+      "--out",
+      "o",
+      "--track",
+      "false",
+      "--smoothing",
+      "ema",
+      "--alpha",
+      "0.25",
+      "--window",
+      "9",
+    ]).video,
+    { track: false, smoothing: "ema", alpha: 0.25, window: 9 },
+  );
   const a = parseAnnotateArgs(
     ["--input", "v.mp4", "--out", "o", "--model", "m", "--every", "5", "--format", "ndjson", "--shards", "4"],
     { JOB_COMPLETION_INDEX: "3" },
@@ -60,6 +78,15 @@ Deno.test("parseAnnotateArgs: bad arguments are UsageErrors naming the argument"
     [["--input", "i", "--out", "o", "--shards", "2"], /needs --shard I/],
     [["--input", "i", "--out", "o", "--shards", "2", "--shard", "2"], /not a whole number in \[0, 1\]/],
     [["--input", "i", "--out", "o", "--shard", "x", "--shards", "3"], /shard "x"/],
+    [["--input", "i", "--out", "o", "--track", "yes"], /--track: "yes" is not true or false/],
+    [
+      ["--input", "i", "--out", "o", "--smoothing", "kalman"],
+      /--smoothing: "kalman" is not none, ema, window/,
+    ],
+    [["--input", "i", "--out", "o", "--alpha", "0"], /--alpha: "0" is not a number in \(0, 1\]/],
+    [["--input", "i", "--out", "o", "--alpha", "1.5"], /--alpha: "1.5"/],
+    [["--input", "i", "--out", "o", "--window", "65"], /--window: "65" is above 64/],
+    [["--input", "i", "--out", "o", "--window", "0"], /--window: "0"/],
     [["--input", "i", "--out", "o", "--bogus"], /bogus/],
     [["--input", "i", "--out", "o", "extra"], /extra/],
   ];

@@ -91,7 +91,8 @@ export class JobRunner {
         const run = this.#running.get(id);
         if (run && !run.cancelled) run.controller.abort("lost");
       });
-      await this.#unlisten;
+      // Not awaited: a database that is slow to answer must not hold up the queue (the heartbeat covers).
+      this.#unlisten?.catch(() => {});
     }
     this.pump();
   }

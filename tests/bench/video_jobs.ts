@@ -9,7 +9,9 @@
  * (routes/server.ts) with the default model and MAX_VIDEO_SIDE=1920, so 1080p frames are analysed at full size.
  * One JSON line per case.
  *
- * `deno task bench:video [--seconds 3] [--fps 5] [--detectors ssd,tiny] [--sizes 720,1080] [--frames-endpoint false]`
+ * `deno task bench:video [--seconds 3] [--fps 5] [--detectors ssd,tiny] [--sizes 720,1080] [--frames-endpoint false]
+ * [--store sqlite|postgres]` (`postgres`: the server keeps its jobs in a throwaway PostgreSQL cluster started
+ * here, tests/api/postgres.ts, as with DATABASE_URL; needs Debian's postgresql)
  * (`--seconds 600 --frames-endpoint false`: memory over a 10-minute video, the job alone; `rssMiB.quarters` is the
  * RSS at the end of each quarter of the job),
  * (needs the face models in artifacts/models/: `deno task models`; ffmpeg on PATH).
@@ -18,6 +20,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { DETECTORS } from "../../src/faces/detectors.ts";
 import { serverCommand } from "../api/fixtures.ts";
+import { startPostgres, type TestPostgres } from "../api/postgres.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -27,8 +30,13 @@ const args = parseArgs({
     detectors: { type: "string", default: Object.keys(DETECTORS).join(",") },
     sizes: { type: "string", default: "720,1080" },
     "frames-endpoint": { type: "string", default: "true" },
+    store: { type: "string", default: "sqlite" },
   },
 });
+if (!["sqlite", "postgres"].includes(args.values.store)) {
+  throw new Error(`Cannot run bench: --store "${args.values.store}" is not sqlite or postgres`);
+}
+const pgc: TestPostgres | undefined = args.values.store === "postgres" ? await startPostgres() : undefined;
 const seconds = Number(args.values.seconds);
 const fps = Number(args.values.fps);
 const detectors = args.values.detectors.split(",");
@@ -86,6 +94,7 @@ const child = serverCommand({
   VIDEO_TIMEOUT_MS: "3600000",
   BODY_TIMEOUT_MS: "600000",
   LOG_LEVEL: "error",
+  ...(pgc ? { DATABASE_URL: pgc.url } : {}),
 }, { stdout: "null", stderr: "null" }).spawn();
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0;; i++) {
@@ -146,6 +155,7 @@ try {
       const line: Record<string, unknown> = {
         video: `${height}p`,
         detector,
+        store: args.values.store,
         seconds,
         fps,
         frameSize: job.job.frameSize,
@@ -188,5 +198,6 @@ try {
 } finally {
   child.kill("SIGTERM");
   await child.status;
+  await pgc?.stop();
   await Deno.remove(tmp, { recursive: true });
 }

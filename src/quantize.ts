@@ -1,10 +1,10 @@
 /**
- * `deno task model:quantize --model MANIFEST --calibration DIR --out DIR [--samples N] [--seed S]
+ * `deno task model:quantize --model MANIFEST --calibration DIR --out DIR [--samples N] [--selection K] [--seed S]
  * [--target-agreement 0.99] [--max-float 4]`: static INT8
  * (QDQ) of an expression model. Draws N images of DIR (seeded shuffle of every .png/.jpg below it), preprocesses
  * each exactly as the manifest says (whole image as the crop, as with detect=false), runs a copy of the model
  * with its intermediate tensors as extra outputs to take min/max ranges, rewrites the graph with
- * model/quantize/. Mixed precision: while argmax agreement with fp32 on N further images (the selection set)
+ * model/quantize/. Mixed precision: while argmax agreement with fp32 on K further images (the selection set)
  * is below `--target-agreement`, the weighted node whose float32 copy raises it most is left unquantized, up to
  * `--max-float` nodes (a greedy sensitivity search). Then it measures agreement on N more images, used for
  * nothing else, and writes `<file>-int8.onnx` plus a manifest `<id>-int8` (precision "int8", calibration set
@@ -30,6 +30,11 @@ export interface QuantizeOptions {
   outDir: string;
   /** Calibration images (and as many held-out images for the agreement). Default 200. */
   samples?: number;
+  /**
+   * Images of the mixed-precision selection set (default `samples`). Larger than `samples` so the search does
+   * not fit its own few hundred argmaxes, while calibration keeps its size (min/max ranges widen with more).
+   */
+  selection?: number;
   seed?: number;
   batch?: number;
   intraOpNumThreads?: number;
@@ -176,6 +181,7 @@ export async function quantizeModel(
     calibrationDir,
     outDir,
     samples = 200,
+    selection: selectionSize,
     seed = 0,
     batch = 8,
     intraOpNumThreads,
@@ -196,7 +202,11 @@ export async function quantizeModel(
   // the reported agreement is on images that chose nothing.
   const parts = maxFloatNodes > 0 ? 3 : 2;
   const nCal = Math.min(samples, Math.ceil(images.length / parts));
-  const nSel = parts === 3 ? Math.min(samples, Math.floor((images.length - nCal) / 2)) : 0;
+  // The selection set may take what the held-out set's `samples` leave (at least half of the rest).
+  const rest = images.length - nCal;
+  const nSel = parts === 3
+    ? Math.min(selectionSize ?? samples, Math.max(Math.floor(rest / 2), rest - samples))
+    : 0;
   const calib = await Promise.all(images.slice(0, nCal).map((p) => tensorOf(p, m)));
   const select = await Promise.all(images.slice(nCal, nCal + nSel).map((p) => tensorOf(p, m)));
   const held = await Promise.all(images.slice(nCal + nSel, nCal + nSel + samples).map((p) => tensorOf(p, m)));
@@ -299,6 +309,7 @@ if (import.meta.main) {
       calibration: { type: "string" },
       out: { type: "string" },
       samples: { type: "string", default: "200" },
+      selection: { type: "string" },
       seed: { type: "string", default: "0" },
       "target-agreement": { type: "string", default: "0.99" },
       "max-float": { type: "string", default: "4" },
@@ -306,7 +317,7 @@ if (import.meta.main) {
   });
   if (!values.model || !values.calibration || !values.out) {
     console.error(
-      "usage: deno task model:quantize --model MANIFEST --calibration DIR --out DIR [--samples N] [--seed S] [--target-agreement 0.99] [--max-float 4]",
+      "usage: deno task model:quantize --model MANIFEST --calibration DIR --out DIR [--samples N] [--selection K] [--seed S] [--target-agreement 0.99] [--max-float 4]",
     );
     Deno.exit(2);
   }
@@ -315,6 +326,7 @@ if (import.meta.main) {
     calibrationDir: values.calibration,
     outDir: values.out,
     samples: Number(values.samples),
+    selection: values.selection === undefined ? undefined : Number(values.selection),
     seed: Number(values.seed),
     targetAgreement: Number(values["target-agreement"]),
     maxFloatNodes: Number(values["max-float"]),

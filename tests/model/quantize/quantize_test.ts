@@ -169,3 +169,21 @@ Deno.test("the registry serves an INT8 model by id over HTTP, fp32 stays the def
 });
 
 globalThis.addEventListener("unload", () => Deno.removeSync(work, { recursive: true }));
+
+Deno.test("INT8: --selection sizes the mixed-precision selection set apart from calibration and agreement", async () => {
+  // Target 0: the search stops at once, so this checks only how the 72 images are split (12 / 36 / 12).
+  const r = await quantizeModel({
+    manifestPath: join(src, "face-expression.manifest.json"),
+    calibrationDir: calibration,
+    outDir: join(work, "selection"),
+    samples: 12,
+    selection: 36,
+    seed: 3,
+    intraOpNumThreads: 1,
+    targetAgreement: 0,
+  });
+  assert.equal(r.manifest.quantization?.calibration.samples, 12);
+  assert.equal(r.manifest.quantization?.selection?.samples, 36);
+  assert.equal(r.manifest.quantization?.agreement.samples, 12);
+  assert.deepEqual(r.manifest.quantization?.floatNodes, []);
+});

@@ -91,8 +91,11 @@ export class JobRunner {
         const run = this.#running.get(id);
         if (run && !run.cancelled) run.controller.abort("lost");
       });
-      // Not awaited: a database that is slow to answer must not hold up the queue (the heartbeat covers).
-      this.#unlisten?.catch(() => {});
+      // Not awaited: a database that is slow to answer must not hold up the queue. Without the listener a
+      // cancel elsewhere still stops the run at its next refused chunk or heartbeat; say so in the log.
+      this.#unlisten?.catch((err) =>
+        this.#o.logger?.warn("jobs cancel listener failed", { error: String(err) })
+      );
     }
     this.pump();
   }

@@ -100,7 +100,11 @@ const base = `http://127.0.0.1:${port}`;
 for (let i = 0;; i++) {
   const ok = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
   if (ok) break;
-  if (i > 600) throw new Error("Cannot run bench: the server never got ready");
+  if (i > 600) {
+    child.kill("SIGTERM");
+    await pgc?.stop();
+    throw new Error("Cannot run bench: the server never got ready");
+  }
   await new Promise((r) => setTimeout(r, 100));
 }
 const idleRss = await rssMiB(child.pid);
